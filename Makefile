@@ -1,0 +1,83 @@
+# manual-gate build. `make` builds build/manual-gate; `make test` runs every test twice:
+# a normal build and an AddressSanitizer + UndefinedBehaviorSanitizer build.
+
+CC      ?= cc
+PKGS    := libmicrohttpd libcjson libcurl yaml-0.1 openssl gnutls
+WARN    := -std=c11 -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes -Wmissing-prototypes \
+           -Wwrite-strings -Wformat=2 -Wno-format-nonliteral
+CFLAGS  ?= -O2 -g
+ALL_CFLAGS = $(WARN) $(CFLAGS) -D_GNU_SOURCE $(shell pkg-config --cflags $(PKGS)) $(EXTRA_CFLAGS)
+LDLIBS  := $(shell pkg-config --libs $(PKGS)) -lpthread -lm
+
+# BUILD is the output directory: build/ for the normal build, build/san/ for the sanitizer one.
+BUILD   ?= build
+SRC     := $(wildcard webhook/*.c)
+OBJ     := $(SRC:webhook/%.c=$(BUILD)/obj/%.o)
+LIBOBJ  := $(filter-out $(BUILD)/obj/main.o,$(OBJ))
+UNIT_SRC := $(wildcard tests/unit/test_*.c)
+UNIT_BIN := $(UNIT_SRC:tests/unit/%.c=$(BUILD)/tests/%)
+
+# Debian bookworm packages, exactly: build tools, the libraries (dev packages pull in the runtime ones),
+# and what the tests drive: curl and openssl as real TLS clients, kubectl is preinstalled on these machines.
+DEB_PKGS := build-essential pkg-config libmicrohttpd-dev libcjson-dev libcurl4-openssl-dev libyaml-dev \
+            uthash-dev libssl-dev libgnutls28-dev curl openssl ca-certificates python3 python3-yaml \
+            python3-jsonschema
+
+.PHONY: all deps run test unit integration san bench certs clean manifests
+
+all: $(BUILD)/manual-gate
+
+$(BUILD)/manual-gate: $(OBJ)
+	$(CC) $(ALL_CFLAGS) -o $@ $^ $(LDFLAGS) $(LDLIBS)
+
+$(BUILD)/obj/%.o: webhook/%.c $(wildcard webhook/*.h) | $(BUILD)/obj
+	$(CC) $(ALL_CFLAGS) -c -o $@ $<
+
+$(BUILD)/tests/%: tests/unit/%.c $(LIBOBJ) tests/unit/check.h | $(BUILD)/tests
+	$(CC) $(ALL_CFLAGS) -Iwebhook -o $@ $< $(LIBOBJ) $(LDFLAGS) $(LDLIBS)
+
+$(BUILD)/obj $(BUILD)/tests:
+	mkdir -p $@
+
+deps:
+	apt-get update -qq
+	DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $(DEB_PKGS)
+
+certs/ca.crt certs/tls.crt certs/tls.key:
+	./certs/make-certs.sh --service manual-gate --namespace manual-gate --out certs
+
+certs: certs/tls.crt
+
+run: $(BUILD)/manual-gate certs/tls.crt
+	$(BUILD)/manual-gate serve --listen 127.0.0.1:8443 --tls-cert certs/tls.crt --tls-key certs/tls.key \
+	    --canaries tests/fixtures/canaries/cluster.yaml --loadtester-url http://flagger-loadtester.test
+
+unit: $(UNIT_BIN)
+	@tests/run-unit.sh $(UNIT_BIN)
+
+integration: $(BUILD)/manual-gate
+	@MG_BIN=$(BUILD)/manual-gate python3 tests/integration/run.py
+
+# The whole suite, normal build then sanitizer build; tests/summary.sh prints the closing count line.
+# Each suite appends its "N passed, N failed" line to $(RESULTS); a suite that cannot build or crashes
+# leaves its line missing, which summary.sh counts as a failure. The leading '-' lets every suite run.
+RESULTS ?= $(CURDIR)/build/results.txt
+export RESULTS
+test:
+	@mkdir -p build && rm -f $(RESULTS)
+	-$(MAKE) --no-print-directory unit BUILD=build
+	-$(MAKE) --no-print-directory integration BUILD=build
+	-$(MAKE) --no-print-directory san
+	@tests/summary.sh $(RESULTS) 4
+
+SAN_FLAGS := BUILD=build/san CFLAGS="-O1 -g -fno-omit-frame-pointer" \
+	    EXTRA_CFLAGS="-fsanitize=address,undefined -fno-sanitize-recover=undefined" LDFLAGS="-fsanitize=address,undefined"
+san:
+	-$(MAKE) --no-print-directory unit $(SAN_FLAGS)
+	-$(MAKE) --no-print-directory integration $(SAN_FLAGS)
+
+bench: $(BUILD)/manual-gate
+	@tests/bench/run.sh $(BUILD)/manual-gate
+
+clean:
+	rm -rf build

@@ -1,0 +1,59 @@
+/*
+ * Flagger's model of a Canary, as Flagger's own code reads it (DESIGN.md section 3): which analysis
+ * block applies, how the interval parses, which strategy runs, which phases are a release in flight,
+ * and what makes a Canary gated. Pure functions over cJSON; nothing here allocates.
+ */
+#ifndef MG_CANARY_H
+#define MG_CANARY_H
+
+#include <stddef.h>
+#include <cjson/cJSON.h>
+
+#define CANARY_LABEL_ENABLED "manual-gate.io/enabled"
+#define CANARY_ANN_LOADTESTER "manual-gate.io/loadtester"
+#define CANARY_ANN_MAX_DURATION "manual-gate.io/max-duration"
+#define CANARY_ANN_OVERRIDE "manual-gate.io/override"
+
+#define HOOK_CONFIRM_TRAFFIC "confirm-traffic-increase"
+#define HOOK_ROLLBACK "rollback"
+#define PATH_GATE_CHECK "/gate/check"
+#define PATH_GATE_CLOSE "/gate/close"
+#define PATH_ROLLBACK_CHECK "/rollback/check"
+
+enum canary_strategy { STRATEGY_CANARY, STRATEGY_AB, STRATEGY_BLUE_GREEN };
+
+/* Values of the manual-gate.io/enabled label. */
+enum canary_enabled { ENABLED_UNSET, ENABLED_TRUE, ENABLED_FALSE };
+
+/* Flagger's GetAnalysis(): spec.analysis, or spec.canaryAnalysis when analysis is absent; NULL if neither. */
+const cJSON *canary_analysis(const cJSON *canary);
+/* Name of the analysis key in use ("analysis" or "canaryAnalysis"), NULL if neither. */
+const char *canary_analysis_key(const cJSON *canary);
+/* Interval in seconds as Flagger parses it: Go duration; empty/invalid = 60; below 10 = 10. */
+long canary_interval_seconds(const cJSON *analysis);
+/* Parse a Go duration ("1h30m", "90s", "1.5h") into seconds; -1 when invalid. Units ns..h. A negative
+ * duration comes back negative, so callers that accept those cannot tell "-1s" from invalid. */
+double canary_parse_go_duration(const char *s);
+/* Strategy Flagger runs: iterations > 0 (A/B with match), provider kubernetes forces blue/green. */
+enum canary_strategy canary_strategy(const cJSON *canary);
+/* 1 when the phase is a release in flight (Progressing, Waiting, WaitingPromotion, Promoting, Finalising). */
+int canary_phase_in_flight(const char *phase);
+/* status.phase, "" when absent. */
+const char *canary_phase(const cJSON *canary);
+/* status.canaryWeight, 0 when absent. */
+int canary_weight(const cJSON *canary);
+/* The manual-gate.io/enabled label. */
+enum canary_enabled canary_enabled_label(const cJSON *canary);
+/* A label or annotation value, NULL when absent or not a string. */
+const char *canary_label(const cJSON *obj, const char *key);
+const char *canary_annotation(const cJSON *obj, const char *key);
+/* Path part of a URL ("http://h:80/gate/check?x" -> "/gate/check"), written into buf; "" if none. */
+const char *canary_url_path(const char *url, char *buf, size_t len);
+/* 1 when hook is a webhook of the given type whose URL path equals path. */
+int canary_hook_is(const cJSON *hook, const char *type, const char *path);
+/* The first confirm-traffic-increase /gate/check hook of the analysis, NULL if none. */
+const cJSON *canary_gate_check_hook(const cJSON *canary);
+/* "Gated" as the validators mean it: a /gate/check hook, or the label enabled=true. */
+int canary_is_gated(const cJSON *canary);
+
+#endif

@@ -1,0 +1,109 @@
+/*
+ * JSON-lines logging on stderr. Each line is built in full and written with one write(2), so lines
+ * from the server threads and the cache thread never interleave.
+ */
+#include "log.h"
+
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <cjson/cJSON.h>
+
+static enum log_level min_level = LOG_INFO;
+
+int log_set_level(const char *name)
+{
+    static const char *const names[] = {"debug", "info", "warn", "error"};
+    size_t i;
+
+    for (i = 0; i < sizeof(names) / sizeof(names[0]); i++)
+        if (strcmp(name, names[i]) == 0) {
+            min_level = (enum log_level)i;
+            return 0;
+        }
+    return -1;
+}
+
+static void write_line(const char *s)
+{
+    size_t n = strlen(s);
+    char *line = malloc(n + 2);
+
+    if (!line)
+        return;
+    memcpy(line, s, n);
+    line[n] = '\n';
+    /* stderr is unbuffered; one write keeps the line whole. */
+    if (write(STDERR_FILENO, line, n + 1) < 0) {
+        /* Nowhere left to report a failed log write. */
+    }
+    free(line);
+}
+
+void log_timestamp(char *buf, size_t len)
+{
+    struct timespec now;
+    struct tm tm;
+
+    clock_gettime(CLOCK_REALTIME, &now);
+    gmtime_r(&now.tv_sec, &tm);
+    snprintf(buf, len, "%04d-%02d-%02dT%02d:%02d:%02d.%03dZ", tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday,
+             tm.tm_hour, tm.tm_min, tm.tm_sec, (int)(now.tv_nsec / 1000000));
+}
+
+static void log_v(enum log_level level, const char *fmt, va_list ap)
+{
+    static const char *const names[] = {"debug", "info", "warn", "error"};
+    char msg[1024], ts[64];
+    cJSON *o;
+    char *s;
+
+    if (level < min_level)
+        return;
+    vsnprintf(msg, sizeof(msg), fmt, ap);
+    log_timestamp(ts, sizeof(ts));
+    o = cJSON_CreateObject();
+    if (!o)
+        return;
+    cJSON_AddStringToObject(o, "time", ts);
+    cJSON_AddStringToObject(o, "level", names[level]);
+    cJSON_AddStringToObject(o, "msg", msg);
+    s = cJSON_PrintUnformatted(o);
+    if (s)
+        write_line(s);
+    free(s);
+    cJSON_Delete(o);
+}
+
+#define LOG_FN(fn, level)                                                                                  \
+    void fn(const char *fmt, ...)                                                                          \
+    {                                                                                                      \
+        va_list ap;                                                                                        \
+        va_start(ap, fmt);                                                                                 \
+        log_v(level, fmt, ap);                                                                             \
+        va_end(ap);                                                                                        \
+    }
+LOG_FN(log_debug, LOG_DEBUG)
+LOG_FN(log_info, LOG_INFO)
+LOG_FN(log_warn, LOG_WARN)
+LOG_FN(log_error, LOG_ERROR)
+
+void fatal(const char *fmt, ...)
+{
+    va_list ap;
+
+    va_start(ap, fmt);
+    log_v(LOG_ERROR, fmt, ap);
+    va_end(ap);
+    exit(1);
+}
+
+void log_json_line(const char *json)
+{
+    if (LOG_INFO >= min_level)
+        write_line(json);
+}

@@ -1,0 +1,26 @@
+/*
+ * Logging: one JSON object per line on stderr, so a log pipeline parses every line. Messages are
+ * short texts; never pass object contents (Secret data in particular) to these functions.
+ */
+#ifndef MG_LOG_H
+#define MG_LOG_H
+
+#include <stddef.h>
+
+enum log_level { LOG_DEBUG, LOG_INFO, LOG_WARN, LOG_ERROR };
+
+/* Set the lowest level printed; returns -1 for an unknown name ("debug", "info", "warn", "error"). */
+int log_set_level(const char *name);
+/* One line {"time","level","msg"}, printf-style message. Thread-safe. */
+void log_debug(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+void log_info(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+void log_warn(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+void log_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+/* Log at error level and exit(1). */
+void fatal(const char *fmt, ...) __attribute__((format(printf, 1, 2), noreturn));
+/* RFC 3339 UTC time with milliseconds, for the "time" field of a log line. */
+void log_timestamp(char *buf, size_t len);
+/* Write one already-built JSON line (no trailing newline needed) at info level. */
+void log_json_line(const char *json);
+
+#endif

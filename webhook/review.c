@@ -1,0 +1,168 @@
+/*
+ * AdmissionReview decode/encode. The API server treats any answer that is not an admission.k8s.io/v1
+ * AdmissionReview with the request's uid as a failed call, so encoding is done here only, from a
+ * struct decision, for every path.
+ */
+#include "review.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include <openssl/evp.h>
+
+#define REVIEW_API_VERSION "admission.k8s.io/v1"
+#define REVIEW_KIND "AdmissionReview"
+
+static const char *str_or_empty(const cJSON *obj, const char *key)
+{
+    const cJSON *v = cJSON_IsObject(obj) ? cJSON_GetObjectItemCaseSensitive(obj, key) : NULL;
+
+    return cJSON_IsString(v) ? v->valuestring : "";
+}
+
+/* An absent object and a JSON null are the same to the API server: both mean "no object". */
+static const cJSON *object_or_null(const cJSON *obj, const char *key)
+{
+    const cJSON *v = cJSON_GetObjectItemCaseSensitive(obj, key);
+
+    return cJSON_IsObject(v) ? v : NULL;
+}
+
+int review_decode(const char *body, size_t len, struct review *out, char *err, size_t errlen)
+{
+    const cJSON *request, *uid, *kind, *user, *groups, *dry;
+
+    memset(out, 0, sizeof(*out));
+    if (len == 0) {
+        snprintf(err, errlen, "empty body: expected an admission.k8s.io/v1 AdmissionReview");
+        return 400;
+    }
+    out->root = cJSON_ParseWithLength(body, len);
+    if (!out->root) {
+        snprintf(err, errlen, "body is not valid JSON");
+        goto fail;
+    }
+    if (!cJSON_IsObject(out->root)) {
+        snprintf(err, errlen, "body is not a JSON object");
+        goto fail;
+    }
+    if (strcmp(str_or_empty(out->root, "apiVersion"), REVIEW_API_VERSION) != 0 ||
+        strcmp(str_or_empty(out->root, "kind"), REVIEW_KIND) != 0) {
+        snprintf(err, errlen, "unsupported apiVersion/kind \"%.40s\"/\"%.40s\": expected %s %s",
+                 str_or_empty(out->root, "apiVersion"), str_or_empty(out->root, "kind"), REVIEW_API_VERSION,
+                 REVIEW_KIND);
+        goto fail;
+    }
+    request = cJSON_GetObjectItemCaseSensitive(out->root, "request");
+    if (!cJSON_IsObject(request)) {
+        snprintf(err, errlen, "review has no request object");
+        goto fail;
+    }
+    uid = cJSON_GetObjectItemCaseSensitive(request, "uid");
+    if (!cJSON_IsString(uid) || uid->valuestring[0] == '\0') {
+        snprintf(err, errlen, "review has no request.uid");
+        goto fail;
+    }
+    kind = cJSON_GetObjectItemCaseSensitive(request, "kind");
+    user = cJSON_GetObjectItemCaseSensitive(request, "userInfo");
+    groups = cJSON_IsObject(user) ? cJSON_GetObjectItemCaseSensitive(user, "groups") : NULL;
+    dry = cJSON_GetObjectItemCaseSensitive(request, "dryRun");
+
+    out->req.uid = uid->valuestring;
+    out->req.group = str_or_empty(kind, "group");
+    out->req.version = str_or_empty(kind, "version");
+    out->req.kind = str_or_empty(kind, "kind");
+    out->req.namespace_ = str_or_empty(request, "namespace");
+    out->req.name = str_or_empty(request, "name");
+    out->req.operation = str_or_empty(request, "operation");
+    out->req.username = str_or_empty(user, "username");
+    out->req.groups = cJSON_IsArray(groups) ? groups : NULL;
+    out->req.object = object_or_null(request, "object");
+    out->req.old_object = object_or_null(request, "oldObject");
+    out->req.dry_run = cJSON_IsTrue(dry);
+    return 0;
+
+fail:
+    review_free(out);
+    return 400;
+}
+
+static const char *status_reason(int code)
+{
+    switch (code) {
+    case 400: return "BadRequest";
+    case 403: return "Forbidden";
+    case 500: return "InternalError";
+    default: return "Forbidden";
+    }
+}
+
+static char *base64(const char *s)
+{
+    size_t n = strlen(s);
+    unsigned char *out = malloc(4 * ((n + 2) / 3) + 1);
+
+    if (out)
+        EVP_EncodeBlock(out, (const unsigned char *)s, (int)n);
+    return (char *)out;
+}
+
+char *review_encode(const struct review *r, const struct decision *d)
+{
+    cJSON *root = cJSON_CreateObject(), *resp, *status;
+    char *patch = NULL, *patch64 = NULL, *out = NULL;
+
+    if (!root)
+        return NULL;
+    cJSON_AddStringToObject(root, "apiVersion", REVIEW_API_VERSION);
+    cJSON_AddStringToObject(root, "kind", REVIEW_KIND);
+    resp = cJSON_AddObjectToObject(root, "response");
+    if (!resp)
+        goto done;
+    cJSON_AddStringToObject(resp, "uid", r->req.uid);
+    cJSON_AddBoolToObject(resp, "allowed", d->allowed);
+    if (!d->allowed) {
+        status = cJSON_AddObjectToObject(resp, "status");
+        if (!status)
+            goto done;
+        cJSON_AddNumberToObject(status, "code", d->code ? d->code : 403);
+        cJSON_AddStringToObject(status, "reason", status_reason(d->code));
+        cJSON_AddStringToObject(status, "message", d->message ? d->message : "denied");
+    } else if (d->patch) {
+        patch = cJSON_PrintUnformatted(d->patch);
+        patch64 = patch ? base64(patch) : NULL;
+        if (!patch64)
+            goto done;
+        cJSON_AddStringToObject(resp, "patchType", "JSONPatch");
+        cJSON_AddStringToObject(resp, "patch", patch64);
+    }
+    if (d->warnings)
+        cJSON_AddItemToObject(resp, "warnings", cJSON_Duplicate(d->warnings, 1));
+    if (d->audit)
+        cJSON_AddItemToObject(resp, "auditAnnotations", cJSON_Duplicate(d->audit, 1));
+    out = cJSON_PrintUnformatted(root);
+done:
+    free(patch);
+    free(patch64);
+    cJSON_Delete(root);
+    return out;
+}
+
+/* Overwrite every string of a tree before it is freed. */
+static void wipe_strings(cJSON *node)
+{
+    for (; node; node = node->next) {
+        if (cJSON_IsString(node) && node->valuestring)
+            explicit_bzero(node->valuestring, strlen(node->valuestring));
+        wipe_strings(node->child);
+    }
+}
+
+void review_free(struct review *r)
+{
+    /* A Secret review carries its contents: clear them rather than leave them in freed heap memory. */
+    if (r->root && strcmp(r->req.kind ? r->req.kind : "", "Secret") == 0)
+        wipe_strings(r->root);
+    cJSON_Delete(r->root);
+    memset(r, 0, sizeof(*r));
+}

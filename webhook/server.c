@@ -1,0 +1,723 @@
+/*
+ * HTTPS transport for the admission endpoints. libmicrohttpd does the HTTP/1.1 work; its TLS is GnuTLS
+ * underneath, so the certificate is handed over as GnuTLS credentials through a per-handshake callback,
+ * which is what lets a renewed certificate be served without a restart. This file routes, bounds and
+ * logs requests; the decisions come from policy.c through the review codec.
+ */
+#include "server.h"
+
+#include <errno.h>
+#include <netdb.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <gnutls/abstract.h>
+#include <gnutls/gnutls.h>
+#include <microhttpd.h>
+
+#include "certs.h"
+#include "log.h"
+#include "metrics.h"
+#include "review.h"
+
+/* TLS 1.2 and 1.3 only, AEAD ciphers only, forward-secret key exchange only. The API server's Go TLS
+ * client offers all of these. */
+#define TLS_PRIORITIES                                                                                     \
+    "NORMAL:-VERS-ALL:+VERS-TLS1.3:+VERS-TLS1.2:-CIPHER-ALL:+AES-128-GCM:+AES-256-GCM:+CHACHA20-POLY1305:" \
+    "-KX-ALL:+ECDHE-ECDSA:+ECDHE-RSA"
+
+/* Idle keep-alive connections are closed after this many seconds. The API server's HTTP client closes
+ * its own idle connections after 90 s; staying open longer means it is always the client that closes,
+ * never the server under a request the client is just sending. */
+#define CONNECTION_TIMEOUT 120
+/* Open connections at most; the API server uses a handful per replica. Bounds memory under a flood. */
+#define CONNECTION_LIMIT 512
+/* A rotated certificate may still be in use by a handshake that fetched it just before the swap;
+ * handshakes are bounded by CONNECTION_TIMEOUT, so retired credentials are freed after that. */
+#define CREDS_RETIRE_SECONDS (CONNECTION_TIMEOUT + 10)
+#define MAX_CHAIN 8
+
+enum route { ROUTE_NONE, ROUTE_MUTATE, ROUTE_VALIDATE, ROUTE_HEALTHZ, ROUTE_READYZ, ROUTE_METRICS };
+
+struct creds {
+    gnutls_pcert_st pcert[MAX_CHAIN];
+    unsigned int npcert;
+    gnutls_privkey_t key;
+    long not_after;
+    time_t retired_at;
+    struct creds *next; /* retired list */
+};
+
+struct file_id {
+    dev_t dev;
+    ino_t ino;
+    off_t size;
+    struct timespec mtime;
+};
+
+static struct {
+    const struct server_config *cfg;
+    struct canary_lookup lookup;
+    pthread_mutex_t creds_lock;
+    struct creds *current;
+    struct creds *retired;
+    struct file_id cert_id, key_id;
+    atomic_int in_flight;
+    atomic_int draining;
+} srv = {.creds_lock = PTHREAD_MUTEX_INITIALIZER};
+
+/* Per-request state, from the first call of the access handler to the completion callback. */
+struct request_ctx {
+    enum route route;
+    int reject;  /* HTTP status decided from the headers (404, 405, 413, 415), 0 if none */
+    const char *reject_reason;
+    int too_large;
+    char *body;
+    size_t len, cap;
+    struct timespec start;
+};
+
+static double elapsed(const struct timespec *start)
+{
+    struct timespec now;
+
+    clock_gettime(CLOCK_MONOTONIC, &now);
+    return (double)(now.tv_sec - start->tv_sec) + (double)(now.tv_nsec - start->tv_nsec) / 1e9;
+}
+
+/* ---- TLS credentials ---- */
+
+static void creds_free(struct creds *c)
+{
+    unsigned int i;
+
+    if (!c)
+        return;
+    for (i = 0; i < c->npcert; i++)
+        gnutls_pcert_deinit(&c->pcert[i]);
+    if (c->key)
+        gnutls_privkey_deinit(c->key);
+    free(c);
+}
+
+static char *read_file(const char *path, size_t *len, char *err, size_t errlen)
+{
+    FILE *f = fopen(path, "rb");
+    char *buf = NULL;
+    long n;
+
+    if (!f) {
+        snprintf(err, errlen, "%s: %s", path, strerror(errno));
+        return NULL;
+    }
+    if (fseek(f, 0, SEEK_END) != 0 || (n = ftell(f)) < 0 || n > 1024 * 1024 || fseek(f, 0, SEEK_SET) != 0) {
+        snprintf(err, errlen, "%s: unreadable or larger than 1 MiB", path);
+        goto fail;
+    }
+    buf = malloc((size_t)n + 1);
+    if (!buf || fread(buf, 1, (size_t)n, f) != (size_t)n) {
+        snprintf(err, errlen, "%s: read failed", path);
+        goto fail;
+    }
+    buf[n] = '\0';
+    *len = (size_t)n;
+    fclose(f);
+    return buf;
+fail:
+    free(buf);
+    fclose(f);
+    return NULL;
+}
+
+static struct creds *creds_load(const char *cert_file, const char *key_file, char *err, size_t errlen)
+{
+    size_t cert_len = 0, key_len = 0;
+    char *cert = read_file(cert_file, &cert_len, err, errlen);
+    char *key = cert ? read_file(key_file, &key_len, err, errlen) : NULL;
+    struct creds *c = NULL;
+    gnutls_datum_t cd, kd;
+    int rc;
+
+    if (!cert || !key)
+        goto fail;
+    c = calloc(1, sizeof(*c));
+    if (!c) {
+        snprintf(err, errlen, "out of memory");
+        goto fail;
+    }
+    /* OpenSSL checks the pair first, so a half-rotated pair (new cert, old key) is never served. */
+    if (certs_check_pair(cert, cert_len, key, key_len, &c->not_after, err, errlen) != 0)
+        goto fail;
+    cd.data = (unsigned char *)cert;
+    cd.size = (unsigned int)cert_len;
+    kd.data = (unsigned char *)key;
+    kd.size = (unsigned int)key_len;
+    c->npcert = MAX_CHAIN;
+    rc = gnutls_pcert_list_import_x509_raw(c->pcert, &c->npcert, &cd, GNUTLS_X509_FMT_PEM, 0);
+    if (rc < 0) {
+        c->npcert = 0;
+        snprintf(err, errlen, "%s: %s", cert_file, gnutls_strerror(rc));
+        goto fail;
+    }
+    if ((rc = gnutls_privkey_init(&c->key)) < 0 ||
+        (rc = gnutls_privkey_import_x509_raw(c->key, &kd, GNUTLS_X509_FMT_PEM, NULL, 0)) < 0) {
+        snprintf(err, errlen, "%s: %s", key_file, gnutls_strerror(rc));
+        goto fail;
+    }
+    explicit_bzero(key, key_len);
+    free(key);
+    free(cert);
+    return c;
+fail:
+    if (key)
+        explicit_bzero(key, key_len);
+    free(key);
+    free(cert);
+    creds_free(c);
+    return NULL;
+}
+
+static int cert_callback(gnutls_session_t session, const gnutls_datum_t *req_ca_dn, int nreqs,
+                         const gnutls_pk_algorithm_t *pk_algos, int pk_algos_length, gnutls_pcert_st **pcert,
+                         unsigned int *pcert_length, gnutls_privkey_t *pkey)
+{
+    (void)session;
+    (void)req_ca_dn;
+    (void)nreqs;
+    (void)pk_algos;
+    (void)pk_algos_length;
+    pthread_mutex_lock(&srv.creds_lock);
+    *pcert = srv.current->pcert;
+    *pcert_length = srv.current->npcert;
+    *pkey = srv.current->key;
+    pthread_mutex_unlock(&srv.creds_lock);
+    return 0;
+}
+
+static void file_id_of(const char *path, struct file_id *id)
+{
+    struct stat st;
+
+    memset(id, 0, sizeof(*id));
+    if (stat(path, &st) == 0) {
+        id->dev = st.st_dev;
+        id->ino = st.st_ino;
+        id->size = st.st_size;
+        id->mtime = st.st_mtim;
+    }
+}
+
+/* Called once a second: swap in a changed certificate/key pair once it loads and matches; free
+ * credentials retired long enough ago. A pair that does not load yet (mid-rotation) is retried. */
+static void creds_poll(int force_free)
+{
+    struct file_id cert_id, key_id;
+    struct creds **pp, *c;
+    time_t now = time(NULL);
+    char err[256];
+
+    file_id_of(srv.cfg->cert_file, &cert_id);
+    file_id_of(srv.cfg->key_file, &key_id);
+    if (memcmp(&cert_id, &srv.cert_id, sizeof(cert_id)) != 0 || memcmp(&key_id, &srv.key_id, sizeof(key_id)) != 0) {
+        c = creds_load(srv.cfg->cert_file, srv.cfg->key_file, err, sizeof(err));
+        if (c) {
+            pthread_mutex_lock(&srv.creds_lock);
+            srv.current->retired_at = now;
+            srv.current->next = srv.retired;
+            srv.retired = srv.current;
+            srv.current = c;
+            pthread_mutex_unlock(&srv.creds_lock);
+            srv.cert_id = cert_id;
+            srv.key_id = key_id;
+            log_info("serving the renewed certificate %s (valid until %ld)", srv.cfg->cert_file, c->not_after);
+        } else {
+            log_warn("certificate files changed but cannot be loaded yet, still serving the previous one: %s", err);
+        }
+    }
+    for (pp = &srv.retired; *pp;) {
+        c = *pp;
+        if (force_free || now - c->retired_at > CREDS_RETIRE_SECONDS) {
+            *pp = c->next;
+            creds_free(c);
+        } else {
+            pp = &c->next;
+        }
+    }
+}
+
+/* ---- responses ---- */
+
+static enum MHD_Result respond(struct MHD_Connection *conn, int status, const char *type, char *body, size_t len)
+{
+    struct MHD_Response *r = MHD_create_response_from_buffer(len, body, MHD_RESPMEM_MUST_FREE);
+    enum MHD_Result ret;
+
+    if (!r) {
+        free(body);
+        return MHD_NO;
+    }
+    MHD_add_response_header(r, MHD_HTTP_HEADER_CONTENT_TYPE, type);
+    if (status == MHD_HTTP_METHOD_NOT_ALLOWED)
+        MHD_add_response_header(r, MHD_HTTP_HEADER_ALLOW, "GET, POST");
+    /* After SIGTERM, ask clients not to reuse the connection: their next request goes to another replica. */
+    if (atomic_load(&srv.draining))
+        MHD_add_response_header(r, MHD_HTTP_HEADER_CONNECTION, "close");
+    ret = MHD_queue_response(conn, (unsigned int)status, r);
+    MHD_destroy_response(r);
+    return ret;
+}
+
+static enum MHD_Result respond_text(struct MHD_Connection *conn, int status, const char *text)
+{
+    char *body = NULL;
+    int n = asprintf(&body, "%s\n", text);
+
+    if (n < 0)
+        return MHD_NO;
+    return respond(conn, status, "text/plain; charset=utf-8", body, (size_t)n);
+}
+
+/* A request that cannot form a review: 4xx with a one-line reason, a log line and a counter. */
+static enum MHD_Result reject(struct MHD_Connection *conn, const char *method, const char *url, int status,
+                              const char *reason)
+{
+    cJSON *o = cJSON_CreateObject();
+    char *line;
+
+    char ts[64];
+
+    if (o) {
+        log_timestamp(ts, sizeof(ts));
+        cJSON_AddStringToObject(o, "time", ts);
+        cJSON_AddStringToObject(o, "level", "warn");
+        cJSON_AddStringToObject(o, "msg", "request rejected");
+        cJSON_AddStringToObject(o, "method", method);
+        cJSON_AddStringToObject(o, "path", url);
+        cJSON_AddNumberToObject(o, "status", status);
+        cJSON_AddStringToObject(o, "reason", reason);
+        line = cJSON_PrintUnformatted(o);
+        if (line)
+            log_json_line(line);
+        free(line);
+        cJSON_Delete(o);
+    }
+    metrics_reject(status);
+    return respond_text(conn, status, reason);
+}
+
+static const char *decision_name(const struct decision *d)
+{
+    if (!d->allowed)
+        return d->code == 403 ? "denied" : "error";
+    return d->patch ? "patched" : "allowed";
+}
+
+static void log_admission(const char *endpoint, const struct admission_request *req, const struct decision *d,
+                          double seconds)
+{
+    char ts[64];
+    cJSON *o = cJSON_CreateObject();
+    char *line;
+
+    if (!o)
+        return;
+    log_timestamp(ts, sizeof(ts));
+    cJSON_AddStringToObject(o, "time", ts);
+    cJSON_AddStringToObject(o, "level", "info");
+    cJSON_AddStringToObject(o, "msg", "admission");
+    cJSON_AddStringToObject(o, "endpoint", endpoint);
+    cJSON_AddStringToObject(o, "uid", req->uid);
+    cJSON_AddStringToObject(o, "kind", req->kind);
+    cJSON_AddStringToObject(o, "namespace", req->namespace_);
+    cJSON_AddStringToObject(o, "name", req->name);
+    cJSON_AddStringToObject(o, "operation", req->operation);
+    cJSON_AddStringToObject(o, "user", req->username);
+    cJSON_AddBoolToObject(o, "dryRun", req->dry_run);
+    cJSON_AddStringToObject(o, "decision", decision_name(d));
+    if (!d->allowed) {
+        cJSON_AddNumberToObject(o, "code", d->code);
+        /* Denial messages are built by the policies from names only, never from object contents. */
+        cJSON_AddStringToObject(o, "message", d->message ? d->message : "");
+    }
+    if (d->patch)
+        cJSON_AddNumberToObject(o, "patchOps", cJSON_GetArraySize(d->patch));
+    if (d->warnings)
+        cJSON_AddNumberToObject(o, "warnings", cJSON_GetArraySize(d->warnings));
+    cJSON_AddNumberToObject(o, "latencyMs", seconds * 1000.0);
+    line = cJSON_PrintUnformatted(o);
+    if (line)
+        log_json_line(line);
+    free(line);
+    cJSON_Delete(o);
+}
+
+static enum MHD_Result handle_review(struct MHD_Connection *conn, const char *method, const char *url,
+                                     struct request_ctx *ctx)
+{
+    enum metrics_endpoint ep = ctx->route == ROUTE_MUTATE ? ENDPOINT_MUTATE : ENDPOINT_VALIDATE;
+    struct review rv;
+    struct decision d;
+    char err[256], *json;
+    enum metrics_decision md;
+    enum MHD_Result ret;
+    double seconds;
+    int status;
+
+    status = review_decode(ctx->body, ctx->len, &rv, err, sizeof(err));
+    if (status != 0)
+        return reject(conn, method, url, status, err);
+    decision_init(&d);
+    if (ctx->route == ROUTE_MUTATE)
+        policy_mutate(&rv.req, srv.cfg->policy, &d);
+    else
+        policy_validate(&rv.req, srv.cfg->policy, &srv.lookup, &d);
+    if (ctx->route == ROUTE_VALIDATE && d.patch)
+        decision_patch(&d, NULL); /* only a mutating webhook may patch (DESIGN.md section 4) */
+    json = review_encode(&rv, &d);
+    seconds = elapsed(&ctx->start);
+    md = !d.allowed ? (d.code == 403 ? DECISION_DENIED : DECISION_ERROR)
+                    : (d.patch ? DECISION_PATCHED : DECISION_ALLOWED);
+    log_admission(ctx->route == ROUTE_MUTATE ? "mutate" : "validate", &rv.req, &d, seconds);
+    metrics_observe(ep, md, seconds);
+    if (json)
+        ret = respond(conn, MHD_HTTP_OK, "application/json", json, strlen(json));
+    else
+        ret = reject(conn, method, url, 500, "out of memory while encoding the review");
+    decision_free(&d);
+    review_free(&rv);
+    return ret;
+}
+
+static enum MHD_Result handle_get(struct MHD_Connection *conn, const char *method, const char *url,
+                                  enum route route)
+{
+    struct cache_stats stats;
+    long not_after;
+    char *text;
+
+    switch (route) {
+    case ROUTE_HEALTHZ:
+        return respond_text(conn, MHD_HTTP_OK, "ok");
+    case ROUTE_READYZ:
+        if (atomic_load(&srv.draining))
+            return respond_text(conn, MHD_HTTP_SERVICE_UNAVAILABLE, "shutting down");
+        if (!cache_ready(srv.cfg->cache))
+            return respond_text(conn, MHD_HTTP_SERVICE_UNAVAILABLE, "Canary cache not in sync");
+        return respond_text(conn, MHD_HTTP_OK, "ok");
+    case ROUTE_METRICS:
+        cache_stats(srv.cfg->cache, &stats);
+        pthread_mutex_lock(&srv.creds_lock);
+        not_after = srv.current->not_after;
+        pthread_mutex_unlock(&srv.creds_lock);
+        text = metrics_render(&stats, not_after);
+        if (!text)
+            return reject(conn, method, url, 500, "out of memory while rendering metrics");
+        return respond(conn, MHD_HTTP_OK, "text/plain; version=0.0.4; charset=utf-8", text, strlen(text));
+    default:
+        return reject(conn, method, url, 500, "unrouted request");
+    }
+}
+
+static enum route route_of(const char *url)
+{
+    static const struct { const char *path; enum route route; } routes[] = {
+        {"/mutate", ROUTE_MUTATE}, {"/validate", ROUTE_VALIDATE}, {"/healthz", ROUTE_HEALTHZ},
+        {"/readyz", ROUTE_READYZ}, {"/metrics", ROUTE_METRICS},
+    };
+    size_t i, n = strcspn(url, "?");
+
+    for (i = 0; i < sizeof(routes) / sizeof(routes[0]); i++)
+        if (strlen(routes[i].path) == n && strncmp(url, routes[i].path, n) == 0)
+            return routes[i].route;
+    return ROUTE_NONE;
+}
+
+/* Decide from the request line and headers alone: route, method, content type, declared length. */
+static void classify(struct MHD_Connection *conn, const char *method, const char *url, struct request_ctx *ctx)
+{
+    int is_post = strcmp(method, MHD_HTTP_METHOD_POST) == 0;
+    int is_get = strcmp(method, MHD_HTTP_METHOD_GET) == 0 || strcmp(method, MHD_HTTP_METHOD_HEAD) == 0;
+    const char *type, *clen;
+
+    ctx->route = route_of(url);
+    if (ctx->route == ROUTE_NONE) {
+        ctx->reject = 404;
+        ctx->reject_reason = "unknown path: use POST /mutate, POST /validate, GET /healthz, /readyz or /metrics";
+        return;
+    }
+    if (ctx->route == ROUTE_MUTATE || ctx->route == ROUTE_VALIDATE) {
+        if (!is_post) {
+            ctx->reject = 405;
+            ctx->reject_reason = "method not allowed: admission reviews are sent with POST";
+            return;
+        }
+        type = MHD_lookup_connection_value(conn, MHD_HEADER_KIND, MHD_HTTP_HEADER_CONTENT_TYPE);
+        if (!type || strncasecmp(type, "application/json", 16) != 0 || (type[16] != '\0' && type[16] != ';' &&
+                                                                         type[16] != ' ')) {
+            ctx->reject = 415;
+            ctx->reject_reason = "unsupported Content-Type: admission reviews are application/json";
+            return;
+        }
+        clen = MHD_lookup_connection_value(conn, MHD_HEADER_KIND, MHD_HTTP_HEADER_CONTENT_LENGTH);
+        if (clen && strtoull(clen, NULL, 10) > SERVER_BODY_LIMIT) {
+            ctx->reject = 413;
+            ctx->reject_reason = "body larger than the 6 MiB limit";
+        }
+        return;
+    }
+    if (!is_get) {
+        ctx->reject = 405;
+        ctx->reject_reason = "method not allowed: use GET";
+    }
+}
+
+/* Append a chunk of the body; past the limit the rest is read and dropped, then answered with 413. */
+static void body_append(struct request_ctx *ctx, const char *data, size_t n)
+{
+    size_t cap;
+    char *nb;
+
+    if (ctx->too_large || ctx->reject)
+        return;
+    if (n > SERVER_BODY_LIMIT - ctx->len) {
+        ctx->too_large = 1;
+        return;
+    }
+    if (ctx->len + n > ctx->cap) {
+        cap = ctx->cap ? ctx->cap : 16384;
+        while (cap < ctx->len + n)
+            cap *= 2;
+        if (cap > SERVER_BODY_LIMIT)
+            cap = SERVER_BODY_LIMIT;
+        nb = realloc(ctx->body, cap);
+        if (!nb) {
+            ctx->reject = 500;
+            ctx->reject_reason = "out of memory while reading the body";
+            return;
+        }
+        ctx->body = nb;
+        ctx->cap = cap;
+    }
+    memcpy(ctx->body + ctx->len, data, n);
+    ctx->len += n;
+}
+
+static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const char *url, const char *method,
+                                  const char *version, const char *upload_data, size_t *upload_data_size,
+                                  void **con_cls)
+{
+    struct request_ctx *ctx = *con_cls;
+
+    (void)cls;
+    (void)version;
+    if (!ctx) {
+        ctx = calloc(1, sizeof(*ctx));
+        if (!ctx)
+            return MHD_NO;
+        clock_gettime(CLOCK_MONOTONIC, &ctx->start);
+        atomic_fetch_add(&srv.in_flight, 1);
+        *con_cls = ctx;
+        classify(conn, method, url, ctx);
+        /* Known from the headers alone: answer now instead of reading a body nobody will use. */
+        if (ctx->reject)
+            return reject(conn, method, url, ctx->reject, ctx->reject_reason);
+        return MHD_YES;
+    }
+    if (*upload_data_size) {
+        body_append(ctx, upload_data, *upload_data_size);
+        *upload_data_size = 0;
+        return MHD_YES;
+    }
+    if (ctx->reject)
+        return reject(conn, method, url, ctx->reject, ctx->reject_reason);
+    if (ctx->too_large)
+        return reject(conn, method, url, 413, "body larger than the 6 MiB limit");
+    if (ctx->route == ROUTE_MUTATE || ctx->route == ROUTE_VALIDATE)
+        return handle_review(conn, method, url, ctx);
+    return handle_get(conn, method, url, ctx->route);
+}
+
+static void on_completed(void *cls, struct MHD_Connection *conn, void **con_cls, enum MHD_RequestTerminationCode toe)
+{
+    struct request_ctx *ctx = *con_cls;
+
+    (void)cls;
+    (void)conn;
+    (void)toe;
+    if (!ctx)
+        return;
+    /* The body may hold Secret data (validate_config): clear it before the memory is reused. */
+    if (ctx->body)
+        explicit_bzero(ctx->body, ctx->len);
+    free(ctx->body);
+    free(ctx);
+    *con_cls = NULL;
+    atomic_fetch_sub(&srv.in_flight, 1);
+}
+
+static void mhd_log(void *cls, const char *fmt, va_list ap)
+{
+    char msg[512];
+    size_t n;
+
+    (void)cls;
+    vsnprintf(msg, sizeof(msg), fmt, ap);
+    n = strlen(msg);
+    while (n && (msg[n - 1] == '\n' || msg[n - 1] == '\r'))
+        msg[--n] = '\0';
+    /* Failed handshakes (old TLS versions, port scans, health probes closing early) are routine. */
+    log_debug("libmicrohttpd: %s", msg);
+}
+
+/* ":8443", "0.0.0.0:8443", "127.0.0.1:8443", "[::1]:8443", "localhost:8443". */
+static int parse_listen(const char *listen, struct sockaddr_storage *addr, socklen_t *addrlen, int *any)
+{
+    char host[256];
+    const char *colon = strrchr(listen, ':');
+    const char *port;
+    struct addrinfo hints, *res = NULL;
+    size_t hl;
+    int rc;
+
+    if (!colon || !colon[1])
+        return -1;
+    port = colon + 1;
+    hl = (size_t)(colon - listen);
+    if (hl >= 2 && listen[0] == '[' && listen[hl - 1] == ']') {
+        listen++;
+        hl -= 2;
+    }
+    if (hl >= sizeof(host))
+        return -1;
+    memcpy(host, listen, hl);
+    host[hl] = '\0';
+    *any = hl == 0;
+    memset(&hints, 0, sizeof(hints));
+    hints.ai_family = *any ? AF_INET6 : AF_UNSPEC;
+    hints.ai_socktype = SOCK_STREAM;
+    hints.ai_flags = AI_PASSIVE | AI_NUMERICSERV;
+    rc = getaddrinfo(*any ? NULL : host, port, &hints, &res);
+    if (rc != 0 || !res)
+        return -1;
+    memcpy(addr, res->ai_addr, res->ai_addrlen);
+    *addrlen = res->ai_addrlen;
+    freeaddrinfo(res);
+    return 0;
+}
+
+void server_block_signals(void)
+{
+    sigset_t set;
+
+    sigemptyset(&set);
+    sigaddset(&set, SIGTERM);
+    sigaddset(&set, SIGINT);
+    sigaddset(&set, SIGPIPE);
+    pthread_sigmask(SIG_BLOCK, &set, NULL);
+}
+
+static struct MHD_Daemon *start_daemon(const struct server_config *cfg, const struct sockaddr_storage *addr,
+                                       unsigned int flags)
+{
+    gnutls_certificate_retrieve_function2 *cb = cert_callback;
+
+    /* MHD_USE_TLS: libmicrohttpd's TLS is GnuTLS; the certificate comes from cert_callback per handshake.
+     * MHD_USE_ITC: required to quiesce (stop accepting) on SIGTERM while finishing open requests. */
+    return MHD_start_daemon(
+        flags | MHD_USE_TLS | MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL | MHD_USE_ITC | MHD_USE_ERROR_LOG, 0,
+        NULL, NULL, on_request, NULL, MHD_OPTION_SOCK_ADDR, addr, MHD_OPTION_HTTPS_PRIORITIES, TLS_PRIORITIES,
+        MHD_OPTION_HTTPS_CERT_CALLBACK, cb, MHD_OPTION_THREAD_POOL_SIZE, cfg->threads ? cfg->threads : 2,
+        MHD_OPTION_CONNECTION_LIMIT, (unsigned int)CONNECTION_LIMIT, MHD_OPTION_CONNECTION_TIMEOUT,
+        (unsigned int)CONNECTION_TIMEOUT, MHD_OPTION_NOTIFY_COMPLETED, on_completed, NULL,
+        MHD_OPTION_EXTERNAL_LOGGER, mhd_log, NULL, MHD_OPTION_END);
+}
+
+/* SIGTERM: stop accepting, answer what is in flight (responses now say Connection: close), and stop
+ * once no request has been in flight for a moment or the timeout has passed. */
+static void drain(struct MHD_Daemon *d, unsigned timeout)
+{
+    struct timespec start;
+    int quiet = 0;
+    MHD_socket fd;
+
+    atomic_store(&srv.draining, 1);
+    clock_gettime(CLOCK_MONOTONIC, &start);
+    fd = MHD_quiesce_daemon(d);
+    if (fd != MHD_INVALID_SOCKET)
+        close(fd);
+    while (elapsed(&start) < (double)timeout) {
+        quiet = atomic_load(&srv.in_flight) == 0 ? quiet + 1 : 0;
+        if (quiet >= 10) /* 10 x 50 ms with nothing in flight */
+            break;
+        usleep(50000);
+    }
+    if (atomic_load(&srv.in_flight) > 0)
+        log_warn("shutdown timeout reached with %d requests in flight", atomic_load(&srv.in_flight));
+}
+
+int server_run(const struct server_config *cfg)
+{
+    struct sockaddr_storage addr;
+    socklen_t addrlen;
+    struct MHD_Daemon *d;
+    struct timespec tick = {1, 0};
+    sigset_t set;
+    char err[256];
+    int any, sig;
+
+    srv.cfg = cfg;
+    cache_lookup(cfg->cache, &srv.lookup);
+    if (parse_listen(cfg->listen, &addr, &addrlen, &any) != 0) {
+        log_error("--listen %s: expected host:port, :port or [ipv6]:port", cfg->listen);
+        return 2;
+    }
+    srv.current = creds_load(cfg->cert_file, cfg->key_file, err, sizeof(err));
+    if (!srv.current) {
+        log_error("cannot load the serving certificate: %s", err);
+        return 1;
+    }
+    file_id_of(cfg->cert_file, &srv.cert_id);
+    file_id_of(cfg->key_file, &srv.key_id);
+    d = start_daemon(cfg, &addr, any ? MHD_USE_DUAL_STACK : 0);
+    if (!d && any) {
+        /* No IPv6 on this host: all IPv4 addresses instead. */
+        struct sockaddr_in *in = (struct sockaddr_in *)&addr;
+        unsigned short port = ((struct sockaddr_in6 *)&addr)->sin6_port;
+        memset(&addr, 0, sizeof(addr));
+        in->sin_family = AF_INET;
+        in->sin_port = port;
+        d = start_daemon(cfg, &addr, 0);
+    }
+    if (!d) {
+        log_error("cannot listen on %s (address in use, or not a local address?)", cfg->listen);
+        creds_free(srv.current);
+        srv.current = NULL;
+        return 1;
+    }
+    log_info("serving https on %s (TLS 1.2/1.3, %u threads)", cfg->listen, cfg->threads ? cfg->threads : 2);
+
+    sigemptyset(&set);
+    sigaddset(&set, SIGTERM);
+    sigaddset(&set, SIGINT);
+    for (;;) {
+        sig = sigtimedwait(&set, NULL, &tick);
+        if (sig == SIGTERM || sig == SIGINT)
+            break;
+        creds_poll(0);
+    }
+    log_info("received %s: draining in-flight reviews", sig == SIGTERM ? "SIGTERM" : "SIGINT");
+    drain(d, cfg->shutdown_timeout);
+    MHD_stop_daemon(d);
+    creds_poll(1);
+    creds_free(srv.current);
+    srv.current = NULL;
+    log_info("stopped");
+    return 0;
+}

@@ -1,0 +1,20 @@
+/*
+ * YAML <-> cJSON with libyaml: the offline `mutate` command and the --canaries file source read
+ * YAML or JSON (JSON is YAML), and `mutate` prints YAML.
+ *
+ * Memory: yaml_parse returns a cJSON array the caller frees with cJSON_Delete; yaml_emit returns a
+ * malloc'd string the caller frees.
+ */
+#ifndef MG_YAML_H
+#define MG_YAML_H
+
+#include <stddef.h>
+#include <cjson/cJSON.h>
+
+/* Parse every document of buf (one or several, "---" separated) into a cJSON array of documents;
+ * empty documents are skipped. NULL with a one-line reason in err (with line number) on error. */
+cJSON *yaml_parse(const char *buf, size_t len, char *err, size_t errlen);
+/* Print the documents of an array as a YAML stream ("---" between documents). NULL on error. */
+char *yaml_emit(const cJSON *docs);
+
+#endif
