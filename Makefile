@@ -28,13 +28,16 @@ DEB_PKGS := build-essential pkg-config libmicrohttpd-dev libcjson-dev libcurl4-o
 all: $(BUILD)/manual-gate
 
 $(BUILD)/manual-gate: $(OBJ)
-	$(CC) $(ALL_CFLAGS) -o $@ $^ $(LDFLAGS) $(LDLIBS)
+	@echo "LD  $@"
+	@$(CC) $(ALL_CFLAGS) -o $@ $^ $(LDFLAGS) $(LDLIBS)
 
 $(BUILD)/obj/%.o: webhook/%.c $(wildcard webhook/*.h) | $(BUILD)/obj
-	$(CC) $(ALL_CFLAGS) -c -o $@ $<
+	@echo "CC  $<"
+	@$(CC) $(ALL_CFLAGS) -c -o $@ $<
 
 $(BUILD)/tests/%: tests/unit/%.c $(LIBOBJ) tests/unit/check.h | $(BUILD)/tests
-	$(CC) $(ALL_CFLAGS) -Iwebhook -o $@ $< $(LIBOBJ) $(LDFLAGS) $(LDLIBS)
+	@echo "CC  $<"
+	@$(CC) $(ALL_CFLAGS) -Iwebhook -o $@ $< $(LIBOBJ) $(LDFLAGS) $(LDLIBS)
 
 $(BUILD)/obj $(BUILD)/tests:
 	mkdir -p $@

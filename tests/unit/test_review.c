@@ -1,0 +1,290 @@
+/* The AdmissionReview codec and the decision constructors, against fixtures in tests/fixtures/review/. */
+#include <openssl/evp.h>
+
+#include "check.h"
+#include "review.h"
+
+static char *fixture_text(const char *rel, size_t *len)
+{
+    cJSON *j = fixture_json(rel);
+    char *s = cJSON_PrintUnformatted(j);
+
+    cJSON_Delete(j);
+    *len = strlen(s);
+    return s;
+}
+
+/* Decode a fixture; returns the status review_decode gave. */
+static int decode_fixture(const char *rel, struct review *rv, char *err, size_t errlen)
+{
+    size_t len;
+    char *body = fixture_text(rel, &len);
+    int st = review_decode(body, len, rv, err, errlen);
+
+    free(body);
+    return st;
+}
+
+/* Encode d for rv and parse the result back. */
+static cJSON *encode(const struct review *rv, const struct decision *d)
+{
+    char *s = review_encode(rv, d);
+    cJSON *j = cJSON_Parse(s);
+
+    free(s);
+    return j;
+}
+
+static const cJSON *at(const cJSON *o, const char *a, const char *b)
+{
+    const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, a);
+
+    return b ? cJSON_GetObjectItemCaseSensitive(v, b) : v;
+}
+
+static void decode_reads_every_request_field(void)
+{
+    struct review rv;
+    char err[256];
+
+    CHECK_INT(decode_fixture("review/deployment-update.json", &rv, err, sizeof(err)), 0);
+    CHECK_STR(rv.req.uid, "705ab4f5-6393-11e8-b7cc-42010a800002");
+    CHECK_STR(rv.req.group, "apps");
+    CHECK_STR(rv.req.version, "v1");
+    CHECK_STR(rv.req.kind, "Deployment");
+    CHECK_STR(rv.req.namespace_, "test");
+    CHECK_STR(rv.req.name, "podinfo");
+    CHECK_STR(rv.req.operation, "UPDATE");
+    CHECK_STR(rv.req.username, "alice");
+    CHECK_INT(cJSON_GetArraySize(rv.req.groups), 2);
+    CHECK(rv.req.object != NULL && rv.req.old_object != NULL);
+    CHECK_INT(rv.req.dry_run, 1);
+    review_free(&rv);
+}
+
+static void decode_treats_null_and_absent_objects_alike(void)
+{
+    struct review rv;
+    char err[256];
+
+    CHECK_INT(decode_fixture("review/delete-null-object.json", &rv, err, sizeof(err)), 0);
+    CHECK(rv.req.object == NULL);
+    CHECK(rv.req.old_object != NULL);
+    CHECK_STR(rv.req.group, "");
+    review_free(&rv);
+    CHECK_INT(decode_fixture("review/minimal.json", &rv, err, sizeof(err)), 0);
+    CHECK(rv.req.object == NULL && rv.req.old_object == NULL);
+    CHECK_STR(rv.req.kind, "");
+    CHECK_STR(rv.req.operation, "");
+    CHECK_INT(rv.req.dry_run, 0);
+    review_free(&rv);
+}
+
+static void decode_tolerates_fields_of_the_wrong_type(void)
+{
+    struct review rv;
+    char err[256];
+
+    CHECK_INT(decode_fixture("review/wrong-types.json", &rv, err, sizeof(err)), 0);
+    CHECK_STR(rv.req.kind, "");
+    CHECK_STR(rv.req.namespace_, "");
+    CHECK_STR(rv.req.operation, "");
+    CHECK_STR(rv.req.username, "");
+    CHECK(rv.req.groups == NULL && rv.req.object == NULL && rv.req.old_object == NULL);
+    CHECK_INT(rv.req.dry_run, 0);
+    review_free(&rv);
+}
+
+static void decode_rejects_what_cannot_form_a_review(void)
+{
+    static const struct { const char *body; const char *reason; } cases[] = {
+        {"", "empty body"},
+        {"{", "not valid JSON"},
+        {"[]", "not a JSON object"},
+        {"{\"apiVersion\":\"admission.k8s.io/v1\",\"kind\":\"AdmissionReview\"}", "no request"},
+        {"{\"apiVersion\":\"admission.k8s.io/v1\",\"kind\":\"AdmissionReview\",\"request\":{\"uid\":\"\"}}", "uid"},
+        {"{\"apiVersion\":\"admission.k8s.io/v1\",\"kind\":\"Other\",\"request\":{\"uid\":\"u\"}}", "apiVersion/kind"},
+    };
+    struct review rv;
+    char err[256];
+    size_t i;
+
+    for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        err[0] = '\0';
+        CHECK_INT(review_decode(cases[i].body, strlen(cases[i].body), &rv, err, sizeof(err)), 400);
+        CHECK(strstr(err, cases[i].reason) != NULL);
+        CHECK(strchr(err, '\n') == NULL);
+        CHECK(rv.root == NULL);
+    }
+    CHECK_INT(decode_fixture("review/v1beta1.json", &rv, err, sizeof(err)), 400);
+    CHECK(strstr(err, "admission.k8s.io/v1beta1") != NULL);
+    CHECK_INT(decode_fixture("review/no-uid.json", &rv, err, sizeof(err)), 400);
+    CHECK(strstr(err, "request.uid") != NULL);
+}
+
+static void encode_allow_echoes_uid_apiversion_and_kind(void)
+{
+    struct review rv;
+    struct decision d;
+    char err[256];
+    cJSON *out;
+
+    CHECK_INT(decode_fixture("review/deployment-update.json", &rv, err, sizeof(err)), 0);
+    decision_init(&d);
+    out = encode(&rv, &d);
+    CHECK_STR(cJSON_GetStringValue(at(out, "apiVersion", NULL)), "admission.k8s.io/v1");
+    CHECK_STR(cJSON_GetStringValue(at(out, "kind", NULL)), "AdmissionReview");
+    CHECK_STR(cJSON_GetStringValue(at(out, "response", "uid")), "705ab4f5-6393-11e8-b7cc-42010a800002");
+    CHECK(cJSON_IsTrue(at(out, "response", "allowed")));
+    CHECK(at(out, "response", "status") == NULL);
+    CHECK(at(out, "response", "patch") == NULL && at(out, "response", "patchType") == NULL);
+    CHECK(at(out, "response", "warnings") == NULL);
+    cJSON_Delete(out);
+    decision_free(&d);
+    review_free(&rv);
+}
+
+static void encode_deny_carries_status_403_forbidden_and_warnings(void)
+{
+    struct review rv;
+    struct decision d;
+    char err[256];
+    cJSON *out;
+    const cJSON *status;
+
+    CHECK_INT(decode_fixture("review/deployment-update.json", &rv, err, sizeof(err)), 0);
+    decision_init(&d);
+    decision_patch(&d, cJSON_Parse("[{\"op\":\"add\",\"path\":\"/x\",\"value\":1}]"));
+    decision_warn(&d, "manual-gate: %s", "first");
+    decision_deny(&d, "release %s is in flight", "test/podinfo");
+    out = encode(&rv, &d);
+    status = at(out, "response", "status");
+    CHECK(cJSON_IsFalse(at(out, "response", "allowed")));
+    CHECK_INT(cJSON_GetNumberValue(cJSON_GetObjectItem(status, "code")), 403);
+    CHECK_STR(cJSON_GetStringValue(cJSON_GetObjectItem(status, "reason")), "Forbidden");
+    CHECK_STR(cJSON_GetStringValue(cJSON_GetObjectItem(status, "message")), "release test/podinfo is in flight");
+    CHECK(at(out, "response", "patch") == NULL); /* a denial never carries a patch */
+    CHECK_INT(cJSON_GetArraySize(at(out, "response", "warnings")), 1);
+    cJSON_Delete(out);
+    decision_free(&d);
+    review_free(&rv);
+}
+
+static void encode_error_uses_its_code_and_reason(void)
+{
+    struct review rv;
+    struct decision d;
+    char err[256];
+    cJSON *out;
+
+    CHECK_INT(decode_fixture("review/minimal.json", &rv, err, sizeof(err)), 0);
+    decision_init(&d);
+    decision_error(&d, 400, "object is not a Canary");
+    out = encode(&rv, &d);
+    CHECK_INT(cJSON_GetNumberValue(cJSON_GetObjectItem(at(out, "response", "status"), "code")), 400);
+    CHECK_STR(cJSON_GetStringValue(cJSON_GetObjectItem(at(out, "response", "status"), "reason")), "BadRequest");
+    cJSON_Delete(out);
+    decision_free(&d);
+    review_free(&rv);
+}
+
+static void encode_patch_is_base64_json_patch(void)
+{
+    static const char *ops = "[{\"op\":\"replace\",\"path\":\"/spec/skipAnalysis\",\"value\":false}]";
+    struct review rv;
+    struct decision d;
+    char err[256];
+    unsigned char decoded[256];
+    const char *b64;
+    cJSON *out, *got, *want;
+    int n;
+
+    CHECK_INT(decode_fixture("review/minimal.json", &rv, err, sizeof(err)), 0);
+    decision_init(&d);
+    decision_patch(&d, cJSON_Parse(ops));
+    decision_audit(&d, "reason", "test");
+    out = encode(&rv, &d);
+    CHECK_STR(cJSON_GetStringValue(at(out, "response", "patchType")), "JSONPatch");
+    b64 = cJSON_GetStringValue(at(out, "response", "patch"));
+    CHECK(b64 != NULL);
+    n = b64 ? EVP_DecodeBlock(decoded, (const unsigned char *)b64, (int)strlen(b64)) : -1;
+    CHECK(n > 0);
+    decoded[n > 0 ? n : 0] = '\0';
+    got = cJSON_Parse((char *)decoded);
+    want = cJSON_Parse(ops);
+    CHECK(cJSON_Compare(got, want, 1));
+    CHECK_STR(cJSON_GetStringValue(cJSON_GetObjectItem(at(out, "response", "auditAnnotations"), "reason")), "test");
+    cJSON_Delete(got);
+    cJSON_Delete(want);
+    cJSON_Delete(out);
+    decision_free(&d);
+    review_free(&rv);
+}
+
+static void empty_patch_is_no_patch(void)
+{
+    struct decision d;
+
+    decision_init(&d);
+    decision_patch(&d, cJSON_CreateArray());
+    CHECK(d.patch == NULL);
+    decision_free(&d);
+}
+
+static void warnings_are_printable_ascii_short_and_within_budget(void)
+{
+    struct decision d;
+    char longtext[300];
+    const cJSON *w;
+    size_t total = 0;
+    int i;
+
+    decision_init(&d);
+    memset(longtext, 'a', sizeof(longtext) - 1);
+    longtext[sizeof(longtext) - 1] = '\0';
+    decision_warn(&d, "line one\nline two\ttab \xc3\xa9");
+    decision_warn(&d, "%s", longtext);
+    decision_warn(&d, "%s", "");
+    CHECK_INT(cJSON_GetArraySize(d.warnings), 2);
+    CHECK_STR(cJSON_GetArrayItem(d.warnings, 0)->valuestring, "line one?line two?tab ??");
+    CHECK_INT(strlen(cJSON_GetArrayItem(d.warnings, 1)->valuestring), DECISION_WARNING_MAX);
+    for (i = 0; i < 100; i++)
+        decision_warn(&d, "%s", longtext);
+    cJSON_ArrayForEach(w, d.warnings)
+        total += strlen(w->valuestring);
+    CHECK(total <= DECISION_WARNINGS_BUDGET);
+    CHECK(total > DECISION_WARNINGS_BUDGET - DECISION_WARNING_MAX);
+    decision_free(&d);
+}
+
+static void policies_route_by_kind_and_never_patch_a_delete(void)
+{
+    struct review rv;
+    struct decision d;
+    struct policy_config cfg = {"http://loadtester.test", NULL, 0};
+    char err[256];
+    const char *body = "{\"apiVersion\":\"admission.k8s.io/v1\",\"kind\":\"AdmissionReview\",\"request\":{\"uid\":\"u\","
+                       "\"kind\":{\"group\":\"flagger.app\",\"version\":\"v1beta1\",\"kind\":\"Canary\"},"
+                       "\"operation\":\"DELETE\",\"oldObject\":{\"metadata\":{\"name\":\"c\",\"labels\":"
+                       "{\"manual-gate.io/enabled\":\"true\"}},\"spec\":{\"analysis\":{\"interval\":\"1m\"}}}}}";
+
+    CHECK_INT(review_decode(body, strlen(body), &rv, err, sizeof(err)), 0);
+    decision_init(&d);
+    policy_mutate(&rv.req, &cfg, &d);
+    CHECK(d.allowed && d.patch == NULL);
+    decision_free(&d);
+    review_free(&rv);
+}
+
+TEST_MAIN("review",
+          TEST(decode_reads_every_request_field),
+          TEST(decode_treats_null_and_absent_objects_alike),
+          TEST(decode_tolerates_fields_of_the_wrong_type),
+          TEST(decode_rejects_what_cannot_form_a_review),
+          TEST(encode_allow_echoes_uid_apiversion_and_kind),
+          TEST(encode_deny_carries_status_403_forbidden_and_warnings),
+          TEST(encode_error_uses_its_code_and_reason),
+          TEST(encode_patch_is_base64_json_patch),
+          TEST(empty_patch_is_no_patch),
+          TEST(warnings_are_printable_ascii_short_and_within_budget),
+          TEST(policies_route_by_kind_and_never_patch_a_delete))
