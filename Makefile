@@ -21,7 +21,7 @@ UNIT_BIN := $(UNIT_SRC:tests/unit/%.c=$(BUILD)/tests/%)
 # and what the tests drive: curl and openssl as real TLS clients, kubectl is preinstalled on these machines.
 DEB_PKGS := build-essential pkg-config libmicrohttpd-dev libcjson-dev libcurl4-openssl-dev libyaml-dev \
             uthash-dev libssl-dev libgnutls28-dev curl openssl ca-certificates python3 python3-yaml \
-            python3-jsonschema
+            python3-jsonschema wrk
 
 .PHONY: all deps run test unit integration san bench certs clean manifests
 
@@ -79,8 +79,17 @@ san:
 	-$(MAKE) --no-print-directory unit $(SAN_FLAGS)
 	-$(MAKE) --no-print-directory integration $(SAN_FLAGS)
 
-bench: $(BUILD)/manual-gate
+bench: $(BUILD)/manual-gate $(BUILD)/bench/bench_core
 	@tests/bench/run.sh $(BUILD)/manual-gate
+
+$(BUILD)/bench/%: tests/bench/%.c $(LIBOBJ)
+	@mkdir -p $(BUILD)/bench
+	@echo "CC  $<"
+	@$(CC) $(ALL_CFLAGS) -Iwebhook -o $@ $< $(LIBOBJ) $(LDFLAGS) $(LDLIBS)
+
+# Without cert-manager: a CA, the TLS Secret and every object with the caBundle filled in, in certs/out/.
+manifests:
+	./certs/install-secret.sh --out certs/out
 
 clean:
 	rm -rf build
