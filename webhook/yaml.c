@@ -1,6 +1,681 @@
-/* Placeholder until the YAML module lands. */
+/*
+ * YAML <-> cJSON with libyaml's event API, reading scalars the way kubectl's YAML reader does
+ * (sigs.k8s.io/yaml on go-yaml v2), so a manifest means here what it means to the API server:
+ * - plain scalars: null (~, null, empty), booleans (true/false and YAML 1.1's yes/no/on/off/y/n),
+ *   integers (decimal, 0x, 0o, 0b, leading-zero octal, "_" separators), floats; the rest are strings;
+ *   quoted scalars and !!str are always strings; .inf/.nan are refused (JSON has no such number);
+ * - anchors and aliases are resolved by copying, with a budget against "billion laughs" inputs, and
+ *   merge keys (<<) are applied; duplicate keys and non-scalar keys are errors;
+ * - collections nest at most YAML_DEPTH_MAX deep.
+ * The emitter quotes every string that would read back as another type (or as a date), so what it
+ * prints parses back to the same JSON: `mutate` output stays stable when fed to `mutate` again.
+ */
 #include "yaml.h"
+
+#include <ctype.h>
+#include <errno.h>
+#include <math.h>
+#include <stdarg.h>
 #include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <yaml.h>
+
+/* Kubernetes objects nest about 20 deep; the bound keeps hostile input from exhausting the stack. */
+#define YAML_DEPTH_MAX 100
+/* Nodes that aliases and merges may copy in one parse: generous for shared blocks in real
+ * manifests, far below what nested aliases (each doubling the last) would otherwise build. */
+#define YAML_ALIAS_NODES_MAX 1000000
+
+#define TAG_PREFIX "tag:yaml.org,2002:"
+
+enum plain_kind { PLAIN_STRING, PLAIN_NULL, PLAIN_TRUE, PLAIN_FALSE, PLAIN_NUMBER, PLAIN_NOT_JSON };
+
+struct anchor {
+    char *name;
+    cJSON *node; /* a copy, owned here: the anchored node itself may be merged away */
+    struct anchor *next;
+};
+
+struct frame {
+    cJSON *node;   /* object or array being filled; owned by its parent (or the loader's root) */
+    char *key;     /* object: the key whose value comes next, NULL while a key is expected */
+    int key_merge; /* the pending key is a plain "<<" */
+    cJSON *merges; /* values of "<<" keys, applied when the mapping ends (owned) */
+    char *anchor;  /* anchor of this collection, registered when it ends */
+};
+
+struct loader {
+    struct frame stack[YAML_DEPTH_MAX];
+    int depth;
+    cJSON *root;
+    struct anchor *anchors;
+    size_t copied;
+    size_t line;
+    char *err;
+    size_t errlen;
+};
+
+static int fail(struct loader *l, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static int fail(struct loader *l, const char *fmt, ...)
+{
+    char msg[256];
+    va_list ap;
+
+    va_start(ap, fmt);
+    vsnprintf(msg, sizeof(msg), fmt, ap);
+    va_end(ap);
+    if (l->err && l->errlen)
+        snprintf(l->err, l->errlen, "yaml: line %zu: %s", l->line, msg);
+    return -1;
+}
+
+static int word_in(const char *s, const char *const *words)
+{
+    for (; *words; words++)
+        if (strcmp(s, *words) == 0)
+            return 1;
+    return 0;
+}
+
+/* [-+]? then digits in base, at least one; no other characters. */
+static int all_digits(const char *s, int base)
+{
+    if (!*s)
+        return 0;
+    for (; *s; s++)
+        if (!(base == 16 ? isxdigit((unsigned char)*s) : *s >= '0' && *s < '0' + base))
+            return 0;
+    return 1;
+}
+
+/* go-yaml v2: strconv.ParseInt(s without "_", 0, 64), which knows 0x, 0o, 0b and leading-zero octal. */
+static int parse_int(const char *in, double *out)
+{
+    char buf[80], *end;
+    const char *s = buf;
+    size_t n = 0;
+    int neg = 0, base = 10;
+    unsigned long long v;
+
+    for (; *in && n + 1 < sizeof(buf); in++)
+        if (*in != '_')
+            buf[n++] = *in;
+    if (*in)
+        return 0;
+    buf[n] = '\0';
+    if (*s == '-' || *s == '+')
+        neg = *s++ == '-';
+    if (s[0] == '0' && (s[1] == 'x' || s[1] == 'X'))
+        base = 16, s += 2;
+    else if (s[0] == '0' && (s[1] == 'o' || s[1] == 'O'))
+        base = 8, s += 2;
+    else if (s[0] == '0' && (s[1] == 'b' || s[1] == 'B'))
+        base = 2, s += 2;
+    else if (s[0] == '0' && s[1])
+        base = 8, s += 1;
+    if (!all_digits(s, base))
+        return 0;
+    errno = 0;
+    v = strtoull(s, &end, base);
+    if (errno || *end || v > (neg ? (1ULL << 63) : ~0ULL))
+        return 0;
+    *out = neg ? -(double)v : (double)v;
+    return 1;
+}
+
+/* go-yaml v2's float syntax: ^[-+]?(\.[0-9]+|[0-9]+(\.[0-9]*)?)([eE][-+]?[0-9]+)?$ */
+static int parse_float(const char *s, double *out)
+{
+    const char *p = s;
+    size_t before = 0, after = 0;
+
+    if (*p == '-' || *p == '+')
+        p++;
+    for (; isdigit((unsigned char)*p); p++)
+        before++;
+    if (*p == '.')
+        for (p++; isdigit((unsigned char)*p); p++)
+            after++;
+    if (!before && !after)
+        return 0;
+    if (!before && p[-1] == '.')
+        return 0;
+    if (*p == 'e' || *p == 'E') {
+        p++;
+        if (*p == '-' || *p == '+')
+            p++;
+        if (!isdigit((unsigned char)*p))
+            return 0;
+        while (isdigit((unsigned char)*p))
+            p++;
+    }
+    if (*p)
+        return 0;
+    *out = strtod(s, NULL);
+    return 1;
+}
+
+/* What a plain (unquoted, untagged) scalar means to kubectl's YAML reader. */
+static enum plain_kind plain_kind(const char *s, double *num)
+{
+    static const char *const nulls[] = {"", "~", "null", "Null", "NULL", NULL};
+    static const char *const trues[] = {"true", "True", "TRUE", "yes", "Yes", "YES", "on", "On", "ON",
+                                        "y", "Y", NULL};
+    static const char *const falses[] = {"false", "False", "FALSE", "no", "No", "NO", "off", "Off", "OFF",
+                                         "n", "N", NULL};
+    static const char *const specials[] = {".inf", ".Inf", ".INF", "+.inf", "+.Inf", "+.INF", "-.inf", "-.Inf",
+                                           "-.INF", ".nan", ".NaN", ".NAN", NULL};
+    double v = 0;
+
+    if (word_in(s, nulls))
+        return PLAIN_NULL;
+    if (word_in(s, trues))
+        return PLAIN_TRUE;
+    if (word_in(s, falses))
+        return PLAIN_FALSE;
+    if (word_in(s, specials))
+        return PLAIN_NOT_JSON;
+    if (parse_int(s, &v) || parse_float(s, &v)) {
+        if (!isfinite(v))
+            return PLAIN_NOT_JSON;
+        if (num)
+            *num = v;
+        return PLAIN_NUMBER;
+    }
+    return PLAIN_STRING;
+}
+
+/* A date or time (YAML 1.1 timestamp): some readers turn these into times, so they are kept quoted. */
+static int looks_like_timestamp(const char *s)
+{
+    int i;
+
+    for (i = 0; i < 4; i++)
+        if (!isdigit((unsigned char)s[i]))
+            return 0;
+    return s[4] == '-' && isdigit((unsigned char)s[5]);
+}
+
+static cJSON *scalar_node(struct loader *l, const yaml_event_t *ev)
+{
+    const char *value = (const char *)ev->data.scalar.value;
+    const char *tag = (const char *)ev->data.scalar.tag;
+    double num = 0;
+
+    if (strlen(value) != ev->data.scalar.length) {
+        fail(l, "a NUL character in a scalar is not supported");
+        return NULL;
+    }
+    if (tag && (strcmp(tag, "!") == 0 || strcmp(tag, TAG_PREFIX "str") == 0))
+        return cJSON_CreateString(value);
+    if (!tag && ev->data.scalar.style != YAML_PLAIN_SCALAR_STYLE)
+        return cJSON_CreateString(value);
+    switch (plain_kind(value, &num)) {
+    case PLAIN_NULL: return cJSON_CreateNull();
+    case PLAIN_TRUE: return cJSON_CreateTrue();
+    case PLAIN_FALSE: return cJSON_CreateFalse();
+    case PLAIN_NUMBER: return cJSON_CreateNumber(num);
+    case PLAIN_NOT_JSON: fail(l, "\"%.40s\" is not a number JSON can hold", value); return NULL;
+    case PLAIN_STRING: break;
+    }
+    return cJSON_CreateString(value);
+}
+
+static size_t count_nodes(const cJSON *n, size_t limit)
+{
+    size_t total = 1;
+    const cJSON *c;
+
+    for (c = n ? n->child : NULL; c && total <= limit; c = c->next)
+        total += count_nodes(c, limit - total);
+    return total;
+}
+
+/* A copy of n, counted against the alias budget. */
+static cJSON *copy_counted(struct loader *l, const cJSON *n)
+{
+    size_t left = YAML_ALIAS_NODES_MAX - l->copied;
+    size_t count = count_nodes(n, left);
+    cJSON *c;
+
+    if (count > left) {
+        fail(l, "aliases expand to more than %d nodes", YAML_ALIAS_NODES_MAX);
+        return NULL;
+    }
+    l->copied += count;
+    if (!(c = cJSON_Duplicate(n, 1)))
+        fail(l, "out of memory");
+    return c;
+}
+
+static int anchor_set(struct loader *l, const char *name, const cJSON *node)
+{
+    struct anchor *a;
+    cJSON *copy;
+
+    if (!name)
+        return 0;
+    if (!(copy = copy_counted(l, node)))
+        return -1;
+    for (a = l->anchors; a; a = a->next)
+        if (strcmp(a->name, name) == 0) {
+            cJSON_Delete(a->node);
+            a->node = copy;
+            return 0;
+        }
+    if (!(a = calloc(1, sizeof(*a))) || !(a->name = strdup(name))) {
+        free(a);
+        cJSON_Delete(copy);
+        return fail(l, "out of memory");
+    }
+    a->node = copy;
+    a->next = l->anchors;
+    l->anchors = a;
+    return 0;
+}
+
+static const cJSON *anchor_get(const struct loader *l, const char *name)
+{
+    const struct anchor *a;
+
+    for (a = l->anchors; a; a = a->next)
+        if (strcmp(a->name, name) == 0)
+            return a->node;
+    return NULL;
+}
+
+static void anchors_free(struct loader *l)
+{
+    while (l->anchors) {
+        struct anchor *a = l->anchors;
+
+        l->anchors = a->next;
+        free(a->name);
+        cJSON_Delete(a->node);
+        free(a);
+    }
+}
+
+/* Place a finished (or just started) value at the current position; takes ownership of node. */
+static int place(struct loader *l, cJSON *node)
+{
+    struct frame *top;
+
+    if (!node)
+        return -1;
+    if (l->depth == 0) {
+        cJSON_Delete(l->root);
+        l->root = node;
+        return 0;
+    }
+    top = &l->stack[l->depth - 1];
+    if (cJSON_IsArray(top->node)) {
+        cJSON_AddItemToArray(top->node, node);
+        return 0;
+    }
+    if (!top->key) {
+        cJSON_Delete(node);
+        return fail(l, "only scalar mapping keys are supported");
+    }
+    if (top->key_merge) {
+        if (!top->merges && !(top->merges = cJSON_CreateArray())) {
+            cJSON_Delete(node);
+            return fail(l, "out of memory");
+        }
+        cJSON_AddItemToArray(top->merges, node);
+    } else if (cJSON_GetObjectItemCaseSensitive(top->node, top->key)) {
+        cJSON_Delete(node);
+        return fail(l, "duplicate key \"%.60s\"", top->key);
+    } else {
+        cJSON_AddItemToObject(top->node, top->key, node);
+    }
+    free(top->key);
+    top->key = NULL;
+    return 0;
+}
+
+/* A scalar or alias in key position: keep its text as the pending key. */
+static int set_key(struct loader *l, const char *text, int merge)
+{
+    struct frame *top = &l->stack[l->depth - 1];
+
+    if (!(top->key = strdup(text)))
+        return fail(l, "out of memory");
+    top->key_merge = merge;
+    return 0;
+}
+
+static int expecting_key(const struct loader *l)
+{
+    return l->depth > 0 && cJSON_IsObject(l->stack[l->depth - 1].node) && !l->stack[l->depth - 1].key;
+}
+
+static int on_scalar(struct loader *l, const yaml_event_t *ev)
+{
+    const char *anchor = (const char *)ev->data.scalar.anchor;
+    cJSON *node;
+
+    if (expecting_key(l)) {
+        const char *text = (const char *)ev->data.scalar.value;
+        int merge = ev->data.scalar.style == YAML_PLAIN_SCALAR_STYLE && strcmp(text, "<<") == 0;
+
+        if (anchor) {
+            cJSON *s = cJSON_CreateString(text);
+            int rc = s ? anchor_set(l, anchor, s) : fail(l, "out of memory");
+
+            cJSON_Delete(s);
+            if (rc < 0)
+                return -1;
+        }
+        return set_key(l, text, merge);
+    }
+    if (!(node = scalar_node(l, ev)))
+        return l->err && l->err[0] ? -1 : fail(l, "out of memory");
+    if (anchor && anchor_set(l, anchor, node) < 0) {
+        cJSON_Delete(node);
+        return -1;
+    }
+    return place(l, node);
+}
+
+static int on_alias(struct loader *l, const yaml_event_t *ev)
+{
+    const char *name = (const char *)ev->data.alias.anchor;
+    const cJSON *target = anchor_get(l, name);
+
+    if (!target)
+        return fail(l, "alias *%.60s names no anchor defined before it", name);
+    if (expecting_key(l)) {
+        if (!cJSON_IsString(target))
+            return fail(l, "alias *%.60s used as a key is not a string", name);
+        return set_key(l, target->valuestring, 0);
+    }
+    return place(l, copy_counted(l, target));
+}
+
+static int on_start(struct loader *l, const yaml_event_t *ev, int mapping)
+{
+    const yaml_char_t *anchor = mapping ? ev->data.mapping_start.anchor : ev->data.sequence_start.anchor;
+    cJSON *node;
+    struct frame *f;
+
+    if (expecting_key(l))
+        return fail(l, "only scalar mapping keys are supported");
+    if (l->depth == YAML_DEPTH_MAX)
+        return fail(l, "nested deeper than %d levels", YAML_DEPTH_MAX);
+    if (!(node = mapping ? cJSON_CreateObject() : cJSON_CreateArray()))
+        return fail(l, "out of memory");
+    if (place(l, node) < 0)
+        return -1;
+    f = &l->stack[l->depth++];
+    memset(f, 0, sizeof(*f));
+    f->node = node;
+    if (anchor && !(f->anchor = strdup((const char *)anchor)))
+        return fail(l, "out of memory");
+    return 0;
+}
+
+/* YAML merge keys: keys the mapping sets itself win, then earlier merge sources over later ones. */
+static int merge_one(struct loader *l, cJSON *into, const cJSON *src)
+{
+    const cJSON *c;
+
+    if (!cJSON_IsObject(src))
+        return fail(l, "a merge key (<<) needs a mapping or a list of mappings");
+    for (c = src->child; c; c = c->next) {
+        cJSON *copy;
+
+        if (cJSON_GetObjectItemCaseSensitive(into, c->string))
+            continue;
+        if (!(copy = copy_counted(l, c)))
+            return -1;
+        cJSON_AddItemToObject(into, c->string, copy);
+    }
+    return 0;
+}
+
+static int on_end(struct loader *l)
+{
+    struct frame *f = &l->stack[l->depth - 1];
+    const cJSON *m, *item;
+    int rc = 0;
+
+    cJSON_ArrayForEach(m, f->merges) {
+        if (cJSON_IsArray(m)) {
+            cJSON_ArrayForEach(item, m)
+                if ((rc = merge_one(l, f->node, item)) < 0)
+                    break;
+        } else {
+            rc = merge_one(l, f->node, m);
+        }
+        if (rc < 0)
+            break;
+    }
+    if (rc == 0 && f->anchor)
+        rc = anchor_set(l, f->anchor, f->node);
+    cJSON_Delete(f->merges);
+    free(f->anchor);
+    free(f->key);
+    memset(f, 0, sizeof(*f));
+    l->depth--;
+    return rc;
+}
+
+static void loader_reset(struct loader *l)
+{
+    while (l->depth > 0) {
+        struct frame *f = &l->stack[--l->depth];
+
+        cJSON_Delete(f->merges);
+        free(f->anchor);
+        free(f->key);
+    }
+    cJSON_Delete(l->root);
+    l->root = NULL;
+    anchors_free(l);
+}
+
 cJSON *yaml_parse(const char *buf, size_t len, char *err, size_t errlen)
-{ (void)buf; (void)len; snprintf(err, errlen, "yaml: not built yet"); return NULL; }
-char *yaml_emit(const cJSON *docs) { (void)docs; return NULL; }
+{
+    yaml_parser_t parser;
+    yaml_event_t ev;
+    struct loader *l = NULL;
+    cJSON *docs = NULL;
+    int done = 0, rc = 0;
+
+    if (err && errlen)
+        err[0] = '\0';
+    if (!yaml_parser_initialize(&parser)) {
+        if (err && errlen)
+            snprintf(err, errlen, "yaml: out of memory");
+        return NULL;
+    }
+    if (!(l = calloc(1, sizeof(*l))) || !(docs = cJSON_CreateArray())) {
+        if (err && errlen)
+            snprintf(err, errlen, "yaml: out of memory");
+        goto fail;
+    }
+    l->err = err;
+    l->errlen = errlen;
+    yaml_parser_set_input_string(&parser, (const unsigned char *)buf, len);
+    while (!done) {
+        if (!yaml_parser_parse(&parser, &ev)) {
+            if (err && errlen)
+                snprintf(err, errlen, "yaml: line %zu: %s%s%s", parser.problem_mark.line + 1,
+                         parser.problem ? parser.problem : "syntax error", parser.context ? " " : "",
+                         parser.context ? parser.context : "");
+            goto fail;
+        }
+        l->line = ev.start_mark.line + 1;
+        switch (ev.type) {
+        case YAML_STREAM_END_EVENT:
+            done = 1;
+            break;
+        case YAML_DOCUMENT_START_EVENT:
+            loader_reset(l);
+            break;
+        case YAML_DOCUMENT_END_EVENT:
+            /* An empty document ("---" alone, only comments, or null) is no object: skip it. */
+            if (l->root && !cJSON_IsNull(l->root)) {
+                cJSON_AddItemToArray(docs, l->root);
+                l->root = NULL;
+            }
+            loader_reset(l);
+            break;
+        case YAML_SCALAR_EVENT:
+            rc = on_scalar(l, &ev);
+            break;
+        case YAML_ALIAS_EVENT:
+            rc = on_alias(l, &ev);
+            break;
+        case YAML_SEQUENCE_START_EVENT:
+        case YAML_MAPPING_START_EVENT:
+            rc = on_start(l, &ev, ev.type == YAML_MAPPING_START_EVENT);
+            break;
+        case YAML_SEQUENCE_END_EVENT:
+        case YAML_MAPPING_END_EVENT:
+            rc = on_end(l);
+            break;
+        default:
+            break;
+        }
+        yaml_event_delete(&ev);
+        if (rc < 0)
+            goto fail;
+    }
+    loader_reset(l);
+    free(l);
+    yaml_parser_delete(&parser);
+    return docs;
+fail:
+    if (l)
+        loader_reset(l);
+    free(l);
+    cJSON_Delete(docs);
+    yaml_parser_delete(&parser);
+    return NULL;
+}
+
+/* ---- emitting ---- */
+
+struct out_buf {
+    char *data;
+    size_t len, cap;
+};
+
+static int write_out(void *ctx, unsigned char *bytes, size_t size)
+{
+    struct out_buf *b = ctx;
+
+    if (b->len + size + 1 > b->cap) {
+        size_t cap = b->cap ? b->cap : 4096;
+        char *p;
+
+        while (cap < b->len + size + 1)
+            cap *= 2;
+        if (!(p = realloc(b->data, cap)))
+            return 0;
+        b->data = p;
+        b->cap = cap;
+    }
+    memcpy(b->data + b->len, bytes, size);
+    b->len += size;
+    b->data[b->len] = '\0';
+    return 1;
+}
+
+static int emit_scalar(yaml_emitter_t *em, const char *text, int is_string)
+{
+    yaml_event_t ev;
+    yaml_scalar_style_t style = YAML_PLAIN_SCALAR_STYLE;
+
+    if (is_string) {
+        if (plain_kind(text, NULL) != PLAIN_STRING || looks_like_timestamp(text) || strcmp(text, "<<") == 0)
+            style = YAML_DOUBLE_QUOTED_SCALAR_STYLE;
+        else if (strchr(text, '\n'))
+            style = YAML_LITERAL_SCALAR_STYLE; /* libyaml falls back to quoting when a block cannot hold it */
+        else
+            style = YAML_ANY_SCALAR_STYLE;
+    }
+    if (!yaml_scalar_event_initialize(&ev, NULL, NULL, (yaml_char_t *)text, (int)strlen(text), 1, 1, style))
+        return -1;
+    return yaml_emitter_emit(em, &ev) ? 0 : -1;
+}
+
+static int emit_node(yaml_emitter_t *em, const cJSON *n)
+{
+    yaml_event_t ev;
+    const cJSON *c;
+    char *num;
+    int rc;
+
+    if (cJSON_IsObject(n) || cJSON_IsArray(n)) {
+        int obj = cJSON_IsObject(n);
+
+        if (!(obj ? yaml_mapping_start_event_initialize(&ev, NULL, NULL, 1, YAML_BLOCK_MAPPING_STYLE)
+                  : yaml_sequence_start_event_initialize(&ev, NULL, NULL, 1, YAML_BLOCK_SEQUENCE_STYLE)) ||
+            !yaml_emitter_emit(em, &ev))
+            return -1;
+        for (c = n->child; c; c = c->next) {
+            if (obj && emit_scalar(em, c->string ? c->string : "", 1) < 0)
+                return -1;
+            if (emit_node(em, c) < 0)
+                return -1;
+        }
+        if (!(obj ? yaml_mapping_end_event_initialize(&ev) : yaml_sequence_end_event_initialize(&ev)))
+            return -1;
+        return yaml_emitter_emit(em, &ev) ? 0 : -1;
+    }
+    if (cJSON_IsString(n))
+        return emit_scalar(em, n->valuestring, 1);
+    if (cJSON_IsBool(n))
+        return emit_scalar(em, cJSON_IsTrue(n) ? "true" : "false", 0);
+    if (cJSON_IsNumber(n)) {
+        /* cJSON's JSON spelling of the number, which reads back as the same number. */
+        if (!isfinite(n->valuedouble) || !(num = cJSON_PrintUnformatted(n)))
+            return -1;
+        rc = emit_scalar(em, num, 0);
+        free(num);
+        return rc;
+    }
+    return emit_scalar(em, "null", 0);
+}
+
+char *yaml_emit(const cJSON *docs)
+{
+    yaml_emitter_t em;
+    yaml_event_t ev;
+    struct out_buf b = {NULL, 0, 0};
+    const cJSON *d;
+    int first = 1;
+
+    if (!cJSON_IsArray(docs) || !yaml_emitter_initialize(&em))
+        return NULL;
+    yaml_emitter_set_output(&em, write_out, &b);
+    yaml_emitter_set_unicode(&em, 1);
+    yaml_emitter_set_indent(&em, 2);
+    /* No folding of long strings: a cmd or URL stays on one line, as written. */
+    yaml_emitter_set_width(&em, -1);
+    if (!yaml_stream_start_event_initialize(&ev, YAML_UTF8_ENCODING) || !yaml_emitter_emit(&em, &ev))
+        goto fail;
+    cJSON_ArrayForEach(d, docs) {
+        if (!yaml_document_start_event_initialize(&ev, NULL, NULL, NULL, first) || !yaml_emitter_emit(&em, &ev))
+            goto fail;
+        if (emit_node(&em, d) < 0)
+            goto fail;
+        if (!yaml_document_end_event_initialize(&ev, 1) || !yaml_emitter_emit(&em, &ev))
+            goto fail;
+        first = 0;
+    }
+    if (!yaml_stream_end_event_initialize(&ev) || !yaml_emitter_emit(&em, &ev) || !yaml_emitter_flush(&em))
+        goto fail;
+    yaml_emitter_delete(&em);
+    if (!b.data)
+        b.data = calloc(1, 1);
+    return b.data;
+fail:
+    yaml_emitter_delete(&em);
+    free(b.data);
+    return NULL;
+}

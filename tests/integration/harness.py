@@ -18,7 +18,7 @@ import uuid
 ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
 BIN = os.path.abspath(os.environ.get("MG_BIN", os.path.join(ROOT, "build", "manual-gate")))
 FIXTURES = os.path.join(ROOT, "tests", "fixtures")
-SHARED = os.path.abspath(os.path.join(ROOT, "..", "shared"))
+FLAGGER = os.path.join(FIXTURES, "flagger")  # Flagger's CRD and example Canaries (see its README)
 
 _certs = None
 

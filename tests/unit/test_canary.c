@@ -1,0 +1,201 @@
+/* Flagger's model of a Canary: analysis block, interval and Go durations, strategy, URL paths, gating. */
+#include <math.h>
+
+#include "check.h"
+#include "canary.h"
+
+static void canary_parses_go_durations(void)
+{
+    static const struct { const char *s; double want; } cases[] = {
+        {"30s", 30}, {"1m", 60}, {"1h30m", 5400}, {"1.5h", 5400}, {"90s", 90}, {"500ms", 0.5}, {"1.s", 1},
+        {".5m", 30}, {"0", 0}, {"+0", 0}, {"-1m", -60}, {"2h45m30s", 9930}, {"1us", 1e-6}, {"1\xc2\xb5s", 1e-6},
+        {"", -1}, {NULL, -1}, {"10", -1}, {"1d", -1}, {"m", -1}, {".", -1}, {".s", -1}, {"1.2.3s", -1},
+        {"1m ", -1}, {" 1m", -1}, {"-", -1}, {"1e3s", -1}, {"1mm", -1},
+    };
+    size_t i;
+
+    for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        double got = canary_parse_go_duration(cases[i].s);
+
+        if (fabs(got - cases[i].want) > 1e-9) {
+            fprintf(stderr, "  \"%s\": %g, want %g\n", cases[i].s ? cases[i].s : "(null)", got, cases[i].want);
+            CHECK(0);
+        }
+    }
+}
+
+static void canary_interval_follows_flagger(void)
+{
+    static const struct { const char *analysis; long want; } cases[] = {
+        {"{\"interval\":\"30s\"}", 30},
+        {"{\"interval\":\"1m\"}", 60},
+        {"{\"interval\":\"1h30m\"}", 5400},
+        {"{\"interval\":\"1m30s\"}", 90},
+        {"{\"interval\":\"10.5s\"}", 11},
+        {"{\"interval\":\"5s\"}", 10},    /* below 10s: 10s */
+        {"{\"interval\":\"0s\"}", 10},
+        {"{\"interval\":\"-1m\"}", 10},   /* Go parses it; Flagger then clamps to 10s */
+        {"{\"interval\":\"\"}", 60},      /* empty: 60s */
+        {"{}", 60},                       /* absent: 60s */
+        {"{\"interval\":\"1 min\"}", 60}, /* unparsable: 60s */
+        {"{\"interval\":\"1.2.3s\"}", 60},
+        {"{\"interval\":60}", 60},        /* not a string: 60s */
+        {"null", 60},
+    };
+    size_t i;
+
+    for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        cJSON *a = cJSON_Parse(cases[i].analysis);
+
+        if (canary_interval_seconds(a) != cases[i].want)
+            fprintf(stderr, "  %s\n", cases[i].analysis);
+        CHECK_INT(canary_interval_seconds(a), cases[i].want);
+        cJSON_Delete(a);
+    }
+}
+
+static void canary_analysis_falls_back_to_canary_analysis(void)
+{
+    static const struct { const char *obj, *key; } cases[] = {
+        {"{\"spec\":{\"analysis\":{\"interval\":\"1m\"},\"canaryAnalysis\":{}}}", "analysis"},
+        {"{\"spec\":{\"canaryAnalysis\":{\"interval\":\"1m\"}}}", "canaryAnalysis"},
+        {"{\"spec\":{\"analysis\":null,\"canaryAnalysis\":{}}}", "canaryAnalysis"},
+        {"{\"spec\":{}}", NULL},
+        {"{\"spec\":{\"analysis\":[]}}", NULL},
+        {"[]", NULL},
+    };
+    size_t i;
+
+    for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        cJSON *o = cJSON_Parse(cases[i].obj);
+        const char *key = canary_analysis_key(o);
+
+        if (cases[i].key) {
+            CHECK_STR(key, cases[i].key);
+            CHECK(canary_analysis(o) == cJSON_GetObjectItemCaseSensitive(cJSON_GetObjectItemCaseSensitive(o, "spec"),
+                                                                          cases[i].key));
+        } else {
+            CHECK(key == NULL);
+            CHECK(canary_analysis(o) == NULL);
+        }
+        cJSON_Delete(o);
+    }
+}
+
+static void canary_strategy_follows_flagger(void)
+{
+    static const struct { const char *obj; enum canary_strategy want; } cases[] = {
+        {"{\"spec\":{\"analysis\":{\"stepWeight\":10}}}", STRATEGY_CANARY},
+        {"{\"spec\":{\"analysis\":{\"iterations\":0,\"stepWeight\":10}}}", STRATEGY_CANARY},
+        {"{\"spec\":{\"analysis\":{\"iterations\":10}}}", STRATEGY_BLUE_GREEN},
+        {"{\"spec\":{\"analysis\":{\"iterations\":10,\"match\":[{\"headers\":{}}]}}}", STRATEGY_AB},
+        {"{\"spec\":{\"analysis\":{\"iterations\":10,\"match\":[]}}}", STRATEGY_BLUE_GREEN},
+        {"{\"spec\":{\"provider\":\"kubernetes\",\"analysis\":{\"stepWeight\":10}}}", STRATEGY_BLUE_GREEN},
+        {"{\"spec\":{\"canaryAnalysis\":{\"iterations\":5}}}", STRATEGY_BLUE_GREEN},
+        {"{}", STRATEGY_CANARY},
+    };
+    size_t i;
+
+    for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        cJSON *o = cJSON_Parse(cases[i].obj);
+
+        CHECK_INT(canary_strategy(o), cases[i].want);
+        cJSON_Delete(o);
+    }
+}
+
+static void canary_url_path_takes_the_path_only(void)
+{
+    static const struct { const char *url, *want; } cases[] = {
+        {"http://lt.test/gate/check", "/gate/check"},
+        {"http://lt.test:8080/gate/check/", "/gate/check"},
+        {"https://lt.test/gate/check?x=1#f", "/gate/check"},
+        {"http://lt.test", ""},
+        {"http://lt.test?x=/gate/check", ""},
+        {"/gate/check", "/gate/check"},
+        {"/gate/check?next=http://other/x", "/gate/check"},
+        {"lt.test/gate/check", ""},
+        {"", ""},
+        {NULL, ""},
+        {"http://lt.test/", "/"},
+    };
+    size_t i;
+
+    for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        char buf[64];
+
+        CHECK_STR(canary_url_path(cases[i].url, buf, sizeof(buf)), cases[i].want);
+    }
+}
+
+static void canary_gating_needs_a_check_hook_or_the_label(void)
+{
+    static const struct { const char *obj; int gated, check; } cases[] = {
+        {"{\"metadata\":{\"labels\":{\"manual-gate.io/enabled\":\"true\"}}}", 1, 0},
+        {"{\"metadata\":{\"labels\":{\"manual-gate.io/enabled\":\"false\"}}}", 0, 0},
+        {"{\"spec\":{\"analysis\":{\"webhooks\":[{\"type\":\"confirm-traffic-increase\","
+         "\"url\":\"http://lt/gate/check\"}]}}}", 1, 1},
+        {"{\"spec\":{\"canaryAnalysis\":{\"webhooks\":[{\"type\":\"confirm-traffic-increase\","
+         "\"url\":\"http://lt/gate/check\"}]}}}", 1, 1},
+        /* analysis wins over canaryAnalysis, as in Flagger */
+        {"{\"spec\":{\"analysis\":{},\"canaryAnalysis\":{\"webhooks\":[{\"type\":\"confirm-traffic-increase\","
+         "\"url\":\"http://lt/gate/check\"}]}}}", 0, 0},
+        {"{\"spec\":{\"analysis\":{\"webhooks\":[{\"type\":\"confirm-rollout\",\"url\":\"http://lt/gate/check\"}]}}}",
+         0, 0},
+        {"{\"spec\":{\"analysis\":{\"webhooks\":[{\"type\":\"confirm-traffic-increase\","
+         "\"url\":\"http://lt/gate/close\"}]}}}", 0, 0},
+        {"{\"spec\":{\"analysis\":{\"webhooks\":{\"type\":\"confirm-traffic-increase\"}}}}", 0, 0},
+    };
+    size_t i;
+
+    for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        cJSON *o = cJSON_Parse(cases[i].obj);
+
+        CHECK_INT(canary_is_gated(o), cases[i].gated);
+        CHECK_INT(canary_gate_check_hook(o) != NULL, cases[i].check);
+        cJSON_Delete(o);
+    }
+}
+
+static void canary_phase_in_flight_matches_the_design(void)
+{
+    static const struct { const char *phase; int want; } cases[] = {
+        {"Progressing", 1}, {"Waiting", 1}, {"WaitingPromotion", 1}, {"Promoting", 1}, {"Finalising", 1},
+        {"", 0}, {"Initializing", 0}, {"Initialized", 0}, {"Succeeded", 0}, {"Failed", 0}, {"Terminating", 0},
+        {"Terminated", 0}, {"progressing", 0}, {NULL, 0},
+    };
+    size_t i;
+
+    for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++)
+        CHECK_INT(canary_phase_in_flight(cases[i].phase), cases[i].want);
+}
+
+static void canary_reads_label_values(void)
+{
+    static const struct { const char *obj; enum canary_enabled want; } cases[] = {
+        {"{\"metadata\":{\"labels\":{\"manual-gate.io/enabled\":\"true\"}}}", ENABLED_TRUE},
+        {"{\"metadata\":{\"labels\":{\"manual-gate.io/enabled\":\"false\"}}}", ENABLED_FALSE},
+        {"{\"metadata\":{\"labels\":{\"manual-gate.io/enabled\":\"True\"}}}", ENABLED_UNSET},
+        {"{\"metadata\":{\"labels\":{\"manual-gate.io/enabled\":true}}}", ENABLED_UNSET},
+        {"{\"metadata\":{\"labels\":{}}}", ENABLED_UNSET},
+        {"{\"metadata\":null}", ENABLED_UNSET},
+    };
+    size_t i;
+
+    for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        cJSON *o = cJSON_Parse(cases[i].obj);
+
+        CHECK_INT(canary_enabled_label(o), cases[i].want);
+        cJSON_Delete(o);
+    }
+}
+
+TEST_MAIN("canary",
+          TEST(canary_parses_go_durations),
+          TEST(canary_interval_follows_flagger),
+          TEST(canary_analysis_falls_back_to_canary_analysis),
+          TEST(canary_strategy_follows_flagger),
+          TEST(canary_url_path_takes_the_path_only),
+          TEST(canary_gating_needs_a_check_hook_or_the_label),
+          TEST(canary_phase_in_flight_matches_the_design),
+          TEST(canary_reads_label_values))

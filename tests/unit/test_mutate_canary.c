@@ -1,0 +1,516 @@
+/*
+ * The mutating policy on Canaries. Most cases are fixtures (tests/fixtures/mutate/cases/NAME.json: a
+ * Canary, the server's --loadtester-url, and what must come out), each run through one checker that
+ * applies the patch strictly, compares webhooks/threshold/skipAnalysis and warnings, checks that user
+ * hooks keep their fields, that a second review is silent, and that CREATE, UPDATE and dryRun agree.
+ * The integration tests post the same fixtures to the real server.
+ */
+#include "check.h"
+#include "canary.h"
+#include "mutate_canary.h"
+#include "patch.h"
+
+static const cJSON *get(const cJSON *o, const char *k)
+{
+    return cJSON_IsObject(o) ? cJSON_GetObjectItemCaseSensitive(o, k) : NULL;
+}
+
+static const char *get_str(const cJSON *o, const char *k)
+{
+    const cJSON *v = get(o, k);
+
+    return cJSON_IsString(v) ? v->valuestring : NULL;
+}
+
+static struct admission_request request(const char *op, const cJSON *obj, const cJSON *old, int dry_run)
+{
+    struct admission_request r = {"uid-1", "flagger.app", "v1beta1", "Canary", "test", "podinfo", op,
+                                  "alice", NULL, obj, old, dry_run};
+    return r;
+}
+
+/* Every warning: "manual-gate: ", printable ASCII, short enough that decision_warn did not cut it. */
+static void check_warnings_fit(const struct decision *d)
+{
+    const cJSON *w;
+
+    cJSON_ArrayForEach(w, d->warnings) {
+        const char *s = w->valuestring, *p;
+
+        CHECK(strncmp(s, "manual-gate: ", 13) == 0);
+        CHECK(strlen(s) < DECISION_WARNING_MAX);
+        for (p = s; *p; p++)
+            CHECK(*p >= 0x20 && *p < 0x7f);
+        if (strlen(s) >= DECISION_WARNING_MAX)
+            fprintf(stderr, "  warning too long: %s\n", s);
+    }
+}
+
+/* Each input hook that survives keeps all its fields; only muteAlert may be set on gate hooks. */
+static void check_user_fields_kept(const cJSON *in_hooks, const cJSON *out_hooks)
+{
+    const cJSON *h, *o, *f;
+
+    cJSON_ArrayForEach(h, in_hooks) {
+        const char *name = get_str(h, "name");
+
+        cJSON_ArrayForEach(o, out_hooks)
+            if (name && get_str(o, "name") && strcmp(name, get_str(o, "name")) == 0)
+                break;
+        if (!o)
+            continue;
+        cJSON_ArrayForEach(f, h) {
+            if (strcmp(f->string, "muteAlert") == 0)
+                continue;
+            if (!cJSON_Compare(f, get(o, f->string), 1)) {
+                fprintf(stderr, "  hook %s: field %s changed\n", name, f->string);
+                CHECK(0);
+            }
+        }
+    }
+}
+
+static void check_patched(const cJSON *c, const cJSON *canary, const struct decision *d, cJSON **result)
+{
+    const cJSON *expect = get(c, "expect"), *want_hooks = get(expect, "hooks"), *w, *h;
+    const char *key = get_str(expect, "key") ? get_str(expect, "key") : "analysis";
+    cJSON *copy = cJSON_Duplicate(canary, 1);
+    const cJSON *analysis, *hooks;
+    char err[256];
+    int i = 0;
+
+    *result = copy;
+    CHECK(d->patch != NULL);
+    if (!d->patch)
+        return;
+    if (patch_apply(copy, d->patch, err, sizeof(err)) < 0) {
+        fprintf(stderr, "  patch does not apply: %s\n", err);
+        CHECK(0);
+        return;
+    }
+    analysis = get(get(copy, "spec"), key);
+    hooks = get(analysis, "webhooks");
+    CHECK_INT(cJSON_GetArraySize(hooks), cJSON_GetArraySize(want_hooks));
+    cJSON_ArrayForEach(w, want_hooks) {
+        h = cJSON_GetArrayItem(hooks, i++);
+        CHECK_STR(get_str(h, "name"), cJSON_GetArrayItem(w, 0)->valuestring);
+        CHECK_STR(get_str(h, "url"), cJSON_GetArrayItem(w, 1)->valuestring);
+    }
+    /* Gate check and close mute their alert; manual-gate's rollback does not. */
+    cJSON_ArrayForEach(h, hooks) {
+        if (canary_hook_is(h, HOOK_CONFIRM_TRAFFIC, PATH_GATE_CHECK) ||
+            canary_hook_is(h, HOOK_CONFIRM_TRAFFIC, PATH_GATE_CLOSE))
+            CHECK(cJSON_IsTrue(get(h, "muteAlert")));
+        if (strcmp(get_str(h, "name") ? get_str(h, "name") : "", MUTATE_HOOK_ROLLBACK) == 0)
+            CHECK(get(h, "muteAlert") == NULL);
+    }
+    check_user_fields_kept(get(canary_analysis(canary), "webhooks"), hooks);
+    if (get(expect, "threshold"))
+        CHECK_INT(get(analysis, "threshold") ? get(analysis, "threshold")->valuedouble : -1,
+                  get(expect, "threshold")->valuedouble);
+    if (get(expect, "skipAnalysis"))
+        CHECK(cJSON_Compare(get(get(copy, "spec"), "skipAnalysis"), get(expect, "skipAnalysis"), 1));
+}
+
+static void run_case(const char *name)
+{
+    char rel[128];
+    cJSON *c, *result = NULL;
+    const cJSON *canary, *expect, *denied, *lt, *w, *want;
+    struct policy_config cfg = {NULL, NULL, 0};
+    struct decision d, again;
+    static const char *const ops[] = {"CREATE", "UPDATE", "UPDATE"};
+    size_t i;
+    int n;
+
+    snprintf(rel, sizeof(rel), "mutate/cases/%s.json", name);
+    c = fixture_json(rel);
+    canary = get(c, "canary");
+    expect = get(c, "expect");
+    denied = get(expect, "denied");
+    lt = get(c, "loadtester_url");
+    cfg.loadtester_url = cJSON_IsString(lt) ? lt->valuestring : NULL;
+
+    decision_init(&d);
+    mutate_canary_object(canary, &cfg, &d);
+    check_warnings_fit(&d);
+    if (denied) {
+        CHECK(!d.allowed);
+        CHECK(d.patch == NULL);
+        CHECK(d.warnings == NULL);
+        CHECK(d.message && strncmp(d.message, "manual-gate: ", 13) == 0);
+        cJSON_ArrayForEach(w, denied)
+            if (!d.message || !strstr(d.message, w->valuestring)) {
+                fprintf(stderr, "  message \"%s\" lacks \"%s\"\n", d.message ? d.message : "", w->valuestring);
+                CHECK(0);
+            }
+    } else {
+        CHECK(d.allowed);
+        want = get(expect, "warnings");
+        CHECK_INT(cJSON_GetArraySize(d.warnings), cJSON_GetArraySize(want));
+        n = 0;
+        cJSON_ArrayForEach(w, want) {
+            const cJSON *got = cJSON_GetArrayItem(d.warnings, n++);
+
+            if (!got || !strstr(got->valuestring, w->valuestring)) {
+                fprintf(stderr, "  warning %d is \"%s\", want it to hold \"%s\"\n", n,
+                        got ? got->valuestring : "(none)", w->valuestring);
+                CHECK(0);
+            }
+        }
+        if (cJSON_IsTrue(get(expect, "patched"))) {
+            check_patched(c, canary, &d, &result);
+            /* Idempotent: the completed Canary gets no patch and no warnings. */
+            decision_init(&again);
+            mutate_canary_object(result, &cfg, &again);
+            CHECK(again.allowed);
+            CHECK(again.patch == NULL);
+            CHECK(again.warnings == NULL);
+            decision_free(&again);
+        } else {
+            CHECK(d.patch == NULL);
+        }
+    }
+
+    /* The admission entry point gives the same answer for CREATE, UPDATE (from an ungated object,
+     * so the inputs change) and dryRun. */
+    for (i = 0; i < sizeof(ops) / sizeof(ops[0]); i++) {
+        cJSON *old = cJSON_CreateObject();
+        struct admission_request req = request(ops[i], canary, strcmp(ops[i], "UPDATE") == 0 ? old : NULL, i == 2);
+
+        decision_init(&again);
+        mutate_canary(&req, &cfg, &again);
+        CHECK_INT(again.allowed, d.allowed);
+        CHECK((!again.patch && !d.patch) || (again.patch && d.patch && cJSON_Compare(again.patch, d.patch, 1)));
+        CHECK((!again.warnings && !d.warnings) ||
+              (again.warnings && d.warnings && cJSON_Compare(again.warnings, d.warnings, 1)));
+        CHECK((!again.message && !d.message) || (again.message && d.message && !strcmp(again.message, d.message)));
+        decision_free(&again);
+        cJSON_Delete(old);
+    }
+    if (check_failed_in_test)
+        fprintf(stderr, "  in fixture %s\n", rel);
+    decision_free(&d);
+    cJSON_Delete(result);
+    cJSON_Delete(c);
+}
+
+#define CASE(n)                                                                                            \
+    static void mutate_##n(void)                                                                           \
+    {                                                                                                      \
+        run_case(#n);                                                                                      \
+    }
+CASE(not_gated)
+CASE(no_webhooks_key)
+CASE(empty_list)
+CASE(null_webhooks)
+CASE(user_hooks_keep_order)
+CASE(only_check)
+CASE(only_close)
+CASE(close_before_check)
+CASE(two_closes_around_check)
+CASE(two_checks)
+CASE(two_checks_with_owned)
+CASE(owned_and_user_check)
+CASE(check_other_host)
+CASE(close_other_host)
+CASE(check_url_normalised)
+CASE(check_without_host)
+CASE(annotation_loadtester)
+CASE(invalid_loadtester)
+CASE(loadtester_with_path)
+CASE(no_loadtester)
+CASE(legacy_canary_analysis)
+CASE(no_analysis)
+CASE(skip_analysis_true)
+CASE(threshold_higher)
+CASE(threshold_absent)
+CASE(threshold_zero)
+CASE(max_duration_36h)
+CASE(max_duration_go_form)
+CASE(invalid_max_duration)
+CASE(max_duration_too_long)
+CASE(check_without_mute)
+CASE(user_rollback_kept)
+CASE(complete)
+CASE(enabled_false)
+CASE(enabled_false_nothing_owned)
+CASE(enabled_invalid)
+
+/* A gated, otherwise complete Canary whose threshold and interval the table tests vary. */
+static cJSON *gated_canary(const char *interval, double threshold)
+{
+    cJSON *c = fixture_json("mutate/cases/complete.json");
+    cJSON *canary = cJSON_DetachItemFromObjectCaseSensitive(c, "canary");
+    cJSON *analysis = cJSON_GetObjectItemCaseSensitive(cJSON_GetObjectItemCaseSensitive(canary, "spec"), "analysis");
+
+    cJSON_Delete(c);
+    cJSON_DeleteItemFromObjectCaseSensitive(analysis, "interval");
+    if (interval)
+        cJSON_AddStringToObject(analysis, "interval", interval);
+    cJSON_ReplaceItemInObjectCaseSensitive(analysis, "threshold", cJSON_CreateNumber(threshold));
+    return canary;
+}
+
+/* The threshold a decision's patch sets, or -1 when it leaves it alone. */
+static long patched_threshold(const struct decision *d)
+{
+    const cJSON *op;
+
+    cJSON_ArrayForEach(op, d->patch)
+        if (strcmp(get_str(op, "path"), "/spec/analysis/threshold") == 0)
+            return (long)get(op, "value")->valuedouble;
+    return -1;
+}
+
+static void mutate_threshold_follows_each_interval_form(void)
+{
+    /* 14 days = 1209600s, divided by Flagger's reading of the interval, rounded up. */
+    static const struct { const char *interval; long want; } cases[] = {
+        {"30s", 40320}, {"1m", 20160}, {"90s", 13440}, {"1m30s", 13440}, {"1h30m", 224}, {"2h", 168},
+        {"1.5m", 13440}, {"7s", 120960} /* under 10s counts as 10s */, {"0s", 120960}, {"-1m", 120960},
+        {"", 20160} /* empty: 60s */, {NULL, 20160} /* absent: 60s */, {"1 minute", 20160} /* invalid: 60s */,
+        {"10", 20160} /* no unit */, {"500ms", 120960}, {"7d", 20160} /* Go has no d: invalid, 60s */,
+    };
+    size_t i;
+
+    for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        cJSON *canary = gated_canary(cases[i].interval, 5);
+        struct policy_config cfg = {NULL, NULL, 0};
+        struct decision d;
+
+        decision_init(&d);
+        mutate_canary_object(canary, &cfg, &d);
+        CHECK(d.allowed);
+        if (patched_threshold(&d) != cases[i].want)
+            fprintf(stderr, "  interval \"%s\": threshold %ld, want %ld\n", cases[i].interval ? cases[i].interval : "(absent)",
+                    patched_threshold(&d), cases[i].want);
+        CHECK_INT(patched_threshold(&d), cases[i].want);
+        decision_free(&d);
+        cJSON_Delete(canary);
+    }
+}
+
+static void mutate_threshold_is_raised_never_lowered(void)
+{
+    static const struct { double threshold; long want; } cases[] = {
+        {-3, 20160}, {0, 20160}, {1, 20160}, {20159, 20160}, {20159.5, 20160}, {20160, -1}, {20160.5, -1},
+        {1e9, -1},
+    };
+    size_t i;
+
+    for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        cJSON *canary = gated_canary("1m", cases[i].threshold);
+        struct policy_config cfg = {NULL, NULL, 0};
+        struct decision d;
+
+        decision_init(&d);
+        mutate_canary_object(canary, &cfg, &d);
+        CHECK_INT(patched_threshold(&d), cases[i].want);
+        decision_free(&d);
+        cJSON_Delete(canary);
+    }
+}
+
+static void mutate_parses_max_duration_forms(void)
+{
+    static const struct { const char *s; long want; } cases[] = {
+        {"10d", 864000}, {"36h", 129600}, {"90m", 5400}, {"1h30m", 5400}, {"1d12h", 129600}, {"3600s", 3600},
+        {"14d", 1209600}, {"365d", 31536000}, {"366d", -1}, {"8761h", -1}, {"99999999999999999999d", -1},
+        {"0d", -1}, {"", -1}, {NULL, -1}, {"10", -1}, {"d", -1}, {"1.5d", -1}, {"-1d", -1}, {"10 d", -1},
+        {"10D", -1}, {"2w", -1}, {"1h30", -1}, {"10ms", -1},
+    };
+    size_t i;
+
+    for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        if (mutate_parse_max_duration(cases[i].s) != cases[i].want)
+            fprintf(stderr, "  \"%s\"\n", cases[i].s ? cases[i].s : "(null)");
+        CHECK_INT(mutate_parse_max_duration(cases[i].s), cases[i].want);
+    }
+}
+
+/* The webhooks array is written whole: add when the key is absent, replace when it is there. */
+static void mutate_writes_webhooks_with_one_op(void)
+{
+    static const struct { const char *name, *op; } cases[] = {
+        {"mutate/cases/no_webhooks_key.json", "add"},
+        {"mutate/cases/null_webhooks.json", "add"},
+        {"mutate/cases/empty_list.json", "replace"},
+        {"mutate/cases/close_before_check.json", "replace"},
+    };
+    size_t i;
+
+    for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        cJSON *c = fixture_json(cases[i].name);
+        struct policy_config cfg = {"http://flagger-loadtester.test", NULL, 0};
+        struct decision d;
+        const cJSON *op;
+        int n = 0;
+
+        decision_init(&d);
+        mutate_canary_object(get(c, "canary"), &cfg, &d);
+        cJSON_ArrayForEach(op, d.patch)
+            if (strcmp(get_str(op, "path"), "/spec/analysis/webhooks") == 0) {
+                CHECK_STR(get_str(op, "op"), cases[i].op);
+                n++;
+            }
+        CHECK_INT(n, 1);
+        decision_free(&d);
+        cJSON_Delete(c);
+    }
+}
+
+static void mutate_update_with_unchanged_inputs_warns_instead_of_denying(void)
+{
+    cJSON *c = fixture_json("mutate/cases/invalid_max_duration.json");
+    const cJSON *canary = get(c, "canary");
+    cJSON *old = cJSON_Duplicate(canary, 1);
+    struct policy_config cfg = {NULL, NULL, 0};
+    struct admission_request req = request("UPDATE", canary, old, 0);
+    struct decision d;
+
+    /* Only metadata other than labels/annotations differs (a finalizer Flagger adds). */
+    cJSON_AddItemToObject(cJSON_GetObjectItemCaseSensitive(old, "metadata"), "finalizers", cJSON_CreateArray());
+    decision_init(&d);
+    mutate_canary(&req, &cfg, &d);
+    CHECK(d.allowed);
+    CHECK(d.patch == NULL);
+    CHECK_INT(cJSON_GetArraySize(d.warnings), 1);
+    CHECK(d.warnings && strstr(cJSON_GetArrayItem(d.warnings, 0)->valuestring, "max-duration"));
+    decision_free(&d);
+
+    /* An UPDATE that changes an annotation is judged like a CREATE. */
+    cJSON_DeleteItemFromObjectCaseSensitive(cJSON_GetObjectItemCaseSensitive(old, "metadata"), "annotations");
+    decision_init(&d);
+    mutate_canary(&req, &cfg, &d);
+    CHECK(!d.allowed);
+    decision_free(&d);
+    cJSON_Delete(old);
+    cJSON_Delete(c);
+}
+
+static void mutate_leaves_deleting_and_absent_objects_alone(void)
+{
+    cJSON *c = fixture_json("mutate/cases/empty_list.json");
+    cJSON *canary = cJSON_Duplicate(get(c, "canary"), 1);
+    struct policy_config cfg = {"http://flagger-loadtester.test", NULL, 0};
+    struct admission_request req = request("UPDATE", canary, NULL, 0);
+    struct admission_request del = request("DELETE", NULL, canary, 0);
+    struct admission_request none = request("CREATE", NULL, NULL, 0);
+    struct decision d;
+
+    cJSON_AddStringToObject(cJSON_GetObjectItemCaseSensitive(canary, "metadata"), "deletionTimestamp",
+                            "2024-01-01T00:00:00Z");
+    decision_init(&d);
+    mutate_canary(&req, &cfg, &d);
+    CHECK(d.allowed && !d.patch && !d.warnings);
+    mutate_canary(&del, &cfg, &d);
+    CHECK(d.allowed && !d.patch && !d.warnings);
+    mutate_canary(&none, &cfg, &d);
+    CHECK(d.allowed && !d.patch && !d.warnings);
+    mutate_canary_object(NULL, &cfg, &d);
+    CHECK(d.allowed && !d.patch && !d.warnings);
+    decision_free(&d);
+    cJSON_Delete(canary);
+    cJSON_Delete(c);
+}
+
+static void mutate_survives_malformed_canaries(void)
+{
+    static const char *const objs[] = {
+        "[]", "\"x\"", "{}", "{\"spec\":null}", "{\"spec\":[]}",
+        "{\"metadata\":{\"labels\":{\"manual-gate.io/enabled\":\"true\"}},\"spec\":{\"analysis\":[]}}",
+        "{\"metadata\":{\"labels\":{\"manual-gate.io/enabled\":\"true\"}},\"spec\":{\"analysis\":{\"webhooks\":7}}}",
+        "{\"metadata\":{\"labels\":{\"manual-gate.io/enabled\":\"true\"}},\"spec\":{\"analysis\":{\"webhooks\":"
+        "[1,null,\"x\",{},{\"name\":7,\"type\":\"confirm-traffic-increase\",\"url\":7}],\"threshold\":\"9\","
+        "\"interval\":12}}}",
+        "{\"metadata\":{\"labels\":{\"manual-gate.io/enabled\":7}},\"spec\":{\"analysis\":{}}}",
+        "{\"metadata\":{\"labels\":[]},\"spec\":{\"analysis\":{\"webhooks\":[{\"type\":\"confirm-traffic-increase\","
+        "\"url\":\"http://[::1]:8080/gate/check\"}]}}}",
+    };
+    size_t i;
+
+    for (i = 0; i < sizeof(objs) / sizeof(objs[0]); i++) {
+        cJSON *o = cJSON_Parse(objs[i]);
+        struct policy_config cfg = {"http://lt.test", NULL, 0};
+        struct decision d;
+        char err[200];
+
+        decision_init(&d);
+        mutate_canary_object(o, &cfg, &d);
+        check_warnings_fit(&d);
+        if (d.patch)
+            CHECK_INT(patch_apply(o, d.patch, err, sizeof(err)), 0);
+        decision_free(&d);
+        cJSON_Delete(o);
+    }
+}
+
+static void mutate_warnings_stay_short_with_long_names(void)
+{
+    cJSON *c = fixture_json("mutate/cases/check_without_mute.json");
+    cJSON *canary = cJSON_GetObjectItemCaseSensitive(c, "canary");
+    cJSON *hooks = (cJSON *)get(canary_analysis(canary), "webhooks");
+    char name[201];
+    struct policy_config cfg = {NULL, NULL, 0};
+    struct decision d;
+    const cJSON *w;
+
+    memset(name, 'n', 200);
+    name[200] = '\0';
+    cJSON_ReplaceItemInObjectCaseSensitive(cJSON_GetArrayItem(hooks, 0), "name", cJSON_CreateString(name));
+    decision_init(&d);
+    mutate_canary_object(canary, &cfg, &d);
+    check_warnings_fit(&d);
+    /* The name is shortened, the reason is kept. */
+    cJSON_ArrayForEach(w, d.warnings)
+        CHECK(strstr(w->valuestring, "interval") != NULL);
+    decision_free(&d);
+    cJSON_Delete(c);
+}
+
+TEST_MAIN("mutate_canary",
+          TEST(mutate_not_gated),
+          TEST(mutate_no_webhooks_key),
+          TEST(mutate_empty_list),
+          TEST(mutate_null_webhooks),
+          TEST(mutate_user_hooks_keep_order),
+          TEST(mutate_only_check),
+          TEST(mutate_only_close),
+          TEST(mutate_close_before_check),
+          TEST(mutate_two_closes_around_check),
+          TEST(mutate_two_checks),
+          TEST(mutate_two_checks_with_owned),
+          TEST(mutate_owned_and_user_check),
+          TEST(mutate_check_other_host),
+          TEST(mutate_close_other_host),
+          TEST(mutate_check_url_normalised),
+          TEST(mutate_check_without_host),
+          TEST(mutate_annotation_loadtester),
+          TEST(mutate_invalid_loadtester),
+          TEST(mutate_loadtester_with_path),
+          TEST(mutate_no_loadtester),
+          TEST(mutate_legacy_canary_analysis),
+          TEST(mutate_no_analysis),
+          TEST(mutate_skip_analysis_true),
+          TEST(mutate_threshold_higher),
+          TEST(mutate_threshold_absent),
+          TEST(mutate_threshold_zero),
+          TEST(mutate_max_duration_36h),
+          TEST(mutate_max_duration_go_form),
+          TEST(mutate_invalid_max_duration),
+          TEST(mutate_max_duration_too_long),
+          TEST(mutate_check_without_mute),
+          TEST(mutate_user_rollback_kept),
+          TEST(mutate_complete),
+          TEST(mutate_enabled_false),
+          TEST(mutate_enabled_false_nothing_owned),
+          TEST(mutate_enabled_invalid),
+          TEST(mutate_threshold_follows_each_interval_form),
+          TEST(mutate_threshold_is_raised_never_lowered),
+          TEST(mutate_parses_max_duration_forms),
+          TEST(mutate_writes_webhooks_with_one_op),
+          TEST(mutate_update_with_unchanged_inputs_warns_instead_of_denying),
+          TEST(mutate_leaves_deleting_and_absent_objects_alone),
+          TEST(mutate_survives_malformed_canaries),
+          TEST(mutate_warnings_stay_short_with_long_names))
