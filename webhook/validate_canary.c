@@ -1,5 +1,191 @@
-/* Placeholder until the validating policy lands: allows. */
+/*
+ * The validating policy on Canaries, run after every mutating webhook. It rejects what would make a
+ * gated release run on by itself: switching gating off while a release is in flight, gating that
+ * Flagger never consults (a strategy other than the progressive canary, no analysis at all), and a
+ * Canary that still breaks the mutator's invariants (another webhook undid manual-gate's changes).
+ */
 #include "validate_canary.h"
+
+#include <stdio.h>
+#include <string.h>
+
+#include "canary.h"
+#include "mutate_canary.h"
+
+/* Patch operations named in a denial before "and N more": enough to find the culprit. */
+#define INVARIANT_OPS_SHOWN 6
+
+static const cJSON *child(const cJSON *obj, const char *key)
+{
+    return cJSON_IsObject(obj) ? cJSON_GetObjectItemCaseSensitive(obj, key) : NULL;
+}
+
+static const char *child_string(const cJSON *obj, const char *key, const char *fallback)
+{
+    const cJSON *v = child(obj, key);
+
+    return cJSON_IsString(v) ? v->valuestring : fallback;
+}
+
+static int same(const cJSON *a, const cJSON *b)
+{
+    return (!a && !b) || (a && b && cJSON_Compare(a, b, 1));
+}
+
+/* "Gating enabled" as the mutator acts on it: trigger A or B, and the label "false" wins over both. */
+static int gating_enabled(const cJSON *canary)
+{
+    enum canary_enabled e = canary_enabled_label(canary);
+
+    return e == ENABLED_TRUE || (e == ENABLED_UNSET && canary_gate_check_hook(canary) != NULL);
+}
+
+/* What the gating checks read: spec, labels (trigger A) and annotations (the mutator's settings). */
+static int gating_inputs_unchanged(const cJSON *old_obj, const cJSON *new_obj)
+{
+    const cJSON *om = child(old_obj, "metadata"), *nm = child(new_obj, "metadata");
+
+    return same(child(old_obj, "spec"), child(new_obj, "spec")) && same(child(om, "labels"), child(nm, "labels")) &&
+           same(child(om, "annotations"), child(nm, "annotations"));
+}
+
+/* 1 and a description in *how when new_obj switches off the gating old_obj had. */
+static int removes_gating(const cJSON *old_obj, const cJSON *new_obj, const char **how)
+{
+    if (!canary_is_gated(old_obj))
+        return 0;
+    if (canary_enabled_label(new_obj) == ENABLED_FALSE && canary_enabled_label(old_obj) != ENABLED_FALSE) {
+        *how = "setting the label " CANARY_LABEL_ENABLED ": \"false\"";
+        return 1;
+    }
+    if (!canary_is_gated(new_obj)) {
+        *how = "removing its /gate/check confirm-traffic-increase webhook";
+        return 1;
+    }
+    return 0;
+}
+
+static int deny_unconsulted(const cJSON *canary, const char *ns, const char *name, struct decision *d)
+{
+    const char *provider = child_string(child(canary, "spec"), "provider", "");
+    const cJSON *analysis = canary_analysis(canary);
+    const cJSON *iterations = child(analysis, "iterations");
+    enum canary_strategy strategy = canary_strategy(canary);
+
+    if (!analysis) {
+        decision_deny(d, "manual-gate: Canary %s/%s is gated but has neither spec.analysis nor spec.canaryAnalysis: "
+                         "Flagger then skips the analysis and promotes a new revision at once, never consulting "
+                         "the gates. Add spec.analysis with an interval, stepWeight and maxWeight.",
+                      ns, name);
+        return 1;
+    }
+    if (strategy == STRATEGY_CANARY)
+        return 0;
+    if (strcmp(provider, "kubernetes") == 0)
+        decision_deny(d, "manual-gate: Canary %s/%s is gated but spec.provider is kubernetes, which makes Flagger "
+                         "run a blue/green release: Flagger calls confirm-traffic-increase webhooks only for the "
+                         "progressive canary strategy, so the gates would never be consulted and the release "
+                         "would run on by itself. Use a provider that shifts traffic, or remove the gating.",
+                      ns, name);
+    else
+        decision_deny(d, "manual-gate: Canary %s/%s is gated but spec.%s.iterations is %g, which makes Flagger "
+                         "run %s: Flagger calls confirm-traffic-increase webhooks only for the progressive canary "
+                         "strategy, so the gates would never be consulted and the release would run on by itself. "
+                         "Remove iterations and use stepWeight/stepWeights with maxWeight.",
+                      ns, name, canary_analysis_key(canary), iterations->valuedouble,
+                      strategy == STRATEGY_AB ? "A/B testing (analysis.match is set)" : "a blue/green release");
+    return 1;
+}
+
+static const char *strip_prefix(const char *s)
+{
+    static const char prefix[] = "manual-gate: ";
+
+    return strncmp(s, prefix, sizeof(prefix) - 1) == 0 ? s + sizeof(prefix) - 1 : s;
+}
+
+/* Append text to buf (of size len, *used so far), cutting at the end of the buffer. */
+static void append(char *buf, size_t len, size_t *used, const char *sep, const char *text)
+{
+    if (*used >= len - 1)
+        return;
+    *used += (size_t)snprintf(buf + *used, len - *used, "%s%s", *used ? sep : "", text);
+    if (*used > len - 1)
+        *used = len - 1;
+}
+
+/* The mutator's own verdict on the final object: any patch it would still make, or a denial, is an
+ * invariant that another webhook (or a stale manifest) broke after manual-gate ran. Its warnings say
+ * in words what it would change; the patch paths say where. */
+static void deny_broken_invariant(const cJSON *canary, const struct policy_config *cfg, const char *ns,
+                                 const char *name, struct decision *d)
+{
+    struct decision m;
+    char what[2048] = "", where[512] = "";
+    size_t wused = 0, pused = 0;
+    const cJSON *item;
+    char op[320];
+    int n = 0;
+
+    decision_init(&m);
+    mutate_canary_object(canary, cfg, &m);
+    if (!m.allowed) {
+        decision_deny(d, "manual-gate: Canary %s/%s is gated but still breaks an invariant after all mutations: %s",
+                      ns, name, strip_prefix(m.message ? m.message : "the mutation denies it"));
+    } else if (m.patch) {
+        cJSON_ArrayForEach(item, m.warnings)
+            if (cJSON_IsString(item))
+                append(what, sizeof(what), &wused, "; ", strip_prefix(item->valuestring));
+        cJSON_ArrayForEach(item, m.patch) {
+            if (n++ == INVARIANT_OPS_SHOWN) {
+                append(where, sizeof(where), &pused, ", ", "...");
+                break;
+            }
+            snprintf(op, sizeof(op), "%s %s", child_string(item, "op", "?"), child_string(item, "path", "?"));
+            append(where, sizeof(where), &pused, ", ", op);
+        }
+        decision_deny(d, "manual-gate: Canary %s/%s is gated but still breaks an invariant after all mutations "
+                         "(another mutating webhook may have undone manual-gate's changes): manual-gate would "
+                         "still change it: %s (%s). Fix the manifest, or the webhook that rewrites it.",
+                      ns, name, wused ? what : "see the patch", where);
+    }
+    decision_free(&m);
+}
+
 void validate_canary(const struct admission_request *req, const struct policy_config *cfg,
                      const struct canary_lookup *lookup, struct decision *d)
-{ (void)req; (void)cfg; (void)lookup; (void)d; }
+{
+    static const struct policy_config no_cfg;
+    const cJSON *obj = req->object, *old_obj = req->old_object;
+    const char *ns, *name, *how = NULL;
+    int update = strcmp(req->operation, "UPDATE") == 0;
+
+    (void)lookup; /* the old object carries the Canary's own phase */
+    if (!cfg)
+        cfg = &no_cfg;
+    if ((!update && strcmp(req->operation, "CREATE") != 0) || !obj)
+        return;
+    /* A Canary being deleted only loses its finalizers now: blocking that would wedge the deletion. */
+    if (child(child(obj, "metadata"), "deletionTimestamp"))
+        return;
+    ns = req->namespace_[0] ? req->namespace_ : child_string(child(obj, "metadata"), "namespace", "");
+    name = req->name[0] ? req->name : child_string(child(obj, "metadata"), "name", "");
+
+    if (update && old_obj && canary_phase_in_flight(canary_phase(old_obj)) && removes_gating(old_obj, obj, &how)) {
+        decision_deny(d, "manual-gate: Canary %s/%s has a gated release in flight (phase %s, canary weight %d%%): "
+                         "%s would let Flagger run the release on to 100%% by itself. Finish the release with the "
+                         "loadtester's /gate/open, or roll back with /rollback/open, then apply.",
+                      ns, name, canary_phase(old_obj), canary_weight(old_obj), how);
+        return;
+    }
+
+    if (!gating_enabled(obj))
+        return;
+    /* An unchanged Canary was judged when it was written; re-judging it would block Flagger's and
+     * other controllers' metadata updates to an object they cannot fix. */
+    if (update && old_obj && gating_inputs_unchanged(old_obj, obj))
+        return;
+    if (deny_unconsulted(obj, ns, name, d))
+        return;
+    deny_broken_invariant(obj, cfg, ns, name, d);
+}

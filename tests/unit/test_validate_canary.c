@@ -1,0 +1,462 @@
+/*
+ * The validating policy on Canaries, through policy_validate: gating switched off while a release is
+ * in flight, gating Flagger would never consult (iterations, provider kubernetes, no analysis), and a
+ * gated Canary that still breaks the mutator's invariants after all mutations.
+ */
+#include "check.h"
+
+#include "../fixtures/validate/fake_lookup.h"
+#include "policy.h"
+
+struct world {
+    cJSON *old_obj; /* the stored Canary test/podinfo: complete gating (trigger B), Progressing at 10% */
+    cJSON *new_obj; /* a copy to change */
+    struct policy_config cfg;
+    struct decision d;
+};
+
+static void world_init(struct world *w)
+{
+    memset(w, 0, sizeof(*w));
+    w->old_obj = fixture_json("validate/canary.json");
+    w->new_obj = cJSON_Duplicate(w->old_obj, 1);
+    w->cfg.loadtester_url = "http://flagger-loadtester.test";
+    decision_init(&w->d);
+}
+
+static void world_free(struct world *w)
+{
+    decision_free(&w->d);
+    cJSON_Delete(w->old_obj);
+    cJSON_Delete(w->new_obj);
+}
+
+static void run_op(struct world *w, const char *op)
+{
+    struct admission_request r = fake_request("flagger.app", "Canary", op, strcmp(op, "CREATE") ? w->old_obj : NULL,
+                                              strcmp(op, "DELETE") ? w->new_obj : NULL, NULL);
+    struct fake_lookup none = {{NULL}, 0, 0};
+    struct canary_lookup l = fake_lookup_of(&none);
+
+    decision_free(&w->d);
+    policy_validate(&r, &w->cfg, &l, &w->d);
+}
+
+static void set_label(cJSON *obj, const char *value)
+{
+    if (!fake_at(obj, "metadata/labels"))
+        fake_put(obj, "metadata", "labels", cJSON_CreateObject());
+    if (value)
+        fake_put(obj, "metadata/labels", "manual-gate.io/enabled", cJSON_CreateString(value));
+    else
+        fake_del(obj, "metadata/labels", "manual-gate.io/enabled");
+}
+
+static void set_phase(cJSON *obj, const char *phase)
+{
+    fake_put(obj, "status", "phase", cJSON_CreateString(phase));
+}
+
+static void remove_hook(cJSON *obj, const char *name)
+{
+    cJSON *hooks = fake_at(obj, "spec/analysis/webhooks"), *h;
+    int i = 0;
+
+    cJSON_ArrayForEach(h, hooks) {
+        if (strcmp(cJSON_GetObjectItemCaseSensitive(h, "name")->valuestring, name) == 0) {
+            cJSON_DeleteItemFromArray(hooks, i);
+            return;
+        }
+        i++;
+    }
+}
+
+static void canary_allows_complete_gated_canary(void)
+{
+    struct world w;
+
+    world_init(&w);
+    run_op(&w, "CREATE");
+    if (!w.d.allowed)
+        fprintf(stderr, "  CREATE denied: %s\n", w.d.message);
+    CHECK_INT(w.d.allowed, 1);
+    fake_put(w.new_obj, "spec/analysis", "maxWeight", cJSON_CreateNumber(30));
+    run_op(&w, "UPDATE");
+    CHECK_INT(w.d.allowed, 1);
+    CHECK(w.d.warnings == NULL);
+    world_free(&w);
+}
+
+/* Mistake 7: re-applying an old manifest without the gates lets the release run on to 100%. */
+static void canary_denies_removing_gating_in_flight(void)
+{
+    static const struct {
+        const char *what, *old_label, *new_label;
+        int drop_hooks;
+        const char *how;
+    } cases[] = {
+        {"gate hooks removed", NULL, NULL, 1, "removing its /gate/check confirm-traffic-increase webhook"},
+        {"label set to false", NULL, "false", 1, "setting the label manual-gate.io/enabled: \"false\""},
+        {"label set to false, hooks kept", NULL, "false", 0, "setting the label manual-gate.io/enabled: \"false\""},
+        {"label true set to false", "true", "false", 1, "setting the label manual-gate.io/enabled: \"false\""},
+        {"label true removed with the hooks", "true", NULL, 1, "removing its /gate/check"},
+    };
+    size_t i;
+
+    for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        struct world w;
+
+        world_init(&w);
+        if (cases[i].old_label) {
+            set_label(w.old_obj, cases[i].old_label);
+            set_label(w.new_obj, cases[i].old_label);
+        }
+        set_label(w.new_obj, cases[i].new_label);
+        if (cases[i].drop_hooks)
+            fake_del(w.new_obj, "spec/analysis", "webhooks");
+        run_op(&w, "UPDATE");
+        if (w.d.allowed)
+            fprintf(stderr, "  case %s allowed\n", cases[i].what);
+        CHECK_INT(w.d.allowed, 0);
+        CHECK_INT(w.d.code, 403);
+        CHECK(w.d.message && strstr(w.d.message, "manual-gate: Canary test/podinfo has a gated release in flight "
+                                                 "(phase Progressing, canary weight 10%)"));
+        CHECK(w.d.message && strstr(w.d.message, cases[i].how));
+        CHECK(w.d.message && strstr(w.d.message, "/gate/open") && strstr(w.d.message, "/rollback/open"));
+        world_free(&w);
+    }
+}
+
+/* Only the gate check matters for Flagger: the label true alone, removed while the hooks stay, still gates. */
+static void canary_allows_dropping_label_while_hooks_gate(void)
+{
+    struct world w;
+
+    world_init(&w);
+    set_label(w.old_obj, "true");
+    set_label(w.new_obj, NULL);
+    run_op(&w, "UPDATE");
+    CHECK_INT(w.d.allowed, 1);
+    world_free(&w);
+}
+
+static void canary_allows_removing_gating_outside_a_release(void)
+{
+    static const char *const phases[] = {"", "Initializing", "Initialized", "Succeeded", "Failed", "Terminated"};
+    size_t i;
+
+    for (i = 0; i < sizeof(phases) / sizeof(phases[0]); i++) {
+        struct world w;
+
+        world_init(&w);
+        set_phase(w.old_obj, phases[i]);
+        set_phase(w.new_obj, phases[i]);
+        fake_del(w.new_obj, "spec/analysis", "webhooks");
+        run_op(&w, "UPDATE");
+        CHECK_INT(w.d.allowed, 1);
+        set_label(w.new_obj, "false");
+        run_op(&w, "UPDATE");
+        CHECK_INT(w.d.allowed, 1);
+        world_free(&w);
+    }
+}
+
+/* The phase that counts is the stored one: the request cannot talk its way out of a release. */
+static void canary_reads_phase_of_stored_object(void)
+{
+    struct world w;
+
+    world_init(&w);
+    set_phase(w.new_obj, "Succeeded");
+    fake_del(w.new_obj, "spec/analysis", "webhooks");
+    run_op(&w, "UPDATE");
+    CHECK_INT(w.d.allowed, 0);
+    world_free(&w);
+}
+
+/* Mistake 6, for each trigger: gates that only the progressive canary strategy would call. */
+static void canary_denies_gating_flagger_never_consults(void)
+{
+    static const struct { const char *what; const char *path, *key, *json; const char *says; } cases[] = {
+        {"iterations", "spec/analysis", "iterations", "10",
+         "spec.analysis.iterations is 10, which makes Flagger run a blue/green release"},
+        {"iterations with match", "spec/analysis", "match", "[{\"headers\":{\"x-canary\":{\"exact\":\"insider\"}}}]",
+         "spec.analysis.iterations is 10, which makes Flagger run A/B testing (analysis.match is set)"},
+        {"provider kubernetes", "spec", "provider", "\"kubernetes\"",
+         "spec.provider is kubernetes, which makes Flagger run a blue/green release"},
+    };
+    static const char *const triggers[] = {"hook", "label"};
+    size_t i, t;
+
+    for (t = 0; t < 2; t++) {
+        for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+            struct world w;
+
+            world_init(&w);
+            if (t == 1) {
+                fake_del(w.new_obj, "spec/analysis", "webhooks");
+                set_label(w.new_obj, "true");
+            }
+            if (strcmp(cases[i].key, "match") == 0)
+                fake_put(w.new_obj, "spec/analysis", "iterations", cJSON_CreateNumber(10));
+            fake_put(w.new_obj, cases[i].path, cases[i].key, cJSON_Parse(cases[i].json));
+            run_op(&w, "CREATE");
+            if (w.d.allowed)
+                fprintf(stderr, "  %s by %s allowed\n", cases[i].what, triggers[t]);
+            CHECK_INT(w.d.allowed, 0);
+            CHECK(w.d.message && strstr(w.d.message, cases[i].says));
+            CHECK(w.d.message && strstr(w.d.message, "confirm-traffic-increase webhooks only for the progressive canary"));
+            run_op(&w, "UPDATE");
+            CHECK_INT(w.d.allowed, 0);
+            world_free(&w);
+        }
+    }
+}
+
+/* Flagger's GetAnalysis() falls back to canaryAnalysis; the message names the key in use. */
+static void canary_reads_canary_analysis(void)
+{
+    struct world w;
+    cJSON *analysis;
+
+    world_init(&w);
+    analysis = cJSON_DetachItemFromObjectCaseSensitive(fake_at(w.new_obj, "spec"), "analysis");
+    cJSON_AddItemToObject(analysis, "iterations", cJSON_CreateNumber(5));
+    cJSON_AddItemToObject(fake_at(w.new_obj, "spec"), "canaryAnalysis", analysis);
+    run_op(&w, "CREATE");
+    CHECK_INT(w.d.allowed, 0);
+    CHECK(w.d.message && strstr(w.d.message, "spec.canaryAnalysis.iterations is 5"));
+    world_free(&w);
+}
+
+static void canary_allows_zero_iterations(void)
+{
+    struct world w;
+
+    world_init(&w);
+    fake_put(w.new_obj, "spec/analysis", "iterations", cJSON_CreateNumber(0));
+    run_op(&w, "CREATE");
+    CHECK_INT(w.d.allowed, 1);
+    world_free(&w);
+}
+
+/* Without gating enabled (no trigger, or the label "false" over a hook) nothing is judged. */
+static void canary_allows_any_strategy_without_gating(void)
+{
+    static const char *const labels[] = {NULL, "false"};
+    size_t i;
+
+    for (i = 0; i < 2; i++) {
+        struct world w;
+
+        world_init(&w);
+        if (!labels[i])
+            fake_del(w.new_obj, "spec/analysis", "webhooks");
+        else
+            set_label(w.new_obj, labels[i]);
+        fake_put(w.new_obj, "spec/analysis", "iterations", cJSON_CreateNumber(10));
+        fake_put(w.new_obj, "spec", "provider", cJSON_CreateString("kubernetes"));
+        run_op(&w, "CREATE");
+        CHECK_INT(w.d.allowed, 1);
+        world_free(&w);
+    }
+}
+
+static void canary_denies_gated_canary_without_analysis(void)
+{
+    static const char *const shapes[] = {"absent", "null"};
+    size_t i;
+
+    for (i = 0; i < 2; i++) {
+        struct world w;
+
+        world_init(&w);
+        set_label(w.new_obj, "true");
+        if (i == 0)
+            fake_del(w.new_obj, "spec", "analysis");
+        else
+            fake_put(w.new_obj, "spec", "analysis", cJSON_CreateNull());
+        run_op(&w, "CREATE");
+        if (w.d.allowed)
+            fprintf(stderr, "  analysis %s allowed\n", shapes[i]);
+        CHECK_INT(w.d.allowed, 0);
+        CHECK(w.d.message && strstr(w.d.message, "neither spec.analysis nor spec.canaryAnalysis"));
+        world_free(&w);
+    }
+}
+
+/* Another mutating webhook (or a stale manifest) undid what manual-gate completed. */
+static void canary_denies_broken_invariant(void)
+{
+    static const struct {
+        const char *what, *hook, *key, *json;
+        const char *names; /* what the message must name */
+    } cases[] = {
+        {"gate-close removed", "gate-close", NULL, NULL, "/gate/close"},
+        {"rollback removed", "rollback", NULL, NULL, "/rollback/check"},
+        {"threshold lowered", NULL, "threshold", "5", "/spec/analysis/threshold"},
+        {"skipAnalysis true", NULL, "skipAnalysis", "true", "/spec/skipAnalysis"},
+    };
+    size_t i;
+
+    for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        struct world w;
+
+        world_init(&w);
+        if (cases[i].hook)
+            remove_hook(w.new_obj, cases[i].hook);
+        else if (strcmp(cases[i].key, "skipAnalysis") == 0)
+            fake_put(w.new_obj, "spec", cases[i].key, cJSON_Parse(cases[i].json));
+        else
+            fake_put(w.new_obj, "spec/analysis", cases[i].key, cJSON_Parse(cases[i].json));
+        run_op(&w, "UPDATE");
+        if (w.d.allowed)
+            fprintf(stderr, "  case %s allowed\n", cases[i].what);
+        CHECK_INT(w.d.allowed, 0);
+        CHECK(w.d.message && strstr(w.d.message, "manual-gate: Canary test/podinfo is gated but still breaks an "
+                                                 "invariant after all mutations"));
+        CHECK(w.d.message && strstr(w.d.message, cases[i].names));
+        CHECK(w.d.patch == NULL);
+        world_free(&w);
+    }
+}
+
+/* A denial of the mutator on the final object is reported as a broken invariant too. */
+static void canary_reports_mutation_denial_as_invariant(void)
+{
+    struct world w;
+
+    world_init(&w);
+    /* two /gate/check hooks: which one holds the gate is the user's call, the mutator refuses */
+    cJSON_AddItemToArray(fake_at(w.new_obj, "spec/analysis/webhooks"),
+                         cJSON_Parse("{\"name\":\"second-check\",\"type\":\"confirm-traffic-increase\","
+                                     "\"url\":\"http://flagger-loadtester.test/gate/check\",\"muteAlert\":true}"));
+    run_op(&w, "CREATE");
+    CHECK_INT(w.d.allowed, 0);
+    CHECK(w.d.message && strstr(w.d.message, "manual-gate: Canary test/podinfo is gated but still breaks an "
+                                             "invariant after all mutations: "));
+    CHECK(w.d.message && !strstr(w.d.message, "mutations: manual-gate: "));
+    world_free(&w);
+}
+
+/* Flagger's own metadata writes (finalizers, annotations) to a Canary it cannot fix must pass. */
+static void canary_allows_update_that_leaves_gating_inputs_alone(void)
+{
+    struct world w;
+
+    world_init(&w);
+    fake_put(w.old_obj, "spec/analysis", "iterations", cJSON_CreateNumber(10));
+    fake_put(w.new_obj, "spec/analysis", "iterations", cJSON_CreateNumber(10));
+    fake_put(w.new_obj, "metadata", "finalizers", cJSON_Parse("[\"finalizer.flagger.app\"]"));
+    fake_put(w.new_obj, "status", "canaryWeight", cJSON_CreateNumber(20));
+    run_op(&w, "UPDATE");
+    CHECK_INT(w.d.allowed, 1);
+    /* a spec change on the same Canary is judged again */
+    fake_put(w.new_obj, "spec/analysis", "maxWeight", cJSON_CreateNumber(30));
+    run_op(&w, "UPDATE");
+    CHECK_INT(w.d.allowed, 0);
+    world_free(&w);
+}
+
+/* Blocking the finalizer removal of a Canary being deleted would wedge the deletion. */
+static void canary_allows_update_while_being_deleted(void)
+{
+    struct world w;
+
+    world_init(&w);
+    fake_put(w.new_obj, "spec/analysis", "iterations", cJSON_CreateNumber(10));
+    fake_put(w.new_obj, "metadata", "deletionTimestamp", cJSON_CreateString("2024-05-03T10:00:00Z"));
+    fake_del(w.new_obj, "spec/analysis", "webhooks");
+    run_op(&w, "UPDATE");
+    CHECK_INT(w.d.allowed, 1);
+    world_free(&w);
+}
+
+static void canary_allows_delete(void)
+{
+    struct world w;
+
+    world_init(&w);
+    run_op(&w, "DELETE");
+    CHECK_INT(w.d.allowed, 1);
+    world_free(&w);
+}
+
+static void canary_dry_run_gets_same_decision(void)
+{
+    struct world w;
+    struct admission_request r;
+    struct decision wet;
+
+    world_init(&w);
+    fake_del(w.new_obj, "spec/analysis", "webhooks");
+    r = fake_request("flagger.app", "Canary", "UPDATE", w.old_obj, w.new_obj, NULL);
+    decision_init(&wet);
+    policy_validate(&r, &w.cfg, NULL, &wet);
+    r.dry_run = 1;
+    policy_validate(&r, &w.cfg, NULL, &w.d);
+    CHECK_INT(w.d.allowed, 0);
+    CHECK_INT(w.d.allowed, wet.allowed);
+    CHECK_STR(w.d.message, wet.message);
+    decision_free(&wet);
+    world_free(&w);
+}
+
+/* Shapes the CRD schema would reject must not crash the policy. want: the decision on an UPDATE from
+ * the stored Canary in flight (-1: whatever the mutator's invariants say). */
+static void canary_survives_malformed_objects(void)
+{
+    static const struct { const char *json; int want; } cases[] = {
+        {"{}", 0},
+        {"{\"spec\":[]}", 0},
+        {"{\"metadata\":{\"labels\":{\"manual-gate.io/enabled\":\"true\"}},\"spec\":7}", 0},
+        {"{\"metadata\":{\"labels\":{\"manual-gate.io/enabled\":\"true\"}},\"spec\":{\"analysis\":{\"webhooks\":{}}}}", -1},
+        {"{\"spec\":{\"analysis\":{\"webhooks\":[1,{\"type\":\"confirm-traffic-increase\",\"url\":\"/gate/check\"}],"
+         "\"iterations\":\"x\"}},\"status\":[]}", -1},
+        {"{\"spec\":{\"analysis\":{\"webhooks\":[{\"type\":\"confirm-traffic-increase\",\"url\":\"/gate/check\"}],"
+         "\"iterations\":3}},\"metadata\":[]}", 0},
+    };
+    size_t i;
+
+    for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        struct world w;
+        cJSON *bad = cJSON_Parse(cases[i].json);
+        struct admission_request r;
+
+        CHECK(bad != NULL);
+        world_init(&w);
+        r = fake_request("flagger.app", "Canary", "UPDATE", w.old_obj, bad, NULL);
+        r.namespace_ = "test";
+        r.name = "podinfo";
+        policy_validate(&r, &w.cfg, NULL, &w.d);
+        if (cases[i].want >= 0)
+            CHECK_INT(w.d.allowed, cases[i].want);
+        decision_free(&w.d);
+        r = fake_request("flagger.app", "Canary", "UPDATE", bad, w.new_obj, NULL);
+        policy_validate(&r, &w.cfg, NULL, &w.d);
+        decision_free(&w.d);
+        r = fake_request("flagger.app", "Canary", "CREATE", NULL, bad, NULL);
+        policy_validate(&r, &w.cfg, NULL, &w.d);
+        cJSON_Delete(bad);
+        world_free(&w);
+    }
+}
+
+TEST_MAIN("validate_canary",
+          TEST(canary_allows_complete_gated_canary),
+          TEST(canary_denies_removing_gating_in_flight),
+          TEST(canary_allows_dropping_label_while_hooks_gate),
+          TEST(canary_allows_removing_gating_outside_a_release),
+          TEST(canary_reads_phase_of_stored_object),
+          TEST(canary_denies_gating_flagger_never_consults),
+          TEST(canary_reads_canary_analysis),
+          TEST(canary_allows_zero_iterations),
+          TEST(canary_allows_any_strategy_without_gating),
+          TEST(canary_denies_gated_canary_without_analysis),
+          TEST(canary_denies_broken_invariant),
+          TEST(canary_reports_mutation_denial_as_invariant),
+          TEST(canary_allows_update_that_leaves_gating_inputs_alone),
+          TEST(canary_allows_update_while_being_deleted),
+          TEST(canary_allows_delete),
+          TEST(canary_dry_run_gets_same_decision),
+          TEST(canary_survives_malformed_objects))
