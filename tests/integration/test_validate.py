@@ -1,0 +1,288 @@
+"""POST /validate against the real binary, with Canaries from tests/fixtures/validate/canaries.yaml:
+template changes of gated targets in flight, Canary gating rules, tracked ConfigMaps and Secrets
+(whose values must never reach the log or the response), break glass, and the never-synced cache."""
+import base64
+import copy
+import json
+import os
+import time
+import unittest
+
+import harness
+from harness import ServerTest, admission_request
+
+CANARIES = os.path.join(harness.FIXTURES, "validate", "canaries.yaml")
+SECRET_OLD = "s3cr3t-hunter2-old"
+SECRET_NEW = "s3cr3t-hunter2-new"
+
+
+def fixture(name):
+    with open(os.path.join(harness.FIXTURES, "validate", name)) as f:
+        return json.load(f)
+
+
+def b64(s):
+    return base64.b64encode(s.encode()).decode()
+
+
+def with_image(obj, image):
+    out = copy.deepcopy(obj)
+    out["spec"]["template"]["spec"]["containers"][0]["image"] = image
+    return out
+
+
+def annotated(obj, key, value):
+    out = copy.deepcopy(obj)
+    out["metadata"].setdefault("annotations", {})[key] = value
+    return out
+
+
+def renamed(obj, name=None, namespace=None):
+    out = copy.deepcopy(obj)
+    if name:
+        out["metadata"]["name"] = name
+    if namespace:
+        out["metadata"]["namespace"] = namespace
+    return out
+
+
+def wait_ready(server, timeout=10):
+    """The file source is read in the background: wait until /readyz says the first list is in."""
+    deadline = time.time() + timeout
+    while time.time() < deadline:
+        status, _, _ = server.request("GET", "/readyz")
+        if status == 200:
+            return
+        time.sleep(0.05)
+    raise AssertionError("/readyz not 200 after %ss:\n%s" % (timeout, server.logs()[-2000:]))
+
+
+class ValidateTest(ServerTest):
+    SERVER_ARGS = ("--canaries", CANARIES, "--override-group", "sre-oncall")
+
+    @classmethod
+    def setUpClass(cls):
+        super().setUpClass()
+        try:
+            wait_ready(cls.server)
+        except Exception:
+            cls.server.stop()
+            raise
+
+    def validate(self, kind, obj=None, old=None, operation="UPDATE", **kw):
+        namespace = (obj or old)["metadata"]["namespace"]
+        return self.server.review("/validate", admission_request(kind, obj, old, operation=operation,
+                                                                 namespace=namespace, **kw))
+
+    def assertDenied(self, resp, *fragments):
+        self.assertFalse(resp["allowed"], resp)
+        self.assertEqual(resp["status"]["code"], 403, resp)
+        self.assertEqual(resp["status"]["reason"], "Forbidden", resp)
+        for f in fragments:
+            self.assertIn(f, resp["status"]["message"])
+
+    def assertAllowed(self, resp):
+        self.assertTrue(resp["allowed"], resp)
+        self.assertNotIn("patch", resp)
+
+    # Deployments and DaemonSets
+
+    def test_deployment_new_image_during_gated_release_is_denied(self):
+        dep = fixture("deployment.json")
+        resp = self.validate("Deployment", with_image(dep, "ghcr.io/stefanprodan/podinfo:6.5.1"), dep)
+        self.assertDenied(resp, "Deployment test/podinfo is the target of Canary test/podinfo",
+                          "(phase Progressing, canary weight 10%)", "restart the analysis from 0%",
+                          "/gate/open", "/rollback/open", "manual-gate.io/override")
+
+    def test_dry_run_gets_the_same_decision(self):
+        dep = fixture("deployment.json")
+        new = with_image(dep, "ghcr.io/stefanprodan/podinfo:6.5.1")
+        wet = self.validate("Deployment", new, dep)
+        dry = self.validate("Deployment", new, dep, dry_run=True)
+        self.assertFalse(dry["allowed"])
+        self.assertEqual(dry["status"]["message"], wet["status"]["message"])
+
+    def test_deployment_replica_change_is_allowed(self):
+        dep = fixture("deployment.json")
+        new = copy.deepcopy(dep)
+        new["spec"]["replicas"] = 0
+        self.assertAllowed(self.validate("Deployment", new, dep))
+
+    def test_deployment_create_and_delete_are_allowed(self):
+        dep = fixture("deployment.json")
+        self.assertAllowed(self.validate("Deployment", dep, None, operation="CREATE"))
+        self.assertAllowed(self.validate("Deployment", None, dep, operation="DELETE"))
+
+    def test_deployment_of_idle_canary_is_allowed(self):
+        dep = renamed(fixture("deployment.json"), name="idle")
+        self.assertAllowed(self.validate("Deployment", with_image(dep, "x:2"), dep))
+
+    def test_same_name_in_ungated_namespace_is_allowed(self):
+        dep = renamed(fixture("deployment.json"), namespace="other")
+        self.assertAllowed(self.validate("Deployment", with_image(dep, "x:2"), dep))
+
+    def test_untargeted_deployment_is_allowed(self):
+        dep = renamed(fixture("deployment.json"), name="frontend")
+        self.assertAllowed(self.validate("Deployment", with_image(dep, "x:2"), dep))
+
+    def test_daemonset_gated_by_label_is_denied(self):
+        ds = fixture("daemonset.json")
+        resp = self.validate("DaemonSet", with_image(ds, "ghcr.io/example/node-agent:1.5.0"), ds)
+        self.assertDenied(resp, "DaemonSet test/node-agent is the target of Canary test/node-agent",
+                          "(phase Progressing, canary weight 20%)")
+
+    def test_override_annotation_allows_with_warning_and_audit(self):
+        dep = fixture("deployment.json")
+        new = annotated(with_image(dep, "ghcr.io/stefanprodan/podinfo:6.5.1"), "manual-gate.io/override",
+                        "CVE-2024-1234 hotfix")
+        resp = self.validate("Deployment", new, dep)
+        self.assertAllowed(resp)
+        self.assertTrue(any("override by alice" in w for w in resp.get("warnings", [])), resp)
+        self.assertEqual(resp["auditAnnotations"]["override-reason"], "CVE-2024-1234 hotfix")
+        self.assertEqual(resp["auditAnnotations"]["override-user"], "alice")
+
+    def test_override_with_empty_reason_is_denied(self):
+        dep = fixture("deployment.json")
+        new = annotated(with_image(dep, "x:2"), "manual-gate.io/override", "")
+        self.assertDenied(self.validate("Deployment", new, dep), "manual-gate.io/override is empty")
+
+    def test_override_group_member_is_allowed(self):
+        dep = fixture("deployment.json")
+        resp = self.validate("Deployment", with_image(dep, "x:2"), dep, username="bob",
+                             groups=("system:authenticated", "sre-oncall"))
+        self.assertAllowed(resp)
+        self.assertEqual(resp["auditAnnotations"]["override-user"], "bob")
+
+    # Canaries
+
+    def test_canary_removing_gating_in_flight_is_denied(self):
+        old = fixture("canary.json")
+        new = copy.deepcopy(old)
+        del new["spec"]["analysis"]["webhooks"]
+        self.assertDenied(self.validate("Canary", new, old), "Canary test/podinfo has a gated release in flight")
+
+    def test_canary_removing_gating_after_release_is_allowed(self):
+        old = fixture("canary.json")
+        old["status"]["phase"] = "Succeeded"
+        new = copy.deepcopy(old)
+        del new["spec"]["analysis"]["webhooks"]
+        self.assertAllowed(self.validate("Canary", new, old))
+
+    def test_canary_gated_with_iterations_is_denied(self):
+        new = fixture("canary.json")
+        new["spec"]["analysis"]["iterations"] = 10
+        self.assertDenied(self.validate("Canary", new, None, operation="CREATE"),
+                          "spec.analysis.iterations is 10", "blue/green")
+
+    def test_canary_gated_on_provider_kubernetes_is_denied(self):
+        new = fixture("canary.json")
+        new["spec"]["provider"] = "kubernetes"
+        self.assertDenied(self.validate("Canary", new, None, operation="CREATE"), "spec.provider is kubernetes")
+
+    def test_canary_gated_without_analysis_is_denied(self):
+        new = fixture("canary.json")
+        del new["spec"]["analysis"]
+        new["metadata"]["labels"] = {"manual-gate.io/enabled": "true"}
+        self.assertDenied(self.validate("Canary", new, None, operation="CREATE"),
+                          "neither spec.analysis nor spec.canaryAnalysis")
+
+    def test_complete_gated_canary_is_allowed(self):
+        self.assertAllowed(self.validate("Canary", fixture("canary.json"), None, operation="CREATE"))
+
+    # ConfigMaps and Secrets
+
+    def test_tracked_configmap_change_is_denied(self):
+        cm = fixture("configmap.json")
+        new = copy.deepcopy(cm)
+        new["data"]["level"] = "debug"
+        self.assertDenied(self.validate("ConfigMap", new, cm),
+                          "ConfigMap test/podinfo-config is tracked by Canary test/podinfo")
+
+    def test_untracked_configmap_change_is_allowed(self):
+        cm = renamed(fixture("configmap.json"), name="unrelated")
+        new = copy.deepcopy(cm)
+        new["data"]["level"] = "debug"
+        self.assertAllowed(self.validate("ConfigMap", new, cm))
+
+    def test_configmap_of_idle_canary_is_allowed(self):
+        cm = renamed(fixture("configmap.json"), name="idle-config")
+        new = copy.deepcopy(cm)
+        new["data"]["level"] = "debug"
+        self.assertAllowed(self.validate("ConfigMap", new, cm))
+
+    def test_configmap_metadata_only_change_is_allowed(self):
+        cm = fixture("configmap.json")
+        new = annotated(cm, "owner", "web-team")
+        self.assertAllowed(self.validate("ConfigMap", new, cm))
+
+    def test_tracked_configmap_delete_is_denied(self):
+        cm = fixture("configmap.json")
+        self.assertDenied(self.validate("ConfigMap", None, cm, operation="DELETE"), "deleting it")
+
+    def test_tracked_configmap_override_is_allowed_with_warning(self):
+        cm = fixture("configmap.json")
+        new = annotated(cm, "manual-gate.io/override", "urgent log level change")
+        new["data"]["level"] = "debug"
+        resp = self.validate("ConfigMap", new, cm)
+        self.assertAllowed(resp)
+        self.assertTrue(resp.get("warnings"), resp)
+        self.assertEqual(resp["auditAnnotations"]["override-reason"], "urgent log level change")
+
+    def test_tracked_secret_change_is_denied_and_never_logged(self):
+        sec = fixture("secret.json")
+        self.assertEqual(base64.b64decode(sec["data"]["token"]).decode(), SECRET_OLD)
+        new = copy.deepcopy(sec)
+        new["data"]["token"] = b64(SECRET_NEW)
+        new["stringData"] = {"password": SECRET_NEW}
+        req = admission_request("Secret", new, sec, namespace="test")
+        status, body, _ = self.server.request("POST", "/validate", {"apiVersion": "admission.k8s.io/v1",
+                                                                    "kind": "AdmissionReview", "request": req})
+        self.assertEqual(status, 200)
+        resp = json.loads(body)["response"]
+        self.assertDenied(resp, "Secret test/podinfo-secret is tracked by Canary test/podinfo")
+        deadline = time.time() + 5
+        while req["uid"] not in self.server.logs() and time.time() < deadline:
+            time.sleep(0.05)
+        logs = self.server.logs()
+        self.assertIn(req["uid"], logs, "the decision is logged")
+        for value in (SECRET_OLD, SECRET_NEW, b64(SECRET_OLD), b64(SECRET_NEW)):
+            self.assertNotIn(value, logs)
+            self.assertNotIn(value, body.decode())
+
+
+# An API server that refuses connections: the cache never syncs, whatever the environment says.
+UNREACHABLE_API = ("--kube-api", "http://127.0.0.1:%d" % harness.free_port())
+
+
+class NeverSyncedTest(ServerTest):
+    """The Canary cache cannot reach the API server: the gating state is unknown."""
+    SERVER_ARGS = UNREACHABLE_API
+
+    def test_template_change_is_denied_as_unknown(self):
+        dep = fixture("deployment.json")
+        resp = self.server.review("/validate", admission_request(
+            "Deployment", with_image(dep, "x:2"), dep, namespace="test"))
+        self.assertFalse(resp["allowed"], resp)
+        self.assertIn("gating state of Deployment test/podinfo is unknown", resp["status"]["message"])
+
+    def test_replica_change_is_allowed(self):
+        dep = fixture("deployment.json")
+        new = copy.deepcopy(dep)
+        new["spec"]["replicas"] = 3
+        resp = self.server.review("/validate", admission_request("Deployment", new, dep, namespace="test"))
+        self.assertTrue(resp["allowed"], resp)
+
+
+class FailOpenTest(ServerTest):
+    SERVER_ARGS = UNREACHABLE_API + ("--fail-open",)
+
+    def test_template_change_is_allowed_with_warning(self):
+        dep = fixture("deployment.json")
+        resp = self.server.review("/validate", admission_request(
+            "Deployment", with_image(dep, "x:2"), dep, namespace="test"))
+        self.assertTrue(resp["allowed"], resp)
+        self.assertTrue(any("--fail-open" in w for w in resp.get("warnings", [])), resp)
+
+
+if __name__ == "__main__":
+    unittest.main()

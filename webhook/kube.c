@@ -1,0 +1,518 @@
+/*
+ * The Kubernetes API client: libcurl with the OpenSSL backend, one request at a time through a multi
+ * handle so that another thread can interrupt a watch that may otherwise sit idle for minutes, and so
+ * that connections are kept alive between requests. The bearer token is re-read when its file changes
+ * (bound service-account tokens rotate about hourly through an atomic symlink swap, which changes the
+ * inode) and after a 401.
+ */
+#include "kube.h"
+
+#include <curl/curl.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "log.h"
+
+#define SA_TOKEN "/var/run/secrets/kubernetes.io/serviceaccount/token"
+#define SA_CA "/var/run/secrets/kubernetes.io/serviceaccount/ca.crt"
+
+/* A service-account token is a JWT of about 1 KB; a file much larger than this is not a token. */
+#define TOKEN_MAX (64 * 1024)
+/* One plain response: the cache asks for pages of 500 Canaries of a few KB each. The cap leaves
+ * room for Canaries fifty times that size and still stops a runaway response. */
+#define BODY_MAX ((size_t)128 << 20)
+/* One watch event carries one object; etcd refuses objects above 1.5 MiB by default. */
+#define LINE_MAX_BYTES ((size_t)8 << 20)
+/* An error body on a stream is kept only for the log. */
+#define ERROR_BODY_MAX ((size_t)64 << 10)
+#define CONNECT_TIMEOUT_S 10L
+#define GET_TIMEOUT_S 60L
+
+struct kube {
+    char *base;
+    char *token_file;
+    char *ca_file;
+    char *token;
+    struct stat token_st;
+    CURL *easy;
+    CURLM *multi;
+    atomic_int interrupted;
+};
+
+/* One transfer: a plain body, or a stream cut into lines. */
+struct xfer {
+    CURL *easy;
+    int stream;
+    kube_line_fn fn;
+    void *ctx;
+    char *buf;
+    size_t len, cap, max;
+    int lines_on;   /* a 2xx stream: the write callback cuts lines */
+    int reader_stopped;
+    int too_big;
+};
+
+static int kube_https(const char *url)
+{
+    return strncmp(url, "https://", 8) == 0;
+}
+
+static void secret_free(char *s)
+{
+    if (s) {
+        explicit_bzero(s, strlen(s));
+        free(s);
+    }
+}
+
+static int xfer_append(struct xfer *x, const char *p, size_t n)
+{
+    size_t cap;
+    char *nb;
+
+    if (n > x->max || x->len > x->max - n)
+        return -1;
+    if (x->len + n + 1 > x->cap) {
+        cap = x->cap ? x->cap : 16384;
+        while (cap < x->len + n + 1)
+            cap *= 2;
+        nb = realloc(x->buf, cap);
+        if (!nb)
+            return -1;
+        x->buf = nb;
+        x->cap = cap;
+    }
+    memcpy(x->buf + x->len, p, n);
+    x->len += n;
+    x->buf[x->len] = '\0';
+    return 0;
+}
+
+static int xfer_line(struct xfer *x)
+{
+    size_t n = x->len;
+
+    if (n && x->buf[n - 1] == '\r')
+        n--;
+    x->len = 0;
+    if (n == 0)
+        return 0;
+    x->buf[n] = '\0';
+    return x->fn(x->ctx, x->buf, n);
+}
+
+static size_t xfer_write(char *data, size_t size, size_t nmemb, void *userdata)
+{
+    struct xfer *x = userdata;
+    size_t n = size * nmemb, i = 0, j;
+
+    if (!x->lines_on) {
+        if (xfer_append(x, data, n) == 0)
+            return n;
+        if (x->stream)
+            return n;   /* an error body on a stream: keep the start only */
+        x->too_big = 1;
+        return 0;
+    }
+    while (i < n) {
+        for (j = i; j < n && data[j] != '\n'; j++)
+            ;
+        if (xfer_append(x, data + i, j - i) != 0) {
+            x->too_big = 1;
+            return 0;
+        }
+        if (j == n)
+            break;
+        if (xfer_line(x) != 0) {
+            x->reader_stopped = 1;
+            return 0;
+        }
+        i = j + 1;
+    }
+    return n;
+}
+
+static size_t xfer_header(char *data, size_t size, size_t nitems, void *userdata)
+{
+    struct xfer *x = userdata;
+    size_t n = size * nitems;
+    long code = 0;
+
+    if (n > 2 || (n >= 1 && data[0] != '\r' && data[0] != '\n'))
+        return n;
+    curl_easy_getinfo(x->easy, CURLINFO_RESPONSE_CODE, &code);
+    if (code < 200)
+        return n;   /* an interim 1xx response: the real one follows */
+    if (x->stream && code < 300) {
+        x->lines_on = 1;
+        x->max = LINE_MAX_BYTES;
+        if (x->fn(x->ctx, NULL, 0) != 0) {
+            x->reader_stopped = 1;
+            return 0;
+        }
+    }
+    return n;
+}
+
+/* Re-read the token when forced or when the file is not the one read last. 1 when the token
+ * changed, 0 when not, -1 when there is no token at all. */
+static int kube_token_refresh(struct kube *k, int force)
+{
+    struct stat st;
+    FILE *f = NULL;
+    char *tok = NULL;
+    size_t n;
+    int rc = -1;
+
+    if (!k->token_file)
+        return 0;
+    if (stat(k->token_file, &st) != 0) {
+        log_warn("kube: cannot stat token file %s", k->token_file);
+        return k->token ? 0 : -1;
+    }
+    if (!force && k->token && st.st_ino == k->token_st.st_ino && st.st_dev == k->token_st.st_dev &&
+        st.st_size == k->token_st.st_size && st.st_mtim.tv_sec == k->token_st.st_mtim.tv_sec &&
+        st.st_mtim.tv_nsec == k->token_st.st_mtim.tv_nsec)
+        return 0;
+    tok = calloc(1, TOKEN_MAX + 1);
+    f = fopen(k->token_file, "rb");
+    if (!tok || !f) {
+        log_warn("kube: cannot read token file %s", k->token_file);
+        rc = k->token ? 0 : -1;
+        goto out;
+    }
+    n = fread(tok, 1, TOKEN_MAX + 1, f);
+    if (n > TOKEN_MAX) {
+        log_warn("kube: token file %s is larger than %d bytes", k->token_file, TOKEN_MAX);
+        rc = k->token ? 0 : -1;
+        goto out;
+    }
+    while (n && (tok[n - 1] == '\n' || tok[n - 1] == '\r' || tok[n - 1] == ' ' || tok[n - 1] == '\t'))
+        n--;
+    tok[n] = '\0';
+    k->token_st = st;
+    if (k->token && strcmp(k->token, tok) == 0) {
+        rc = 0;
+        goto out;
+    }
+    if (k->token)
+        log_info("kube: token file %s changed, using the new token", k->token_file);
+    secret_free(k->token);
+    k->token = tok;
+    tok = NULL;
+    rc = 1;
+out:
+    if (f)
+        fclose(f);
+    if (tok) {
+        explicit_bzero(tok, TOKEN_MAX + 1);
+        free(tok);
+    }
+    return rc;
+}
+
+static void headers_free(struct curl_slist *h)
+{
+    struct curl_slist *p;
+
+    for (p = h; p; p = p->next)
+        explicit_bzero(p->data, strlen(p->data));
+    curl_slist_free_all(h);
+}
+
+/* One request through the multi handle. 0 with *status when a response arrived. */
+static int kube_perform(struct kube *k, const char *path, struct xfer *x, long timeout_s, long *status,
+                        char *err, size_t errlen)
+{
+    struct curl_slist *headers = NULL, *h;
+    char *url = NULL, *auth = NULL;
+    char cerr[CURL_ERROR_SIZE] = "";
+    CURLcode res = CURLE_OK;
+    CURLMsg *msg;
+    int running = 1, left, added = 0, rc = -1;
+    size_t n;
+
+    *status = 0;
+    n = strlen(k->base) + strlen(path) + 1;
+    url = malloc(n);
+    if (!url)
+        goto fail;
+    snprintf(url, n, "%s%s", k->base, path);
+    headers = curl_slist_append(NULL, "Accept: application/json");
+    if (!headers)
+        goto fail;
+    if (k->token && k->token[0]) {
+        n = strlen(k->token) + sizeof("Authorization: Bearer ");
+        auth = malloc(n);
+        if (!auth)
+            goto fail;
+        snprintf(auth, n, "Authorization: Bearer %s", k->token);
+        h = curl_slist_append(headers, auth);
+        if (!h)
+            goto fail;
+        headers = h;
+    }
+
+    curl_easy_reset(k->easy);
+    x->easy = k->easy;
+    curl_easy_setopt(k->easy, CURLOPT_URL, url);
+    curl_easy_setopt(k->easy, CURLOPT_HTTPHEADER, headers);
+    curl_easy_setopt(k->easy, CURLOPT_PROTOCOLS_STR, "http,https");
+    curl_easy_setopt(k->easy, CURLOPT_NOSIGNAL, 1L);
+    curl_easy_setopt(k->easy, CURLOPT_USERAGENT, "manual-gate");
+    curl_easy_setopt(k->easy, CURLOPT_ACCEPT_ENCODING, "");
+    curl_easy_setopt(k->easy, CURLOPT_SSL_VERIFYPEER, 1L);
+    curl_easy_setopt(k->easy, CURLOPT_SSL_VERIFYHOST, 2L);
+    if (k->ca_file)
+        curl_easy_setopt(k->easy, CURLOPT_CAINFO, k->ca_file);
+    curl_easy_setopt(k->easy, CURLOPT_CONNECTTIMEOUT, CONNECT_TIMEOUT_S);
+    curl_easy_setopt(k->easy, CURLOPT_TIMEOUT, timeout_s);
+    /* A watch may be silent for minutes: keepalive probes find a peer that vanished. */
+    curl_easy_setopt(k->easy, CURLOPT_TCP_KEEPALIVE, 1L);
+    curl_easy_setopt(k->easy, CURLOPT_TCP_KEEPIDLE, 30L);
+    curl_easy_setopt(k->easy, CURLOPT_TCP_KEEPINTVL, 10L);
+    curl_easy_setopt(k->easy, CURLOPT_ERRORBUFFER, cerr);
+    curl_easy_setopt(k->easy, CURLOPT_WRITEFUNCTION, xfer_write);
+    curl_easy_setopt(k->easy, CURLOPT_WRITEDATA, x);
+    curl_easy_setopt(k->easy, CURLOPT_HEADERFUNCTION, xfer_header);
+    curl_easy_setopt(k->easy, CURLOPT_HEADERDATA, x);
+
+    if (curl_multi_add_handle(k->multi, k->easy) != CURLM_OK)
+        goto fail;
+    added = 1;
+    while (running && !atomic_load(&k->interrupted)) {
+        if (curl_multi_perform(k->multi, &running) != CURLM_OK)
+            goto fail;
+        if (running && curl_multi_poll(k->multi, NULL, 0, 1000, NULL) != CURLM_OK)
+            goto fail;
+    }
+    if (atomic_load(&k->interrupted)) {
+        snprintf(err, errlen, "interrupted");
+        goto out;
+    }
+    while ((msg = curl_multi_info_read(k->multi, &left)) != NULL)
+        if (msg->msg == CURLMSG_DONE && msg->easy_handle == k->easy)
+            res = msg->data.result;
+    if (res != CURLE_OK) {
+        if (x->reader_stopped)
+            snprintf(err, errlen, "stream ended by the reader");
+        else if (x->too_big)
+            snprintf(err, errlen, "response larger than %zu bytes", x->max);
+        else
+            snprintf(err, errlen, "%s", cerr[0] ? cerr : curl_easy_strerror(res));
+        goto out;
+    }
+    curl_easy_getinfo(k->easy, CURLINFO_RESPONSE_CODE, status);
+    rc = 0;
+    goto out;
+fail:
+    snprintf(err, errlen, "out of memory or libcurl error");
+out:
+    if (added)
+        curl_multi_remove_handle(k->multi, k->easy);
+    curl_easy_setopt(k->easy, CURLOPT_ERRORBUFFER, NULL);
+    headers_free(headers);
+    secret_free(auth);
+    free(url);
+    return rc;
+}
+
+static void xfer_reset(struct xfer *x, int stream, kube_line_fn fn, void *ctx)
+{
+    free(x->buf);
+    memset(x, 0, sizeof(*x));
+    x->stream = stream;
+    x->fn = fn;
+    x->ctx = ctx;
+    x->max = stream ? ERROR_BODY_MAX : BODY_MAX;
+}
+
+/* A request, repeated once with a fresh token when the first try got a 401 and the token changed. */
+static int kube_request(struct kube *k, const char *path, struct xfer *x, long timeout_s, long *status,
+                        char *err, size_t errlen)
+{
+    int rc;
+
+    if (atomic_load(&k->interrupted)) {
+        snprintf(err, errlen, "interrupted");
+        return -1;
+    }
+    kube_token_refresh(k, 0);
+    rc = kube_perform(k, path, x, timeout_s, status, err, errlen);
+    if (rc == 0 && *status == 401 && kube_token_refresh(k, 1) == 1) {
+        xfer_reset(x, x->stream, x->fn, x->ctx);
+        rc = kube_perform(k, path, x, timeout_s, status, err, errlen);
+    }
+    return rc;
+}
+
+int kube_get(struct kube *k, const char *path, long *status, char **body, size_t *len, char *err, size_t errlen)
+{
+    struct xfer x;
+
+    memset(&x, 0, sizeof(x));
+    xfer_reset(&x, 0, NULL, NULL);
+    *body = NULL;
+    *len = 0;
+    if (kube_request(k, path, &x, GET_TIMEOUT_S, status, err, errlen) != 0) {
+        free(x.buf);
+        return -1;
+    }
+    if (!x.buf && !(x.buf = calloc(1, 1))) {
+        snprintf(err, errlen, "out of memory");
+        return -1;
+    }
+    *body = x.buf;
+    *len = x.len;
+    return 0;
+}
+
+int kube_stream(struct kube *k, const char *path, long timeout_seconds, kube_line_fn fn, void *ctx,
+                long *status, char *err, size_t errlen)
+{
+    struct xfer x;
+    int rc;
+
+    memset(&x, 0, sizeof(x));
+    xfer_reset(&x, 1, fn, ctx);
+    rc = kube_request(k, path, &x, timeout_seconds, status, err, errlen);
+    if (rc == 0 && x.lines_on && x.len)
+        (void)xfer_line(&x);   /* a last event without its newline */
+    free(x.buf);
+    return rc;
+}
+
+void kube_interrupt(struct kube *k)
+{
+    if (!k)
+        return;
+    atomic_store(&k->interrupted, 1);
+    curl_multi_wakeup(k->multi);
+}
+
+char *kube_escape(const char *s)
+{
+    char *e = curl_easy_escape(NULL, s, 0), *out;
+
+    if (!e)
+        return NULL;
+    out = strdup(e);
+    curl_free(e);
+    return out;
+}
+
+const char *kube_base_url(const struct kube *k)
+{
+    return k->base;
+}
+
+int kube_configured(const struct kube_config *cfg)
+{
+    const char *host = getenv("KUBERNETES_SERVICE_HOST");
+
+    return (cfg->api_url && cfg->api_url[0]) || (host && host[0]);
+}
+
+struct kube *kube_open(const struct kube_config *cfg, char *err, size_t errlen)
+{
+    struct kube *k = calloc(1, sizeof(*k));
+    const char *host = getenv("KUBERNETES_SERVICE_HOST"), *port = getenv("KUBERNETES_SERVICE_PORT");
+    size_t n;
+
+    if (!k) {
+        snprintf(err, errlen, "out of memory");
+        return NULL;
+    }
+    atomic_init(&k->interrupted, 0);
+    if (cfg->api_url && cfg->api_url[0]) {
+        if (strncmp(cfg->api_url, "http://", 7) != 0 && !kube_https(cfg->api_url)) {
+            snprintf(err, errlen, "--kube-api %s: want an http:// or https:// URL", cfg->api_url);
+            goto fail;
+        }
+        k->base = strdup(cfg->api_url);
+    } else if (host && host[0]) {
+        if (!port || !port[0])
+            port = "443";
+        n = strlen(host) + strlen(port) + 16;
+        if ((k->base = malloc(n)) != NULL)
+            snprintf(k->base, n, strchr(host, ':') ? "https://[%s]:%s" : "https://%s:%s", host, port);
+    } else {
+        snprintf(err, errlen, "no Kubernetes API: give --kube-api or run in a cluster (KUBERNETES_SERVICE_HOST)");
+        goto fail;
+    }
+    if (!k->base)
+        goto oom;
+    n = strlen(k->base);
+    while (n > 0 && k->base[n - 1] == '/')
+        k->base[--n] = '\0';
+
+    if (cfg->token_file && cfg->token_file[0]) {
+        if (!(k->token_file = strdup(cfg->token_file)))
+            goto oom;
+        if (kube_token_refresh(k, 1) < 0) {
+            snprintf(err, errlen, "--kube-token-file %s: cannot read it", cfg->token_file);
+            goto fail;
+        }
+    } else if (kube_https(k->base) && access(SA_TOKEN, R_OK) == 0) {
+        /* http:// (a local kubectl proxy) needs no token; only https falls back to the service account. */
+        if (!(k->token_file = strdup(SA_TOKEN)))
+            goto oom;
+        kube_token_refresh(k, 1);
+    }
+    if (cfg->ca_file && cfg->ca_file[0]) {
+        if (access(cfg->ca_file, R_OK) != 0) {
+            snprintf(err, errlen, "--kube-ca-file %s: cannot read it", cfg->ca_file);
+            goto fail;
+        }
+        if (!(k->ca_file = strdup(cfg->ca_file)))
+            goto oom;
+    } else if (kube_https(k->base) && access(SA_CA, R_OK) == 0) {
+        if (!(k->ca_file = strdup(SA_CA)))
+            goto oom;
+    }
+    if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK) {
+        snprintf(err, errlen, "libcurl initialisation failed");
+        goto fail;
+    }
+    k->easy = curl_easy_init();
+    k->multi = curl_multi_init();
+    if (!k->easy || !k->multi) {
+        kube_close(k);
+        snprintf(err, errlen, "libcurl initialisation failed");
+        return NULL;
+    }
+    if (kube_https(k->base) && !k->token_file)
+        log_warn("kube: no token for %s: requests are anonymous", k->base);
+    log_info("kube: API server %s (token %s, CA %s)", k->base, k->token_file ? k->token_file : "none",
+             k->ca_file ? k->ca_file : "system");
+    return k;
+oom:
+    snprintf(err, errlen, "out of memory");
+fail:
+    free(k->base);
+    free(k->token_file);
+    free(k->ca_file);
+    secret_free(k->token);
+    free(k);
+    return NULL;
+}
+
+void kube_close(struct kube *k)
+{
+    if (!k)
+        return;
+    if (k->multi)
+        curl_multi_cleanup(k->multi);
+    if (k->easy)
+        curl_easy_cleanup(k->easy);
+    curl_global_cleanup();
+    free(k->base);
+    free(k->token_file);
+    free(k->ca_file);
+    secret_free(k->token);
+    free(k);
+}
