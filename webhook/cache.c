@@ -14,6 +14,7 @@
 #include "cache.h"
 
 #include <dirent.h>
+#include <errno.h>
 #include <pthread.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -24,6 +25,7 @@
 #include <unistd.h>
 #include <uthash.h>
 
+#include "buf.h"
 #include "canary.h"
 #include "kube.h"
 #include "log.h"
@@ -42,7 +44,7 @@
 #define WATCH_TIMEOUT_MIN_S 300L
 #define WATCH_TIMEOUT_SPREAD_S 300L
 /* Files under --canaries are manifests; anything larger is a mistake. */
-#define FILE_MAX ((long)64 << 20)
+#define FILE_MAX ((size_t)64 << 20)
 #define FILES_MAX 10000
 #define FILE_POLL_MS 1000L
 /* Longest lookup key: namespace (63) + kind + name (253), with room to spare. */
@@ -959,31 +961,21 @@ static uint64_t files_signature(const char *path)
 
 static int file_read_into(struct index *idx, const char *file, char *err, size_t errlen)
 {
-    FILE *f = fopen(file, "rb");
-    char *buf = NULL, yerr[256] = "";
+    struct buf text = BUF_INIT(FILE_MAX);
+    char yerr[256] = "";
     cJSON *docs = NULL, *doc;
     const char *kind;
-    long size;
-    int rc = -1;
 
-    if (!f) {
-        snprintf(err, errlen, "%s: cannot open it", file);
+    if (buf_read_file(&text, file) != 0) {
+        snprintf(err, errlen, "%s: %s", file, errno == EFBIG ? "larger than the file limit" : strerror(errno));
+        buf_free(&text);
         return -1;
     }
-    if (fseek(f, 0, SEEK_END) != 0 || (size = ftell(f)) < 0 || size > FILE_MAX || fseek(f, 0, SEEK_SET) != 0) {
-        snprintf(err, errlen, "%s: unreadable or larger than %ld bytes", file, FILE_MAX);
-        goto out;
-    }
-    buf = malloc((size_t)size + 1);
-    if (!buf || fread(buf, 1, (size_t)size, f) != (size_t)size) {
-        snprintf(err, errlen, "%s: cannot read it", file);
-        goto out;
-    }
-    buf[size] = '\0';
-    docs = yaml_parse(buf, (size_t)size, yerr, sizeof(yerr));
+    docs = yaml_parse(text.data, text.len, yerr, sizeof(yerr));
+    buf_free(&text);
     if (!docs) {
         snprintf(err, errlen, "%s: %s", file, yerr);
-        goto out;
+        return -1;
     }
     cJSON_ArrayForEach(doc, docs) {
         kind = json_string(doc, "kind");
@@ -992,12 +984,8 @@ static int file_read_into(struct index *idx, const char *file, char *err, size_t
         else if (kind && strcmp(kind, "Canary") == 0)
             index_put(idx, doc);
     }
-    rc = 0;
-out:
-    fclose(f);
-    free(buf);
     cJSON_Delete(docs);
-    return rc;
+    return 0;
 }
 
 /* Read every file into a new index and swap it in; on any error keep the current one. */

@@ -15,6 +15,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "buf.h"
 #include "log.h"
 
 #define SA_TOKEN "/var/run/secrets/kubernetes.io/serviceaccount/token"
@@ -49,8 +50,7 @@ struct xfer {
     int stream;
     kube_line_fn fn;
     void *ctx;
-    char *buf;
-    size_t len, cap, max;
+    struct buf body; /* the body, or the current line of a stream */
     int lines_on;   /* a 2xx stream: the write callback cuts lines */
     int reader_stopped;
     int too_big;
@@ -69,40 +69,17 @@ static void secret_free(char *s)
     }
 }
 
-static int xfer_append(struct xfer *x, const char *p, size_t n)
-{
-    size_t cap;
-    char *nb;
-
-    if (n > x->max || x->len > x->max - n)
-        return -1;
-    if (x->len + n + 1 > x->cap) {
-        cap = x->cap ? x->cap : 16384;
-        while (cap < x->len + n + 1)
-            cap *= 2;
-        nb = realloc(x->buf, cap);
-        if (!nb)
-            return -1;
-        x->buf = nb;
-        x->cap = cap;
-    }
-    memcpy(x->buf + x->len, p, n);
-    x->len += n;
-    x->buf[x->len] = '\0';
-    return 0;
-}
-
 static int xfer_line(struct xfer *x)
 {
-    size_t n = x->len;
+    size_t n = x->body.len;
 
-    if (n && x->buf[n - 1] == '\r')
+    if (n && x->body.data[n - 1] == '\r')
         n--;
-    x->len = 0;
+    x->body.len = 0; /* the next line reuses the memory */
     if (n == 0)
         return 0;
-    x->buf[n] = '\0';
-    return x->fn(x->ctx, x->buf, n);
+    x->body.data[n] = '\0';
+    return x->fn(x->ctx, x->body.data, n);
 }
 
 static size_t xfer_write(char *data, size_t size, size_t nmemb, void *userdata)
@@ -111,7 +88,7 @@ static size_t xfer_write(char *data, size_t size, size_t nmemb, void *userdata)
     size_t n = size * nmemb, i = 0, j;
 
     if (!x->lines_on) {
-        if (xfer_append(x, data, n) == 0)
+        if (buf_append(&x->body, data, n) == 0)
             return n;
         if (x->stream)
             return n;   /* an error body on a stream: keep the start only */
@@ -121,7 +98,7 @@ static size_t xfer_write(char *data, size_t size, size_t nmemb, void *userdata)
     while (i < n) {
         for (j = i; j < n && data[j] != '\n'; j++)
             ;
-        if (xfer_append(x, data + i, j - i) != 0) {
+        if (buf_append(&x->body, data + i, j - i) != 0) {
             x->too_big = 1;
             return 0;
         }
@@ -149,7 +126,7 @@ static size_t xfer_header(char *data, size_t size, size_t nitems, void *userdata
         return n;   /* an interim 1xx response: the real one follows */
     if (x->stream && code < 300) {
         x->lines_on = 1;
-        x->max = LINE_MAX_BYTES;
+        x->body.max = LINE_MAX_BYTES;
         if (x->fn(x->ctx, NULL, 0) != 0) {
             x->reader_stopped = 1;
             return 0;
@@ -301,7 +278,7 @@ static int kube_perform(struct kube *k, const char *path, struct xfer *x, long t
         if (x->reader_stopped)
             snprintf(err, errlen, "stream ended by the reader");
         else if (x->too_big)
-            snprintf(err, errlen, "response larger than %zu bytes", x->max);
+            snprintf(err, errlen, "response larger than %zu bytes", x->body.max);
         else
             snprintf(err, errlen, "%s", cerr[0] ? cerr : curl_easy_strerror(res));
         goto out;
@@ -323,12 +300,12 @@ out:
 
 static void xfer_reset(struct xfer *x, int stream, kube_line_fn fn, void *ctx)
 {
-    free(x->buf);
+    buf_free(&x->body);
     memset(x, 0, sizeof(*x));
     x->stream = stream;
     x->fn = fn;
     x->ctx = ctx;
-    x->max = stream ? ERROR_BODY_MAX : BODY_MAX;
+    x->body.max = stream ? ERROR_BODY_MAX : BODY_MAX;
 }
 
 /* A request, repeated once with a fresh token when the first try got a 401 and the token changed. */
@@ -359,15 +336,14 @@ int kube_get(struct kube *k, const char *path, long *status, char **body, size_t
     *body = NULL;
     *len = 0;
     if (kube_request(k, path, &x, GET_TIMEOUT_S, status, err, errlen) != 0) {
-        free(x.buf);
+        buf_free(&x.body);
         return -1;
     }
-    if (!x.buf && !(x.buf = calloc(1, 1))) {
+    *len = x.body.len;
+    if (!(*body = buf_detach(&x.body))) {
         snprintf(err, errlen, "out of memory");
         return -1;
     }
-    *body = x.buf;
-    *len = x.len;
     return 0;
 }
 
@@ -380,9 +356,9 @@ int kube_stream(struct kube *k, const char *path, long timeout_seconds, kube_lin
     memset(&x, 0, sizeof(x));
     xfer_reset(&x, 1, fn, ctx);
     rc = kube_request(k, path, &x, timeout_seconds, status, err, errlen);
-    if (rc == 0 && x.lines_on && x.len)
+    if (rc == 0 && x.lines_on && x.body.len)
         (void)xfer_line(&x);   /* a last event without its newline */
-    free(x.buf);
+    buf_free(&x.body);
     return rc;
 }
 

@@ -5,10 +5,11 @@
 #include "metrics.h"
 
 #include <pthread.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+
+#include "buf.h"
 
 /* Seconds. Admission on loopback takes tens of microseconds; the API server's timeout is 1-30 s. */
 static const double buckets[] = {0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.1, 0.5, 1, 5};
@@ -51,79 +52,43 @@ void metrics_reject(int http_status)
     pthread_mutex_unlock(&lock);
 }
 
-struct out {
-    char *buf;
-    size_t len, cap;
-    int failed;
-};
-
-static void out_printf(struct out *o, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-static void out_printf(struct out *o, const char *fmt, ...)
-{
-    va_list ap;
-    int n;
-
-    if (o->failed)
-        return;
-    for (;;) {
-        va_start(ap, fmt);
-        n = vsnprintf(o->buf + o->len, o->cap - o->len, fmt, ap);
-        va_end(ap);
-        if (n < 0) {
-            o->failed = 1;
-            return;
-        }
-        if ((size_t)n < o->cap - o->len) {
-            o->len += (size_t)n;
-            return;
-        }
-        char *nb = realloc(o->buf, o->cap * 2 + (size_t)n);
-        if (!nb) {
-            o->failed = 1;
-            return;
-        }
-        o->buf = nb;
-        o->cap = o->cap * 2 + (size_t)n;
-    }
-}
-
 char *metrics_render(const struct cache_stats *cache, long cert_not_after)
 {
-    struct out o = {malloc(8192), 0, 8192, 0};
+    /* About 12 KiB today; the limit only guards against a runaway loop. */
+    struct buf o = BUF_INIT(1024 * 1024);
     size_t e, d, i;
+    int failed = 0;
 
-    if (!o.buf)
-        return NULL;
-    out_printf(&o, "# HELP manual_gate_admission_duration_seconds Time to answer an admission review.\n"
+    failed |= buf_printf(&o, "# HELP manual_gate_admission_duration_seconds Time to answer an admission review.\n"
                    "# TYPE manual_gate_admission_duration_seconds histogram\n");
     pthread_mutex_lock(&lock);
     for (e = 0; e < ENDPOINT_COUNT; e++)
         for (d = 0; d < DECISION_COUNT; d++) {
             const char *en = endpoint_names[e], *dn = decision_names[d];
             for (i = 0; i < NBUCKETS; i++)
-                out_printf(&o, "manual_gate_admission_duration_seconds_bucket{endpoint=\"%s\",decision=\"%s\",le=\"%g\"} %lu\n",
+                failed |= buf_printf(&o, "manual_gate_admission_duration_seconds_bucket{endpoint=\"%s\",decision=\"%s\",le=\"%g\"} %lu\n",
                            en, dn, buckets[i], hist[e][d].bucket[i]);
-            out_printf(&o, "manual_gate_admission_duration_seconds_bucket{endpoint=\"%s\",decision=\"%s\",le=\"+Inf\"} %lu\n",
+            failed |= buf_printf(&o, "manual_gate_admission_duration_seconds_bucket{endpoint=\"%s\",decision=\"%s\",le=\"+Inf\"} %lu\n",
                        en, dn, hist[e][d].count);
-            out_printf(&o, "manual_gate_admission_duration_seconds_sum{endpoint=\"%s\",decision=\"%s\"} %.9f\n", en, dn,
+            failed |= buf_printf(&o, "manual_gate_admission_duration_seconds_sum{endpoint=\"%s\",decision=\"%s\"} %.9f\n", en, dn,
                        hist[e][d].sum);
-            out_printf(&o, "manual_gate_admission_duration_seconds_count{endpoint=\"%s\",decision=\"%s\"} %lu\n", en,
+            failed |= buf_printf(&o, "manual_gate_admission_duration_seconds_count{endpoint=\"%s\",decision=\"%s\"} %lu\n", en,
                        dn, hist[e][d].count);
         }
-    out_printf(&o, "# HELP manual_gate_admission_reviews_total Admission reviews answered, by endpoint and decision.\n"
+    failed |= buf_printf(&o, "# HELP manual_gate_admission_reviews_total Admission reviews answered, by endpoint and decision.\n"
                    "# TYPE manual_gate_admission_reviews_total counter\n");
     for (e = 0; e < ENDPOINT_COUNT; e++)
         for (d = 0; d < DECISION_COUNT; d++)
-            out_printf(&o, "manual_gate_admission_reviews_total{endpoint=\"%s\",decision=\"%s\"} %lu\n",
+            failed |= buf_printf(&o, "manual_gate_admission_reviews_total{endpoint=\"%s\",decision=\"%s\"} %lu\n",
                        endpoint_names[e], decision_names[d], hist[e][d].count);
-    out_printf(&o, "# HELP manual_gate_http_rejected_total Requests answered without a review, by HTTP status.\n"
+    failed |= buf_printf(&o, "# HELP manual_gate_http_rejected_total Requests answered without a review, by HTTP status.\n"
                    "# TYPE manual_gate_http_rejected_total counter\n");
     for (i = 0; i < NREJECT; i++)
-        out_printf(&o, "manual_gate_http_rejected_total{code=\"%d\"} %lu\n", reject_codes[i], rejects[i]);
-    out_printf(&o, "manual_gate_http_rejected_total{code=\"other\"} %lu\n", rejects[NREJECT]);
+        failed |= buf_printf(&o, "manual_gate_http_rejected_total{code=\"%d\"} %lu\n", reject_codes[i], rejects[i]);
+    failed |= buf_printf(&o, "manual_gate_http_rejected_total{code=\"other\"} %lu\n", rejects[NREJECT]);
     pthread_mutex_unlock(&lock);
 
-    out_printf(&o,
+    failed |= buf_printf(&o,
                "# HELP manual_gate_cache_canaries Canaries in the cache.\n# TYPE manual_gate_cache_canaries gauge\n"
                "manual_gate_cache_canaries %ld\n"
                "# HELP manual_gate_cache_events_total Watch events (or file reloads) applied to the cache.\n"
@@ -135,13 +100,13 @@ char *metrics_render(const struct cache_stats *cache, long cert_not_after)
                "# HELP manual_gate_cache_synced 1 once the first list of Canaries has arrived.\n"
                "# TYPE manual_gate_cache_synced gauge\nmanual_gate_cache_synced %d\n",
                cache->canaries, cache->events, cache->relists, cache->last_sync_age, cache->synced);
-    out_printf(&o,
+    failed |= buf_printf(&o,
                "# HELP manual_gate_tls_cert_not_after_seconds Expiry of the serving certificate (Unix time).\n"
                "# TYPE manual_gate_tls_cert_not_after_seconds gauge\nmanual_gate_tls_cert_not_after_seconds %ld\n",
                cert_not_after);
-    if (o.failed) {
-        free(o.buf);
+    if (failed) {
+        buf_free(&o);
         return NULL;
     }
-    return o.buf;
+    return buf_detach(&o);
 }

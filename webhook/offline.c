@@ -12,6 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "buf.h"
 #include "mutate_canary.h"
 #include "patch.h"
 #include "yaml.h"
@@ -19,48 +20,23 @@
 /* Far above any manifest set a repository keeps in one file; bounds what "-" reads from a pipe. */
 #define OFFLINE_INPUT_MAX (64u * 1024 * 1024)
 
-static char *read_all(const char *path, size_t *len)
+/* Read the whole input, from a file or stdin ("-"); -1 after printing why. */
+static int read_input(const char *path, struct buf *in)
 {
     FILE *f = strcmp(path, "-") == 0 ? stdin : fopen(path, "rb");
-    char *buf = NULL, *p;
-    size_t cap = 0, n = 0, got;
+    int rc;
 
     if (!f) {
         fprintf(stderr, "manual-gate mutate: cannot open %s: %s\n", path, strerror(errno));
-        return NULL;
+        return -1;
     }
-    for (;;) {
-        if (cap - n < 4096) {
-            cap = cap ? cap * 2 : 65536;
-            if (!(p = realloc(buf, cap + 1))) {
-                fprintf(stderr, "manual-gate mutate: out of memory reading %s\n", path);
-                goto fail;
-            }
-            buf = p;
-        }
-        got = fread(buf + n, 1, cap - n, f);
-        n += got;
-        if (n > OFFLINE_INPUT_MAX) {
-            fprintf(stderr, "manual-gate mutate: %s is larger than %u bytes\n", path, OFFLINE_INPUT_MAX);
-            goto fail;
-        }
-        if (got == 0)
-            break;
-    }
-    if (ferror(f)) {
-        fprintf(stderr, "manual-gate mutate: cannot read %s\n", path);
-        goto fail;
-    }
+    rc = buf_read_stream(in, f);
+    if (rc != 0)
+        fprintf(stderr, "manual-gate mutate: cannot read %s: %s\n", path,
+                errno == EFBIG ? "larger than the 64 MiB input limit" : strerror(errno));
     if (f != stdin)
         fclose(f);
-    buf[n] = '\0';
-    *len = n;
-    return buf;
-fail:
-    if (f != stdin)
-        fclose(f);
-    free(buf);
-    return NULL;
+    return rc;
 }
 
 static const char *str_of(const cJSON *obj, const char *key)
@@ -104,14 +80,14 @@ static int mutate_one(cJSON *canary, const struct policy_config *cfg)
 
 int offline_mutate(const char *path, const struct policy_config *cfg)
 {
-    char err[256], *buf = NULL, *out = NULL;
+    struct buf in = BUF_INIT(OFFLINE_INPUT_MAX);
+    char err[256], *out = NULL;
     cJSON *docs = NULL, *doc, *item;
-    size_t len = 0;
     int rc = 2, denied = 0, r;
 
-    if (!(buf = read_all(path, &len)))
+    if (read_input(path, &in) != 0)
         goto done;
-    if (!(docs = yaml_parse(buf, len, err, sizeof(err)))) {
+    if (!(docs = yaml_parse(in.data, in.len, err, sizeof(err)))) {
         fprintf(stderr, "manual-gate mutate: %s: %s\n", path, err);
         goto done;
     }
@@ -150,6 +126,6 @@ int offline_mutate(const char *path, const struct policy_config *cfg)
 done:
     free(out);
     cJSON_Delete(docs);
-    free(buf);
+    buf_free(&in);
     return rc;
 }

@@ -22,6 +22,7 @@
 #include <gnutls/gnutls.h>
 #include <microhttpd.h>
 
+#include "buf.h"
 #include "certs.h"
 #include "log.h"
 #include "metrics.h"
@@ -79,8 +80,7 @@ struct request_ctx {
     int reject;  /* HTTP status decided from the headers (404, 405, 413, 415), 0 if none */
     const char *reject_reason;
     int too_large;
-    char *body;
-    size_t len, cap;
+    struct buf body; /* bounded by SERVER_BODY_LIMIT */
     struct timespec start;
 };
 
@@ -107,45 +107,25 @@ static void creds_free(struct creds *c)
     free(c);
 }
 
-static char *read_file(const char *path, size_t *len, char *err, size_t errlen)
-{
-    FILE *f = fopen(path, "rb");
-    char *buf = NULL;
-    long n;
+/* A certificate chain or key is a few KiB; the limit only stops a wrong path (a log, a device). */
+#define CERT_FILE_MAX (1024 * 1024)
 
-    if (!f) {
-        snprintf(err, errlen, "%s: %s", path, strerror(errno));
-        return NULL;
-    }
-    if (fseek(f, 0, SEEK_END) != 0 || (n = ftell(f)) < 0 || n > 1024 * 1024 || fseek(f, 0, SEEK_SET) != 0) {
-        snprintf(err, errlen, "%s: unreadable or larger than 1 MiB", path);
-        goto fail;
-    }
-    buf = malloc((size_t)n + 1);
-    if (!buf || fread(buf, 1, (size_t)n, f) != (size_t)n) {
-        snprintf(err, errlen, "%s: read failed", path);
-        goto fail;
-    }
-    buf[n] = '\0';
-    *len = (size_t)n;
-    fclose(f);
-    return buf;
-fail:
-    free(buf);
-    fclose(f);
-    return NULL;
+static int read_pem(const char *path, struct buf *b, char *err, size_t errlen)
+{
+    if (buf_read_file(b, path) == 0)
+        return 0;
+    snprintf(err, errlen, "%s: %s", path, strerror(errno));
+    return -1;
 }
 
 static struct creds *creds_load(const char *cert_file, const char *key_file, char *err, size_t errlen)
 {
-    size_t cert_len = 0, key_len = 0;
-    char *cert = read_file(cert_file, &cert_len, err, errlen);
-    char *key = cert ? read_file(key_file, &key_len, err, errlen) : NULL;
+    struct buf cert = BUF_INIT(CERT_FILE_MAX), key = BUF_INIT(CERT_FILE_MAX);
     struct creds *c = NULL;
     gnutls_datum_t cd, kd;
     int rc;
 
-    if (!cert || !key)
+    if (read_pem(cert_file, &cert, err, errlen) != 0 || read_pem(key_file, &key, err, errlen) != 0)
         goto fail;
     c = calloc(1, sizeof(*c));
     if (!c) {
@@ -153,12 +133,12 @@ static struct creds *creds_load(const char *cert_file, const char *key_file, cha
         goto fail;
     }
     /* OpenSSL checks the pair first, so a half-rotated pair (new cert, old key) is never served. */
-    if (certs_check_pair(cert, cert_len, key, key_len, &c->not_after, err, errlen) != 0)
+    if (certs_check_pair(cert.data, cert.len, key.data, key.len, &c->not_after, err, errlen) != 0)
         goto fail;
-    cd.data = (unsigned char *)cert;
-    cd.size = (unsigned int)cert_len;
-    kd.data = (unsigned char *)key;
-    kd.size = (unsigned int)key_len;
+    cd.data = (unsigned char *)cert.data;
+    cd.size = (unsigned int)cert.len;
+    kd.data = (unsigned char *)key.data;
+    kd.size = (unsigned int)key.len;
     c->npcert = MAX_CHAIN;
     rc = gnutls_pcert_list_import_x509_raw(c->pcert, &c->npcert, &cd, GNUTLS_X509_FMT_PEM, 0);
     if (rc < 0) {
@@ -171,15 +151,12 @@ static struct creds *creds_load(const char *cert_file, const char *key_file, cha
         snprintf(err, errlen, "%s: %s", key_file, gnutls_strerror(rc));
         goto fail;
     }
-    explicit_bzero(key, key_len);
-    free(key);
-    free(cert);
+    buf_wipe(&key);
+    buf_free(&cert);
     return c;
 fail:
-    if (key)
-        explicit_bzero(key, key_len);
-    free(key);
-    free(cert);
+    buf_wipe(&key);
+    buf_free(&cert);
     creds_free(c);
     return NULL;
 }
@@ -370,7 +347,7 @@ static enum MHD_Result handle_review(struct MHD_Connection *conn, const char *me
     double seconds;
     int status;
 
-    status = review_decode(ctx->body, ctx->len, &rv, err, sizeof(err));
+    status = review_decode(ctx->body.data, ctx->body.len, &rv, err, sizeof(err));
     if (status != 0)
         return reject(conn, method, url, status, err);
     decision_init(&d);
@@ -481,32 +458,16 @@ static void classify(struct MHD_Connection *conn, const char *method, const char
 /* Append a chunk of the body; past the limit the rest is read and dropped, then answered with 413. */
 static void body_append(struct request_ctx *ctx, const char *data, size_t n)
 {
-    size_t cap;
-    char *nb;
-
     if (ctx->too_large || ctx->reject)
         return;
-    if (n > SERVER_BODY_LIMIT - ctx->len) {
-        ctx->too_large = 1;
+    if (buf_append(&ctx->body, data, n) == 0)
         return;
+    if (errno == EFBIG) {
+        ctx->too_large = 1;
+    } else {
+        ctx->reject = 500;
+        ctx->reject_reason = "out of memory while reading the body";
     }
-    if (ctx->len + n > ctx->cap) {
-        cap = ctx->cap ? ctx->cap : 16384;
-        while (cap < ctx->len + n)
-            cap *= 2;
-        if (cap > SERVER_BODY_LIMIT)
-            cap = SERVER_BODY_LIMIT;
-        nb = realloc(ctx->body, cap);
-        if (!nb) {
-            ctx->reject = 500;
-            ctx->reject_reason = "out of memory while reading the body";
-            return;
-        }
-        ctx->body = nb;
-        ctx->cap = cap;
-    }
-    memcpy(ctx->body + ctx->len, data, n);
-    ctx->len += n;
 }
 
 static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const char *url, const char *method,
@@ -521,6 +482,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
         ctx = calloc(1, sizeof(*ctx));
         if (!ctx)
             return MHD_NO;
+        ctx->body.max = SERVER_BODY_LIMIT;
         clock_gettime(CLOCK_MONOTONIC, &ctx->start);
         atomic_fetch_add(&srv.in_flight, 1);
         *con_cls = ctx;
@@ -554,9 +516,7 @@ static void on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
     if (!ctx)
         return;
     /* The body may hold Secret data (validate_config): clear it before the memory is reused. */
-    if (ctx->body)
-        explicit_bzero(ctx->body, ctx->len);
-    free(ctx->body);
+    buf_wipe(&ctx->body);
     free(ctx);
     *con_cls = NULL;
     atomic_fetch_sub(&srv.in_flight, 1);

@@ -21,6 +21,8 @@
 #include <string.h>
 #include <yaml.h>
 
+#include "buf.h"
+
 /* Kubernetes objects nest about 20 deep; the bound keeps hostile input from exhausting the stack. */
 #define YAML_DEPTH_MAX 100
 /* Nodes that aliases and merges may copy in one parse: generous for shared blocks in real
@@ -559,30 +561,13 @@ fail:
 
 /* ---- emitting ---- */
 
-struct out_buf {
-    char *data;
-    size_t len, cap;
-};
+/* Output of the emitter. The input is at most what the callers read (64 MiB); its YAML is a little
+ * larger at most (quotes, indentation), so 4x is a bound that only stops a runaway. */
+#define EMIT_MAX ((size_t)256 << 20)
 
 static int write_out(void *ctx, unsigned char *bytes, size_t size)
 {
-    struct out_buf *b = ctx;
-
-    if (b->len + size + 1 > b->cap) {
-        size_t cap = b->cap ? b->cap : 4096;
-        char *p;
-
-        while (cap < b->len + size + 1)
-            cap *= 2;
-        if (!(p = realloc(b->data, cap)))
-            return 0;
-        b->data = p;
-        b->cap = cap;
-    }
-    memcpy(b->data + b->len, bytes, size);
-    b->len += size;
-    b->data[b->len] = '\0';
-    return 1;
+    return buf_append(ctx, bytes, size) == 0;
 }
 
 static int emit_scalar(yaml_emitter_t *em, const char *text, int is_string)
@@ -646,7 +631,7 @@ char *yaml_emit(const cJSON *docs)
 {
     yaml_emitter_t em;
     yaml_event_t ev;
-    struct out_buf b = {NULL, 0, 0};
+    struct buf b = BUF_INIT(EMIT_MAX);
     const cJSON *d;
     int first = 1;
 
@@ -671,11 +656,9 @@ char *yaml_emit(const cJSON *docs)
     if (!yaml_stream_end_event_initialize(&ev) || !yaml_emitter_emit(&em, &ev) || !yaml_emitter_flush(&em))
         goto fail;
     yaml_emitter_delete(&em);
-    if (!b.data)
-        b.data = calloc(1, 1);
-    return b.data;
+    return buf_detach(&b);
 fail:
     yaml_emitter_delete(&em);
-    free(b.data);
+    buf_free(&b);
     return NULL;
 }
