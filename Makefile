@@ -23,7 +23,7 @@ DEB_PKGS := build-essential pkg-config libmicrohttpd-dev libcjson-dev libcurl4-o
             uthash-dev libssl-dev libgnutls28-dev curl openssl ca-certificates python3 python3-yaml \
             python3-jsonschema wrk
 
-.PHONY: all deps run test unit integration san bench certs clean manifests
+.PHONY: all deps run test unit integration san bench certs clean manifests fuzz
 
 all: $(BUILD)/manual-gate
 
@@ -90,6 +90,11 @@ $(BUILD)/bench/%: tests/bench/%.c $(LIBOBJ)
 # Without cert-manager: a CA, the TLS Secret and every object with the caBundle filled in, in certs/out/.
 manifests:
 	./certs/install-secret.sh --out certs/out
+
+# libFuzzer targets (clang, from FUZZ_DEB_PKGS) over the codec, the policies and the YAML module.
+FUZZ_DEB_PKGS := clang libclang-rt-14-dev
+fuzz:
+	@tests/fuzz/run.sh
 
 clean:
 	rm -rf build

@@ -29,7 +29,7 @@
 #include "canary.h"
 #include "kube.h"
 #include "log.h"
-#include "yaml.h"
+#include "yamlio.h"
 
 #define CANARIES_PATH "/apis/flagger.app/v1beta1/canaries"
 /* The API server's own suggestion for list chunks is 500; it bounds one response to a few MB. */

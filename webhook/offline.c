@@ -15,7 +15,7 @@
 #include "buf.h"
 #include "mutate_canary.h"
 #include "patch.h"
-#include "yaml.h"
+#include "yamlio.h"
 
 /* Far above any manifest set a repository keeps in one file; bounds what "-" reads from a pipe. */
 #define OFFLINE_INPUT_MAX (64u * 1024 * 1024)

@@ -1,7 +1,7 @@
 /* YAML <-> cJSON: scalars read as kubectl reads them, anchors and merges, limits and errors, and an
  * emitter whose output reads back to the same JSON (what keeps `mutate` output stable). */
 #include "check.h"
-#include "yaml.h"
+#include "yamlio.h"
 
 static char *read_fixture(const char *rel, size_t *len)
 {

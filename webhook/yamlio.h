@@ -5,8 +5,8 @@
  * Memory: yaml_parse returns a cJSON array the caller frees with cJSON_Delete; yaml_emit returns a
  * malloc'd string the caller frees.
  */
-#ifndef MG_YAML_H
-#define MG_YAML_H
+#ifndef MG_YAMLIO_H
+#define MG_YAMLIO_H
 
 #include <stddef.h>
 #include <cjson/cJSON.h>

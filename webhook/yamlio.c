@@ -10,7 +10,7 @@
  * The emitter quotes every string that would read back as another type (or as a date), so what it
  * prints parses back to the same JSON: `mutate` output stays stable when fed to `mutate` again.
  */
-#include "yaml.h"
+#include "yamlio.h"
 
 #include <ctype.h>
 #include <errno.h>

@@ -1,0 +1,30 @@
+/*
+ * libFuzzer target: untrusted YAML/JSON (the offline command's input, the --canaries files) through
+ * the parser and back out through the emitter; what is emitted must parse to the same documents.
+ */
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "yamlio.h"
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+    char err[256], *text;
+    cJSON *docs, *again;
+
+    docs = yaml_parse((const char *)data, size, err, sizeof(err));
+    if (!docs)
+        return 0;
+    text = yaml_emit(docs);
+    if (!text)
+        __builtin_trap();
+    again = yaml_parse(text, strlen(text), err, sizeof(err));
+    if (!again || !cJSON_Compare(docs, again, 1))
+        __builtin_trap(); /* what we print does not read back as what we read */
+    free(text);
+    cJSON_Delete(again);
+    cJSON_Delete(docs);
+    return 0;
+}
