@@ -503,6 +503,8 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
         return reject(conn, method, url, 413, "body larger than the 6 MiB limit");
     if (ctx->route == ROUTE_MUTATE || ctx->route == ROUTE_VALIDATE)
         return handle_review(conn, method, url, ctx);
+    /* Probes every few seconds would drown the admissions: debug level only. */
+    log_debug("%s %s", method, url);
     return handle_get(conn, method, url, ctx->route);
 }
 

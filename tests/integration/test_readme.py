@@ -48,3 +48,22 @@ class ReadmeExamplesTest(ServerTest):
 
 if __name__ == "__main__":
     unittest.main()
+
+
+class InstallDocTest(unittest.TestCase):
+    """docs/install.md shows what `kubectl apply --dry-run=server` prints for its sample Canary: the
+    warnings there must be the ones manual-gate gives for that Canary."""
+
+    def test_verify_section_shows_the_real_warnings(self):
+        import re
+        import harness
+        with open(os.path.join(ROOT, "docs", "install.md")) as f:
+            doc = f.read()
+        verify = doc[doc.index("## Verify"):doc.index("## Uninstall")]
+        canary = re.search(r"<<'EOF'\n(.*?)\nEOF\n", verify, re.S).group(1)
+        shown = [l[len("Warning: "):] for l in verify.splitlines() if l.startswith("Warning: ")]
+        r = subprocess.run([harness.BIN, "mutate", "-"], input=canary, capture_output=True, text=True)
+        self.assertEqual(r.returncode, 0, r.stderr)
+        # `mutate` prefixes each warning with the Canary it is about; kubectl does not.
+        real = [l.split(": ", 2)[2] for l in r.stderr.splitlines() if l.startswith("Warning: ")]
+        self.assertEqual(shown, real)
