@@ -32,6 +32,7 @@
 #include <strings.h>
 
 #include "canary.h"
+#include "json.h"
 #include "patch.h"
 
 /* Longest origin kept ("https://" + a 253-character DNS name + ":65535"), and of a JSON pointer. */
@@ -252,7 +253,7 @@ static int patch_hooks(cJSON *ops, const char *key, const cJSON *hooks, cJSON *o
     const char *const tokens[] = {"spec", key, "webhooks"};
     char path[POINTER_MAX];
 
-    if (cJSON_IsArray(hooks) && cJSON_Compare(hooks, out, 1)) {
+    if (cJSON_IsArray(hooks) && json_equal(hooks, out)) {
         cJSON_Delete(out);
         return 0;
     }
@@ -592,7 +593,7 @@ void mutate_canary_object(const cJSON *canary, const struct policy_config *cfg, 
 
 static int same(const cJSON *a, const cJSON *b)
 {
-    return (!a && !b) || (a && b && cJSON_Compare(a, b, 1));
+    return (!a && !b) || json_equal(a, b);
 }
 
 /* What the policy reads: spec, labels and annotations. */

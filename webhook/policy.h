@@ -31,6 +31,8 @@ struct admission_request {
     const cJSON *object;
     const cJSON *old_object;
     int dry_run;
+    int lossy;              /* a string held \u0000, where cJSON cuts it short: equal-looking strings
+                               may differ, so a policy must treat what it compares as changed */
 };
 
 /* Longest warning the API server keeps, and the budget all warnings of one response share. */

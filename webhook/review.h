@@ -20,8 +20,8 @@ struct review {
     struct admission_request req;
 };
 
-/* Decode body. 0 on success; otherwise the HTTP status to answer (400) with a one-line reason in err:
- * no review can be formed from this body. */
+/* Decode body. 0 on success; otherwise the HTTP status to answer (400, or 413 for a body with too many
+ * values to parse safely) with a one-line reason in err: no review can be formed from this body. */
 int review_decode(const char *body, size_t len, struct review *out, char *err, size_t errlen);
 /* The response review for d, as compact JSON; NULL only when out of memory. */
 char *review_encode(const struct review *r, const struct decision *d);

@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "canary.h"
+#include "json.h"
 #include "mutate_canary.h"
 
 /* Patch operations named in a denial before "and N more": enough to find the culprit. */
@@ -29,7 +30,7 @@ static const char *child_string(const cJSON *obj, const char *key, const char *f
 
 static int same(const cJSON *a, const cJSON *b)
 {
-    return (!a && !b) || (a && b && cJSON_Compare(a, b, 1));
+    return (!a && !b) || json_equal(a, b);
 }
 
 /* "Gating enabled" as the mutator acts on it: trigger A or B, and the label "false" wins over both. */

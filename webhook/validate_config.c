@@ -3,7 +3,7 @@
  * Flagger restarts the analysis when their content changes, and a DELETE changes what the pods mount,
  * so both are judged like a target's new pod template. Metadata-only changes and CREATE pass.
  *
- * Secrets: the request carries their values. This file decides from cJSON_Compare alone and never
+ * Secrets: the request carries their values. This file decides from json_equal alone and never
  * copies, logs or prints a value; messages and warnings name the object only. The request body and
  * its parsed tree belong to the server, which clears them after the answer is sent.
  */
@@ -13,6 +13,7 @@
 #include <string.h>
 
 #include "guard.h"
+#include "json.h"
 
 /* "data: {}" and no data mount the same files. */
 static const cJSON *content_of(const cJSON *obj, const char *key)
@@ -29,7 +30,7 @@ static int content_changed(const cJSON *old_obj, const cJSON *new_obj, const cha
     for (; *keys; keys++) {
         a = content_of(old_obj, *keys);
         b = content_of(new_obj, *keys);
-        if ((a || b) && !cJSON_Compare(a, b, 1))
+        if (!json_equal(a, b))
             return 1;
     }
     return 0;

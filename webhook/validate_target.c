@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "guard.h"
+#include "json.h"
 
 static const cJSON *template_of(const cJSON *obj)
 {
@@ -23,7 +24,7 @@ static int template_changed(const cJSON *old_obj, const cJSON *new_obj)
 
     if (!a && !b)
         return 0;
-    return !cJSON_Compare(a, b, 1);
+    return !json_equal(a, b);
 }
 
 void validate_target(const struct admission_request *req, const struct policy_config *cfg,

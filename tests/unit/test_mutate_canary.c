@@ -25,7 +25,7 @@ static const char *get_str(const cJSON *o, const char *k)
 static struct admission_request request(const char *op, const cJSON *obj, const cJSON *old, int dry_run)
 {
     struct admission_request r = {"uid-1", "flagger.app", "v1beta1", "Canary", "test", "podinfo", op,
-                                  "alice", NULL, obj, old, dry_run};
+                                  "alice", NULL, obj, old, dry_run, 0};
     return r;
 }
 

@@ -122,6 +122,51 @@ static void decode_rejects_what_cannot_form_a_review(void)
     CHECK(strstr(err, "request.uid") != NULL);
 }
 
+static void decode_marks_a_nul_in_any_string_as_lossy(void)
+{
+    static const char *const bodies[] = {
+        "{\"apiVersion\":\"admission.k8s.io/v1\",\"kind\":\"AdmissionReview\",\"request\":{\"uid\":\"u\","
+        "\"object\":{\"data\":{\"k\":\"a\\u0000hidden\"}}}}",
+        "{\"apiVersion\":\"admission.k8s.io/v1\",\"kind\":\"AdmissionReview\",\"request\":{\"uid\":\"u\","
+        "\"object\":{\"data\":{\"k\\u0000x\":\"a\"}}}}",
+    };
+    static const char *clean = "{\"apiVersion\":\"admission.k8s.io/v1\",\"kind\":\"AdmissionReview\","
+                               "\"request\":{\"uid\":\"u\",\"object\":{\"data\":{\"k\":\"a\\\\u0000\"}}}}";
+    struct review rv;
+    char err[256];
+    size_t i;
+
+    for (i = 0; i < sizeof(bodies) / sizeof(bodies[0]); i++) {
+        CHECK_INT(review_decode(bodies[i], strlen(bodies[i]), &rv, err, sizeof(err)), 0);
+        CHECK_INT(rv.req.lossy, 1);
+        review_free(&rv);
+    }
+    /* An escaped backslash followed by "u0000" is no NUL. */
+    CHECK_INT(review_decode(clean, strlen(clean), &rv, err, sizeof(err)), 0);
+    CHECK_INT(rv.req.lossy, 0);
+    review_free(&rv);
+}
+
+static void decode_refuses_a_body_with_too_many_values(void)
+{
+    static const char *head = "{\"apiVersion\":\"admission.k8s.io/v1\",\"kind\":\"AdmissionReview\","
+                              "\"request\":{\"uid\":\"u\",\"object\":{\"a\":[0";
+    size_t n = 600000, len = strlen(head) + 2 * n + 8, i;
+    char *body = malloc(len), *p = body, err[256];
+    struct review rv;
+
+    p += sprintf(p, "%s", head);
+    for (i = 0; i < n; i++) {
+        *p++ = ',';
+        *p++ = '0';
+    }
+    p += sprintf(p, "]}}}");
+    CHECK_INT(review_decode(body, (size_t)(p - body), &rv, err, sizeof(err)), 413);
+    CHECK(strstr(err, "JSON values") != NULL);
+    CHECK(rv.root == NULL);
+    free(body);
+}
+
 static void encode_allow_echoes_uid_apiversion_and_kind(void)
 {
     struct review rv;
@@ -281,6 +326,8 @@ TEST_MAIN("review",
           TEST(decode_treats_null_and_absent_objects_alike),
           TEST(decode_tolerates_fields_of_the_wrong_type),
           TEST(decode_rejects_what_cannot_form_a_review),
+          TEST(decode_marks_a_nul_in_any_string_as_lossy),
+          TEST(decode_refuses_a_body_with_too_many_values),
           TEST(encode_allow_echoes_uid_apiversion_and_kind),
           TEST(encode_deny_carries_status_403_forbidden_and_warnings),
           TEST(encode_error_uses_its_code_and_reason),
