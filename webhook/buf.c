@@ -27,7 +27,17 @@ static int buf_reserve(struct buf *b, size_t n)
         cap = cap > ((size_t)-1) / 2 ? need : cap * 2;
     if (cap > b->max + 1)
         cap = b->max + 1;
-    p = realloc(b->data, cap);
+    if (b->wipe) {
+        /* realloc could free the old copy without clearing it: move it by hand. */
+        p = malloc(cap);
+        if (p && b->data) {
+            memcpy(p, b->data, b->len + 1);
+            explicit_bzero(b->data, b->cap);
+            free(b->data);
+        }
+    } else {
+        p = realloc(b->data, cap);
+    }
     if (!p) {
         errno = ENOMEM;
         return -1;

@@ -16,9 +16,10 @@ struct buf {
     size_t len;
     size_t cap;
     size_t max; /* most bytes it may hold */
+    int wipe;   /* secret data: old memory is zeroed when the buffer grows, as by buf_wipe */
 };
 
-#define BUF_INIT(limit) {NULL, 0, 0, (limit)}
+#define BUF_INIT(limit) {NULL, 0, 0, (limit), 0}
 
 /* Append n bytes. 0, or -1 with errno EFBIG (the limit would be passed) or ENOMEM; b is unchanged. */
 int buf_append(struct buf *b, const void *p, size_t n);

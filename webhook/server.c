@@ -40,6 +40,9 @@
 #define CONNECTION_TIMEOUT 120
 /* Open connections at most; the API server uses a handful per replica. Bounds memory under a flood. */
 #define CONNECTION_LIMIT 512
+/* Per client address, so one client holding idle connections cannot take every slot from the API
+ * servers. Generous, because some control planes reach webhooks through one proxy address. */
+#define PER_IP_CONNECTION_LIMIT 128
 /* A rotated certificate may still be in use by a handshake that fetched it just before the swap;
  * handshakes are bounded by CONNECTION_TIMEOUT, so retired credentials are freed after that. */
 #define CREDS_RETIRE_SECONDS (CONNECTION_TIMEOUT + 10)
@@ -52,7 +55,7 @@ struct creds {
     unsigned int npcert;
     gnutls_privkey_t key;
     long not_after;
-    time_t retired_at;
+    double retired_at; /* monotonic seconds: a wall-clock jump must not free credentials early */
     struct creds *next; /* retired list */
 };
 
@@ -83,6 +86,14 @@ struct request_ctx {
     struct buf body; /* bounded by SERVER_BODY_LIMIT */
     struct timespec start;
 };
+
+static double monotonic_seconds(void)
+{
+    struct timespec now;
+
+    clock_gettime(CLOCK_MONOTONIC, &now);
+    return (double)now.tv_sec + (double)now.tv_nsec / 1e9;
+}
 
 static double elapsed(const struct timespec *start)
 {
@@ -197,7 +208,7 @@ static void creds_poll(int force_free)
 {
     struct file_id cert_id, key_id;
     struct creds **pp, *c;
-    time_t now = time(NULL);
+    double now = monotonic_seconds();
     char err[256];
 
     file_id_of(srv.cfg->cert_file, &cert_id);
@@ -231,7 +242,23 @@ static void creds_poll(int force_free)
 
 /* ---- responses ---- */
 
-static enum MHD_Result respond(struct MHD_Connection *conn, int status, const char *type, char *body, size_t len)
+static enum route route_of(const char *url)
+{
+    static const struct { const char *path; enum route route; } routes[] = {
+        {"/mutate", ROUTE_MUTATE}, {"/validate", ROUTE_VALIDATE}, {"/healthz", ROUTE_HEALTHZ},
+        {"/readyz", ROUTE_READYZ}, {"/metrics", ROUTE_METRICS},
+    };
+    size_t i, n = strcspn(url, "?");
+
+    for (i = 0; i < sizeof(routes) / sizeof(routes[0]); i++)
+        if (strlen(routes[i].path) == n && strncmp(url, routes[i].path, n) == 0)
+            return routes[i].route;
+    return ROUTE_NONE;
+}
+
+
+static enum MHD_Result respond_allow(struct MHD_Connection *conn, int status, const char *type, char *body,
+                                     size_t len, const char *allow)
 {
     struct MHD_Response *r = MHD_create_response_from_buffer(len, body, MHD_RESPMEM_MUST_FREE);
     enum MHD_Result ret;
@@ -242,13 +269,18 @@ static enum MHD_Result respond(struct MHD_Connection *conn, int status, const ch
     }
     MHD_add_response_header(r, MHD_HTTP_HEADER_CONTENT_TYPE, type);
     if (status == MHD_HTTP_METHOD_NOT_ALLOWED)
-        MHD_add_response_header(r, MHD_HTTP_HEADER_ALLOW, "GET, POST");
+        MHD_add_response_header(r, MHD_HTTP_HEADER_ALLOW, allow ? allow : "GET");
     /* After SIGTERM, ask clients not to reuse the connection: their next request goes to another replica. */
     if (atomic_load(&srv.draining))
         MHD_add_response_header(r, MHD_HTTP_HEADER_CONNECTION, "close");
     ret = MHD_queue_response(conn, (unsigned int)status, r);
     MHD_destroy_response(r);
     return ret;
+}
+
+static enum MHD_Result respond(struct MHD_Connection *conn, int status, const char *type, char *body, size_t len)
+{
+    return respond_allow(conn, status, type, body, len, NULL);
 }
 
 static enum MHD_Result respond_text(struct MHD_Connection *conn, int status, const char *text)
@@ -261,22 +293,35 @@ static enum MHD_Result respond_text(struct MHD_Connection *conn, int status, con
     return respond(conn, status, "text/plain; charset=utf-8", body, (size_t)n);
 }
 
+/* Request line text for a log line: printable ASCII only (the path arrives percent-decoded, so it can
+ * hold any byte) and short, so every line stays valid JSON and well under PIPE_BUF. */
+static void loggable(const char *in, char *out, size_t len)
+{
+    size_t i;
+
+    for (i = 0; in[i] && i + 1 < len; i++)
+        out[i] = (unsigned char)in[i] < 0x20 || (unsigned char)in[i] > 0x7e ? '?' : in[i];
+    out[i] = '\0';
+}
+
 /* A request that cannot form a review: 4xx with a one-line reason, a log line and a counter. */
 static enum MHD_Result reject(struct MHD_Connection *conn, const char *method, const char *url, int status,
                               const char *reason)
 {
+    enum route route = route_of(url);
     cJSON *o = cJSON_CreateObject();
-    char *line;
-
-    char ts[64];
+    char ts[64], m[16], path[200], *line, *body = NULL;
+    int n;
 
     if (o) {
         log_timestamp(ts, sizeof(ts));
+        loggable(method, m, sizeof(m));
+        loggable(url, path, sizeof(path));
         cJSON_AddStringToObject(o, "time", ts);
         cJSON_AddStringToObject(o, "level", "warn");
         cJSON_AddStringToObject(o, "msg", "request rejected");
-        cJSON_AddStringToObject(o, "method", method);
-        cJSON_AddStringToObject(o, "path", url);
+        cJSON_AddStringToObject(o, "method", m);
+        cJSON_AddStringToObject(o, "path", path);
         cJSON_AddNumberToObject(o, "status", status);
         cJSON_AddStringToObject(o, "reason", reason);
         line = cJSON_PrintUnformatted(o);
@@ -286,7 +331,11 @@ static enum MHD_Result reject(struct MHD_Connection *conn, const char *method, c
         cJSON_Delete(o);
     }
     metrics_reject(status);
-    return respond_text(conn, status, reason);
+    n = asprintf(&body, "%s\n", reason);
+    if (n < 0)
+        return MHD_NO;
+    return respond_allow(conn, status, "text/plain; charset=utf-8", body, (size_t)n,
+                         route == ROUTE_MUTATE || route == ROUTE_VALIDATE ? "POST" : "GET, HEAD");
 }
 
 static const char *decision_name(const struct decision *d)
@@ -402,20 +451,6 @@ static enum MHD_Result handle_get(struct MHD_Connection *conn, const char *metho
     }
 }
 
-static enum route route_of(const char *url)
-{
-    static const struct { const char *path; enum route route; } routes[] = {
-        {"/mutate", ROUTE_MUTATE}, {"/validate", ROUTE_VALIDATE}, {"/healthz", ROUTE_HEALTHZ},
-        {"/readyz", ROUTE_READYZ}, {"/metrics", ROUTE_METRICS},
-    };
-    size_t i, n = strcspn(url, "?");
-
-    for (i = 0; i < sizeof(routes) / sizeof(routes[0]); i++)
-        if (strlen(routes[i].path) == n && strncmp(url, routes[i].path, n) == 0)
-            return routes[i].route;
-    return ROUTE_NONE;
-}
-
 /* Decide from the request line and headers alone: route, method, content type, declared length. */
 static void classify(struct MHD_Connection *conn, const char *method, const char *url, struct request_ctx *ctx)
 {
@@ -483,6 +518,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
         if (!ctx)
             return MHD_NO;
         ctx->body.max = SERVER_BODY_LIMIT;
+        ctx->body.wipe = 1; /* a Secret's contents must not be left behind in freed memory */
         clock_gettime(CLOCK_MONOTONIC, &ctx->start);
         atomic_fetch_add(&srv.in_flight, 1);
         *con_cls = ctx;
@@ -592,22 +628,28 @@ static struct MHD_Daemon *start_daemon(const struct server_config *cfg, const st
 
     /* MHD_USE_TLS: libmicrohttpd's TLS is GnuTLS; the certificate comes from cert_callback per handshake.
      * MHD_USE_ITC: required to quiesce (stop accepting) on SIGTERM while finishing open requests. */
+    if (addr->ss_family == AF_INET6)
+        flags |= MHD_USE_IPv6;
+    /* The logger first: libmicrohttpd reports problems with later options through it. */
     return MHD_start_daemon(
         flags | MHD_USE_TLS | MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL | MHD_USE_ITC | MHD_USE_ERROR_LOG, 0,
-        NULL, NULL, on_request, NULL, MHD_OPTION_SOCK_ADDR, addr, MHD_OPTION_HTTPS_PRIORITIES, TLS_PRIORITIES,
-        MHD_OPTION_HTTPS_CERT_CALLBACK, cb, MHD_OPTION_THREAD_POOL_SIZE, cfg->threads ? cfg->threads : 2,
-        MHD_OPTION_CONNECTION_LIMIT, (unsigned int)CONNECTION_LIMIT, MHD_OPTION_CONNECTION_TIMEOUT,
-        (unsigned int)CONNECTION_TIMEOUT, MHD_OPTION_NOTIFY_COMPLETED, on_completed, NULL,
-        MHD_OPTION_EXTERNAL_LOGGER, mhd_log, NULL, MHD_OPTION_END);
+        NULL, NULL, on_request, NULL, MHD_OPTION_EXTERNAL_LOGGER, mhd_log, NULL, MHD_OPTION_SOCK_ADDR, addr,
+        MHD_OPTION_HTTPS_PRIORITIES, TLS_PRIORITIES, MHD_OPTION_HTTPS_CERT_CALLBACK, cb,
+        MHD_OPTION_THREAD_POOL_SIZE, cfg->threads ? cfg->threads : 2, MHD_OPTION_CONNECTION_LIMIT,
+        (unsigned int)CONNECTION_LIMIT, MHD_OPTION_PER_IP_CONNECTION_LIMIT, (unsigned int)PER_IP_CONNECTION_LIMIT,
+        MHD_OPTION_CONNECTION_TIMEOUT, (unsigned int)CONNECTION_TIMEOUT, MHD_OPTION_NOTIFY_COMPLETED, on_completed,
+        NULL, MHD_OPTION_END);
 }
 
-/* SIGTERM: stop accepting, answer what is in flight (responses now say Connection: close), and stop
- * once no request has been in flight for a moment or the timeout has passed. */
+/* SIGTERM: stop accepting and answer what is in flight; every response now says Connection: close, so
+ * clients drop their connections one by one. Stop once no connection is left (an idle keep-alive
+ * connection could still carry a request) or the timeout has passed. */
 static void drain(struct MHD_Daemon *d, unsigned timeout)
 {
+    const union MHD_DaemonInfo *info;
     struct timespec start;
-    int quiet = 0;
     MHD_socket fd;
+    unsigned conns = 0;
 
     atomic_store(&srv.draining, 1);
     clock_gettime(CLOCK_MONOTONIC, &start);
@@ -615,13 +657,14 @@ static void drain(struct MHD_Daemon *d, unsigned timeout)
     if (fd != MHD_INVALID_SOCKET)
         close(fd);
     while (elapsed(&start) < (double)timeout) {
-        quiet = atomic_load(&srv.in_flight) == 0 ? quiet + 1 : 0;
-        if (quiet >= 10) /* 10 x 50 ms with nothing in flight */
-            break;
+        info = MHD_get_daemon_info(d, MHD_DAEMON_INFO_CURRENT_CONNECTIONS);
+        conns = info ? info->num_connections : 0;
+        if (conns == 0 && atomic_load(&srv.in_flight) == 0)
+            return;
         usleep(50000);
     }
-    if (atomic_load(&srv.in_flight) > 0)
-        log_warn("shutdown timeout reached with %d requests in flight", atomic_load(&srv.in_flight));
+    log_warn("shutdown timeout reached: closing %u connections, %d requests in flight", conns,
+             atomic_load(&srv.in_flight));
 }
 
 int server_run(const struct server_config *cfg)

@@ -5,11 +5,12 @@ import os
 import socket
 import ssl
 import subprocess
+import tempfile
 import threading
 import time
 import unittest
 
-from harness import ServerTest, admission_request
+from harness import BIN, ServerTest, admission_request, certs, free_port
 
 REVIEW_PATHS = ("/mutate", "/validate")
 
@@ -197,6 +198,35 @@ class BadInputTest(ServerTest):
                 status, data, _ = self.server.request(method, path, b"{}" if method in ("POST", "PUT") else None)
                 self.assert_rejected(status, data, want)
 
+    def test_405_names_the_allowed_methods(self):
+        for method, path, allow in (("GET", "/mutate", "POST"), ("PUT", "/validate", "POST"),
+                                    ("POST", "/healthz", "GET, HEAD"), ("POST", "/metrics", "GET, HEAD")):
+            with self.subTest(method=method, path=path):
+                status, _, headers = self.server.request(method, path, b"{}" if method != "GET" else None)
+                self.assertEqual(status, 405)
+                self.assertEqual(headers.get("allow"), allow)
+
+    def test_body_with_too_many_values_gets_413_before_parsing(self):
+        # 1.2 MB of "[0,0,...]" would be 600,000 parsed values (about 50 MB of tree): refused up front.
+        body = (b'{"apiVersion":"admission.k8s.io/v1","kind":"AdmissionReview","request":{"uid":"u","object":{"a":[0'
+                + b",0" * 600000 + b"]}}}")
+        status, data = self.post_raw("/validate", body)
+        self.assert_rejected(status, data, 413)
+        status, _, _ = self.server.request("GET", "/healthz")
+        self.assertEqual(status, 200)
+
+    def test_rejected_paths_are_logged_as_printable_json(self):
+        status, _, _ = self.server.request("GET", "/%ff%00x" + "y" * 5000)
+        self.assertEqual(status, 404)
+        time.sleep(0.1)
+        with open(self.server.log.name, "rb") as f:
+            raw = f.read()
+        raw.decode("utf-8")  # every byte of the log is valid UTF-8
+        lines = [json.loads(l) for l in raw.splitlines() if b'"request rejected"' in l]
+        paths = [l["path"] for l in lines if l.get("status") == 404 and l["path"].startswith("/?")]
+        self.assertTrue(paths, lines[-3:])
+        self.assertLess(len(paths[-1]), 256)
+
     def test_body_over_the_limit_gets_413_by_declared_length(self):
         c = TLSClient(self.server)
         c.sock.sendall(b"POST /validate HTTP/1.1\r\nHost: localhost\r\nContent-Type: application/json\r\n"
@@ -311,6 +341,62 @@ class ConcurrencyTest(ServerTest):
         self.assertEqual(answered[0], clients * per_client)
         status, _, _ = self.server.request("GET", "/healthz")
         self.assertEqual(status, 200)
+
+
+class ConnectionLimitTest(ServerTest):
+
+    def test_one_address_cannot_take_every_connection(self):
+        # 128 idle connections from 127.0.0.1 use up that address's share...
+        held = []
+        try:
+            for _ in range(128):
+                held.append(socket.create_connection(("127.0.0.1", self.server.port), timeout=5))
+            time.sleep(0.3)
+            extra = socket.create_connection(("127.0.0.1", self.server.port), timeout=5)
+            extra.settimeout(5)
+            try:
+                closed = extra.recv(1) == b""
+            except ConnectionResetError:
+                closed = True
+            extra.close()
+            self.assertTrue(closed, "a 129th connection from the same address was kept")
+            # ...while another client address is still served.
+            ctx = self.server.ssl_context()
+            raw = socket.create_connection(("127.0.0.1", self.server.port), timeout=5,
+                                           source_address=("127.0.0.2", 0))
+            with ctx.wrap_socket(raw, server_hostname="localhost") as s:
+                s.sendall(b"GET /healthz HTTP/1.1\r\nHost: localhost\r\n\r\n")
+                self.assertTrue(s.recv(100).startswith(b"HTTP/1.1 200"))
+        finally:
+            for c in held:
+                c.close()
+
+
+class IPv6ListenTest(unittest.TestCase):
+
+    @unittest.skipUnless(socket.has_ipv6 and os.path.exists("/proc/net/if_inet6"), "no IPv6 on this host")
+    def test_serves_on_a_specific_ipv6_address(self):
+        # Started by hand: the harness listens on 127.0.0.1.
+        port = free_port()
+        log = tempfile.NamedTemporaryFile(prefix="mg-log-", delete=False)
+        d = certs()
+        proc = subprocess.Popen([BIN, "serve", "--listen", "[::1]:%d" % port, "--tls-cert", os.path.join(d, "tls.crt"),
+                                 "--tls-key", os.path.join(d, "tls.key")], stderr=log, stdout=subprocess.DEVNULL)
+        try:
+            out = ""
+            for _ in range(50):
+                r = subprocess.run(["curl", "-sS", "--cacert", os.path.join(d, "ca.crt"), "--resolve",
+                                    "localhost:%d:[::1]" % port, "https://localhost:%d/healthz" % port],
+                                   capture_output=True, text=True)
+                out = r.stdout
+                if r.returncode == 0:
+                    break
+                time.sleep(0.1)
+            self.assertEqual(out, "ok\n")
+        finally:
+            proc.terminate()
+            self.assertEqual(proc.wait(20), 0)
+            os.unlink(log.name)
 
 
 class TLSVersionTest(ServerTest):
