@@ -25,7 +25,7 @@ static int buf_reserve(struct buf *b, size_t n)
     cap = b->cap ? b->cap : 1024;
     while (cap < need)
         cap = cap > ((size_t)-1) / 2 ? need : cap * 2;
-    if (cap > b->max + 1)
+    if (cap - 1 > b->max) /* cap >= 1 here; b->max + 1 could wrap */
         cap = b->max + 1;
     if (b->wipe) {
         /* realloc could free the old copy without clearing it: move it by hand. */
