@@ -21,7 +21,7 @@ UNIT_BIN := $(UNIT_SRC:tests/unit/%.c=$(BUILD)/tests/%)
 # and what the tests drive: curl and openssl as real TLS clients, kubectl is preinstalled on these machines.
 DEB_PKGS := build-essential pkg-config libmicrohttpd-dev libcjson-dev libcurl4-openssl-dev libyaml-dev \
             uthash-dev libssl-dev libgnutls28-dev curl openssl ca-certificates python3 python3-yaml \
-            python3-jsonschema wrk
+            python3-jsonschema wrk time valgrind
 
 .PHONY: all deps run test unit integration san bench certs clean manifests fuzz
 

@@ -5,8 +5,8 @@
 #include "canary.h"
 
 #include <ctype.h>
-#include <math.h>
-#include <stdlib.h>
+#include <limits.h>
+#include <stdint.h>
 #include <string.h>
 
 static const cJSON *get(const cJSON *obj, const char *key)
@@ -40,74 +40,119 @@ const cJSON *canary_analysis(const cJSON *canary)
     return key ? get(get(canary, "spec"), key) : NULL;
 }
 
-/* Go's time.ParseDuration: an optional sign, then one or more decimal numbers each with a unit.
- * 0 with the seconds in *out, or -1 when s is not a duration. */
-static int parse_go_duration(const char *s, double *out)
-{
-    static const struct { const char *unit; double sec; } units[] = {
-        {"ns", 1e-9}, {"us", 1e-6}, {"\xc2\xb5s", 1e-6}, {"\xce\xbcs", 1e-6}, {"ms", 1e-3},
-        {"s", 1}, {"m", 60}, {"h", 3600},
-    };
-    double total = 0;
-    int neg = 0;
+/* Go's time.ParseDuration works in int64 nanoseconds: this is 2^63, one more than the largest
+ * positive duration (about 2562047h47m16.854s) and the magnitude of the smallest negative one. */
+#define GO_DURATION_LIMIT ((uint64_t)1 << 63)
+#define NS_PER_SECOND 1000000000ULL
+/* Flagger's GetAnalysisInterval(): 60s when empty or invalid, at least 10s. */
+#define INTERVAL_DEFAULT_NS (60 * NS_PER_SECOND)
+#define INTERVAL_MIN_NS (10 * NS_PER_SECOND)
 
+/* Go's time.ParseDuration, step for step and in the same unsigned arithmetic, so every input is
+ * valid or invalid exactly as it is for Flagger: 0 with the magnitude in *ns and the sign in *neg,
+ * or -1 when s is not a duration or is out of int64 nanoseconds. */
+static int parse_go_duration(const char *s, uint64_t *ns, int *neg)
+{
+    static const struct { const char *unit; uint64_t ns; } units[] = {
+        {"ns", 1}, {"us", 1000}, {"\xc2\xb5s", 1000}, {"\xce\xbcs", 1000}, {"ms", 1000000},
+        {"s", NS_PER_SECOND}, {"m", 60 * NS_PER_SECOND}, {"h", 3600 * NS_PER_SECOND},
+    };
+    uint64_t d = 0;
+
+    *neg = 0;
     if (!s || !*s)
         return -1;
     if (*s == '-' || *s == '+')
-        neg = *s++ == '-';
+        *neg = *s++ == '-';
     if (strcmp(s, "0") == 0) {
-        *out = 0;
+        *ns = 0;
         return 0;
     }
     if (!*s)
         return -1;
     while (*s) {
-        const char *start = s;
-        double v;
-        size_t i, best = 0, best_len = 0, digits = 0;
+        uint64_t v = 0, f = 0, unit = 0;
+        double scale = 1;
+        int pre = 0, post = 0, overflow = 0;
+        size_t i, n;
 
-        /* Digits, at most one '.', and at least one digit on either side of it ("1.", ".5"; not "."). */
-        for (; isdigit((unsigned char)*s); s++)
-            digits++;
-        if (*s == '.')
-            for (s++; isdigit((unsigned char)*s); s++)
-                digits++;
-        if (!digits)
+        if (*s != '.' && !isdigit((unsigned char)*s))
             return -1;
-        v = strtod(start, NULL);
-        for (i = 0; i < sizeof(units) / sizeof(units[0]); i++) {
-            size_t n = strlen(units[i].unit);
-            if (strncmp(s, units[i].unit, n) == 0 && n > best_len) {
-                best = i;
-                best_len = n;
-            }
+        for (; isdigit((unsigned char)*s); s++, pre = 1) {
+            if (v > GO_DURATION_LIMIT / 10)
+                return -1;
+            v = v * 10 + (uint64_t)(*s - '0');
+            if (v > GO_DURATION_LIMIT)
+                return -1;
         }
-        if (best_len == 0)
+        /* Fraction digits beyond what 63 bits hold are read and ignored, as Go does. */
+        if (*s == '.')
+            for (s++; isdigit((unsigned char)*s); s++, post = 1) {
+                uint64_t next = f * 10 + (uint64_t)(*s - '0');
+
+                if (overflow || f > (GO_DURATION_LIMIT - 1) / 10 || next > GO_DURATION_LIMIT) {
+                    overflow = 1;
+                    continue;
+                }
+                f = next;
+                scale *= 10;
+            }
+        if (!pre && !post)
             return -1;
-        total += v * units[best].sec;
-        s += best_len;
+        n = strcspn(s, ".0123456789");
+        for (i = 0; i < sizeof(units) / sizeof(units[0]); i++)
+            if (strlen(units[i].unit) == n && strncmp(s, units[i].unit, n) == 0)
+                unit = units[i].ns;
+        if (!unit)
+            return -1;
+        s += n;
+        if (v > GO_DURATION_LIMIT / unit)
+            return -1;
+        v *= unit;
+        if (f > 0) {
+            /* f < scale, so this term is below one unit (at most 3.6e12 ns): the cast is safe. */
+            v += (uint64_t)((double)f * ((double)unit / scale));
+            if (v > GO_DURATION_LIMIT)
+                return -1;
+        }
+        d += v;
+        if (d > GO_DURATION_LIMIT)
+            return -1;
     }
-    *out = neg ? -total : total;
+    if (!*neg && d > GO_DURATION_LIMIT - 1)
+        return -1;
+    *ns = d;
     return 0;
 }
 
 double canary_parse_go_duration(const char *s)
 {
-    double sec;
+    uint64_t ns;
+    int neg;
 
-    return parse_go_duration(s, &sec) < 0 ? -1 : sec;
+    if (parse_go_duration(s, &ns, &neg) < 0)
+        return -1;
+    return neg ? -((double)ns / 1e9) : (double)ns / 1e9;
+}
+
+int64_t canary_interval_ns(const cJSON *analysis)
+{
+    uint64_t ns;
+    int neg;
+
+    if (parse_go_duration(get_string(analysis, "interval"), &ns, &neg) < 0)
+        return (int64_t)INTERVAL_DEFAULT_NS;
+    /* Below 10s, negative durations included, counts as 10s. */
+    if (neg || ns < INTERVAL_MIN_NS)
+        return (int64_t)INTERVAL_MIN_NS;
+    return (int64_t)ns;
 }
 
 long canary_interval_seconds(const cJSON *analysis)
 {
-    /* Flagger's GetAnalysisInterval(): empty or unparsable = 60s, below 10s (negative included) = 10s. */
-    double sec;
+    uint64_t sec = ((uint64_t)canary_interval_ns(analysis) + NS_PER_SECOND - 1) / NS_PER_SECOND;
 
-    if (parse_go_duration(get_string(analysis, "interval"), &sec) < 0)
-        return 60;
-    if (sec < 10)
-        return 10;
-    return (long)ceil(sec);
+    return sec > LONG_MAX ? LONG_MAX : (long)sec;
 }
 
 enum canary_strategy canary_strategy(const cJSON *canary)
@@ -172,10 +217,21 @@ enum canary_enabled canary_enabled_label(const cJSON *canary)
     return ENABLED_UNSET;
 }
 
+static int hex_value(char c)
+{
+    if (c >= '0' && c <= '9')
+        return c - '0';
+    if (c >= 'a' && c <= 'f')
+        return c - 'a' + 10;
+    if (c >= 'A' && c <= 'F')
+        return c - 'A' + 10;
+    return -1;
+}
+
 const char *canary_url_path(const char *url, char *buf, size_t len)
 {
-    const char *p = url, *end;
-    size_t n;
+    const char *p, *end;
+    size_t n = 0;
 
     if (!len)
         return buf;
@@ -191,15 +247,26 @@ const char *canary_url_path(const char *url, char *buf, size_t len)
     }
     if (*p != '/')
         return buf;
-    end = p + strcspn(p, "?#");
-    n = (size_t)(end - p);
-    /* "/gate/check/" is the same endpoint for the loadtester's router. */
-    while (n > 1 && p[n - 1] == '/')
-        n--;
-    if (n >= len)
-        n = len - 1;
-    memcpy(buf, p, n);
-    buf[n] = '\0';
+    /* The loadtester's Go ServeMux matches the decoded path exactly: "/gate/%63heck" is its gate
+     * check, "/gate/check/" is not (its catch-all task handler answers that). */
+    for (end = p + strcspn(p, "?#"); p < end; p++) {
+        char c = *p;
+
+        if (c == '%') {
+            int hi = end - p > 2 ? hex_value(p[1]) : -1, lo = hi < 0 ? -1 : hex_value(p[2]);
+
+            /* A bad escape fails Go's url.Parse, so Flagger never calls the hook; NUL names no route. */
+            if (lo < 0 || (hi == 0 && lo == 0))
+                break;
+            c = (char)(hi * 16 + lo);
+            p += 2;
+        }
+        if (n + 1 >= len)
+            break;
+        buf[n++] = c;
+    }
+    /* A cut path is not the path: a prefix of it could match what the whole does not. */
+    buf[p < end ? 0 : n] = '\0';
     return buf;
 }
 

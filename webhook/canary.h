@@ -7,6 +7,7 @@
 #define MG_CANARY_H
 
 #include <stddef.h>
+#include <stdint.h>
 #include <cjson/cJSON.h>
 
 #define CANARY_LABEL_ENABLED "manual-gate.io/enabled"
@@ -29,10 +30,13 @@ enum canary_enabled { ENABLED_UNSET, ENABLED_TRUE, ENABLED_FALSE };
 const cJSON *canary_analysis(const cJSON *canary);
 /* Name of the analysis key in use ("analysis" or "canaryAnalysis"), NULL if neither. */
 const char *canary_analysis_key(const cJSON *canary);
-/* Interval in seconds as Flagger parses it: Go duration; empty/invalid = 60; below 10 = 10. */
+/* Interval in nanoseconds as Flagger reads it: Go duration; empty/invalid = 60s; below 10s = 10s. */
+int64_t canary_interval_ns(const cJSON *analysis);
+/* The same interval in whole seconds, rounded up (for messages; compute with canary_interval_ns). */
 long canary_interval_seconds(const cJSON *analysis);
-/* Parse a Go duration ("1h30m", "90s", "1.5h") into seconds; -1 when invalid. Units ns..h. A negative
- * duration comes back negative, so callers that accept those cannot tell "-1s" from invalid. */
+/* Parse a Go duration ("1h30m", "90s", "1.5h") into seconds; -1 when invalid. Units ns..h; beyond Go's
+ * int64 nanoseconds (about 2562047h47m16.854s) is invalid, as for Flagger. A negative duration comes
+ * back negative, so callers that accept those cannot tell "-1s" from invalid. */
 double canary_parse_go_duration(const char *s);
 /* Strategy Flagger runs: iterations > 0 (A/B with match), provider kubernetes forces blue/green. */
 enum canary_strategy canary_strategy(const cJSON *canary);
@@ -47,7 +51,9 @@ enum canary_enabled canary_enabled_label(const cJSON *canary);
 /* A label or annotation value, NULL when absent or not a string. */
 const char *canary_label(const cJSON *obj, const char *key);
 const char *canary_annotation(const cJSON *obj, const char *key);
-/* Path part of a URL ("http://h:80/gate/check?x" -> "/gate/check"), written into buf; "" if none. */
+/* Path part of a URL ("http://h:80/gate/check?x" -> "/gate/check"), percent-decoded and exact (a
+ * trailing "/" is kept), as the loadtester's router sees it, written into buf. "" when there is no
+ * path, an escape is invalid or %00, or the path does not fit in buf. */
 const char *canary_url_path(const char *url, char *buf, size_t len);
 /* 1 when hook is a webhook of the given type whose URL path equals path. */
 int canary_hook_is(const cJSON *hook, const char *type, const char *path);

@@ -20,12 +20,17 @@
  *   origin (keeps "only a close" on its host), else --loadtester-url.
  * - No analysis block at all: denied, since an analysis the CRD accepts needs an interval, a
  *   threshold and a step plan only the user can choose.
- * - A denial on an UPDATE that leaves spec, labels and annotations as stored becomes a warning, so
+ * - An UPDATE that leaves spec, labels and annotations as stored gets no patch and no denial, only a
+ *   warning when the Canary is incomplete: the validator skips such updates, so the two agree, and
  *   Flagger's own metadata updates (finalizers) of an old Canary are never blocked.
+ * - The label "false" is denied when removing manual-gate's hooks would leave a user's /gate/check with
+ *   no /gate/close after it: the gate would stay open once opened.
+ * - Messages never quote a URL's userinfo or query (the server logs them): they may hold credentials.
  */
 #include "mutate_canary.h"
 
 #include <ctype.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -38,6 +43,8 @@
 /* Longest origin kept ("https://" + a 253-character DNS name + ":65535"), and of a JSON pointer. */
 #define ORIGIN_MAX 300
 #define POINTER_MAX 64
+/* Longest URL quoted in a message. */
+#define QUOTED_URL_MAX 160
 
 enum role { ROLE_OTHER, ROLE_CHECK, ROLE_CLOSE, ROLE_ROLLBACK, ROLE_COUNT };
 
@@ -165,6 +172,27 @@ static int url_origin(const char *url, char *buf, size_t len, int origin_only)
     return 0;
 }
 
+/* A URL fit to quote in a message, which the server logs: userinfo and a query or fragment may carry
+ * credentials, so the userinfo becomes "***@" and the query or fragment "?***". */
+static const char *url_redacted(const char *url, char *buf, size_t len)
+{
+    const char *auth, *sep, *at = NULL, *p, *tail;
+
+    if (!url)
+        url = "";
+    if ((sep = strstr(url, "://")) != NULL && (size_t)(sep - url) < strcspn(url, "/?#"))
+        auth = sep + 3;
+    else
+        auth = url;
+    for (p = auth; *p && !strchr("/?#", *p); p++)
+        if (*p == '@')
+            at = p;
+    tail = p + strcspn(p, "?#");
+    snprintf(buf, len, "%.*s%s%.*s%s", (int)(auth - url), url, at ? "***@" : "",
+             (int)(tail - (at ? at + 1 : auth)), at ? at + 1 : auth, *tail ? "?***" : "");
+    return buf;
+}
+
 long mutate_parse_max_duration(const char *s)
 {
     long total = 0;
@@ -264,12 +292,29 @@ static int patch_hooks(cJSON *ops, const char *key, const cJSON *hooks, cJSON *o
     return cJSON_IsArray(hooks) ? patch_replace(ops, path, out) : patch_add(ops, path, out);
 }
 
-/* Label enabled="false": drop the hooks manual-gate added (by name) and nothing else. */
+/* The first /gate/check of hooks when no /gate/close follows it, NULL otherwise: once a human opens
+ * the gate, nothing closes it again and the release runs on to 100%. */
+static const cJSON *open_check(const cJSON *hooks)
+{
+    const cJSON *h, *check = NULL;
+
+    cJSON_ArrayForEach(h, hooks) {
+        if (!check && canary_hook_is(h, HOOK_CONFIRM_TRAFFIC, PATH_GATE_CHECK))
+            check = h;
+        else if (check && canary_hook_is(h, HOOK_CONFIRM_TRAFFIC, PATH_GATE_CLOSE))
+            return NULL;
+    }
+    return check;
+}
+
+/* Label enabled="false": drop the hooks manual-gate added (by name) and nothing else, unless that
+ * would leave a user's gate check without a close. */
 static void remove_owned(const cJSON *canary, struct decision *d)
 {
     const char *key = canary_analysis_key(canary);
-    const cJSON *hooks = child(canary_analysis(canary), "webhooks"), *h;
+    const cJSON *hooks = child(canary_analysis(canary), "webhooks"), *h, *check;
     cJSON *out = NULL, *ops = NULL;
+    int removed = 0;
 
     if (!key || !cJSON_IsArray(hooks))
         return;
@@ -279,8 +324,7 @@ static void remove_owned(const cJSON *canary, struct decision *d)
         cJSON *copy;
 
         if (is_owned_name(hook_name(h))) {
-            decision_warn(d, "manual-gate: removed webhook %s: label %s is \"false\"", hook_name(h),
-                          CANARY_LABEL_ENABLED);
+            removed++;
             continue;
         }
         if (!(copy = cJSON_Duplicate(h, 1)) || !cJSON_AddItemToArray(out, copy)) {
@@ -288,6 +332,19 @@ static void remove_owned(const cJSON *canary, struct decision *d)
             goto fail;
         }
     }
+    if (removed && (check = open_check(out)) != NULL) {
+        decision_deny(d, "manual-gate: label %s is \"false\", but removing manual-gate's webhooks would leave "
+                         "webhook %s on /gate/check with no /gate/close after it: once opened, the gate would "
+                         "stay open and the release run on to 100%%. Remove %s too, or keep gating (label "
+                         "\"true\").", CANARY_LABEL_ENABLED, hook_name(check), hook_name(check));
+        cJSON_Delete(out);
+        cJSON_Delete(ops);
+        return;
+    }
+    cJSON_ArrayForEach(h, hooks)
+        if (is_owned_name(hook_name(h)))
+            decision_warn(d, "manual-gate: removed webhook %s: label %s is \"false\"", hook_name(h),
+                          CANARY_LABEL_ENABLED);
     if (patch_hooks(ops, key, hooks, out) < 0) {
         out = NULL;
         goto fail;
@@ -304,7 +361,7 @@ fail:
 static int deny_other_loadtester(const struct hook *kept, size_t nk, const char *base, const char *from,
                                  struct decision *d)
 {
-    char origin[ORIGIN_MAX];
+    char origin[ORIGIN_MAX], quoted[QUOTED_URL_MAX];
     size_t i;
 
     for (i = 0; i < nk; i++) {
@@ -314,8 +371,10 @@ static int deny_other_loadtester(const struct hook *kept, size_t nk, const char 
             continue;
         if (url_origin(url, origin, sizeof(origin), 0) < 0) {
             decision_deny(d, "manual-gate: webhook %s has url \"%s\", which is not http(s)://host[:port]%s: "
-                             "Flagger cannot call it, so the gate never works",
-                          hook_name(kept[i].src), url, roles[kept[i].role].path);
+                             "manual-gate cannot tell which loadtester holds its gate (a host is needed, and no "
+                             "user:password@)",
+                          hook_name(kept[i].src), url_redacted(url, quoted, sizeof(quoted)),
+                          roles[kept[i].role].path);
             return 1;
         }
         if (strcmp(origin, base) != 0) {
@@ -334,6 +393,7 @@ static int find_base(const cJSON *canary, const struct hook *kept, size_t nk, co
                      char *base, const char **from, struct decision *d)
 {
     const char *ann = canary_annotation(canary, CANARY_ANN_LOADTESTER);
+    char quoted[QUOTED_URL_MAX];
     size_t i;
     int r;
 
@@ -344,7 +404,7 @@ static int find_base(const cJSON *canary, const struct hook *kept, size_t nk, co
             return 0;
         decision_deny(d, "manual-gate: annotation %s is \"%s\", which is not a loadtester base URL: use "
                          "http(s)://host[:port] without a path, e.g. http://flagger-loadtester.test",
-                      CANARY_ANN_LOADTESTER, ann);
+                      CANARY_ANN_LOADTESTER, url_redacted(ann, quoted, sizeof(quoted)));
         return -1;
     }
     /* The check's origin first, then a close's: url problems are reported by deny_other_loadtester. */
@@ -362,7 +422,7 @@ static int find_base(const cJSON *canary, const struct hook *kept, size_t nk, co
             return 0;
         decision_deny(d, "manual-gate: the server flag --loadtester-url is \"%s\", which is not a loadtester base "
                          "URL: set http(s)://host[:port], or the annotation %s on the Canary",
-                      cfg->loadtester_url, CANARY_ANN_LOADTESTER);
+                      url_redacted(cfg->loadtester_url, quoted, sizeof(quoted)), CANARY_ANN_LOADTESTER);
         return -1;
     }
     decision_deny(d, "manual-gate: gating is enabled but no loadtester is known for the gate webhooks: set the "
@@ -378,8 +438,11 @@ static int complete_settings(const cJSON *canary, const char *key, long max_sec,
 {
     const cJSON *analysis = canary_analysis(canary), *th = child(analysis, "threshold");
     const char *const th_tokens[] = {"spec", key, "threshold"};
-    long interval = canary_interval_seconds(analysis);
-    long safe = (max_sec + interval - 1) / interval;
+    /* The exact interval (10.5s stays 10.5s): rounding it up first would give too few intervals. Both
+     * terms are small enough for 64 bits: max_sec is at most a year, the interval at least 10s. */
+    uint64_t interval_ns = (uint64_t)canary_interval_ns(analysis), max_ns = (uint64_t)max_sec * 1000000000ULL;
+    long safe = (long)((max_ns + interval_ns - 1) / interval_ns);
+    double interval = (double)interval_ns / 1e9;
     /* Flagger: failedChecks >= threshold rolls back, and a threshold <= 0 means 1. */
     double current = cJSON_IsNumber(th) ? (th->valuedouble <= 0 ? 1 : th->valuedouble) : 1;
     char path[POINTER_MAX];
@@ -391,10 +454,10 @@ static int complete_settings(const cJSON *canary, const char *key, long max_sec,
                 : patch_add(ops, path, cJSON_CreateNumber((double)safe))) < 0)
             return -1;
         if (cJSON_IsNumber(th))
-            decision_warn(d, "manual-gate: raised %s.threshold %g -> %ld (%.8s / %lds interval): no rollback on "
+            decision_warn(d, "manual-gate: raised %s.threshold %g -> %ld (%.8s / %.10gs interval): no rollback on "
                              "flaky checks", key, th->valuedouble, safe, max_text, interval);
         else
-            decision_warn(d, "manual-gate: set %s.threshold to %ld (%.8s / %lds interval): no rollback on flaky "
+            decision_warn(d, "manual-gate: set %s.threshold to %ld (%.8s / %.10gs interval): no rollback on flaky "
                              "checks", key, safe, max_text, interval);
     }
     if (cJSON_IsTrue(child(child(canary, "spec"), "skipAnalysis"))) {
@@ -605,23 +668,37 @@ static int inputs_unchanged(const cJSON *old_obj, const cJSON *new_obj)
            same(child(om, "annotations"), child(nm, "annotations"));
 }
 
+/* An UPDATE that leaves spec, labels and annotations as stored (Flagger adding its finalizer, another
+ * controller's metadata write): the validator skips it, so patching it here would hand the validator
+ * a changed spec to deny. Nothing is changed or denied; a warning says what is pending. */
+static void leave_as_stored(const cJSON *canary, const struct policy_config *cfg, struct decision *d)
+{
+    struct decision m;
+
+    decision_init(&m);
+    mutate_canary_object(canary, cfg, &m);
+    if (!m.allowed)
+        decision_warn(d, "%s", m.message ? m.message : "manual-gate: the Canary cannot be completed");
+    else if (m.patch)
+        decision_warn(d, "manual-gate: the Canary still needs manual-gate's changes; they are made at its next "
+                         "spec, label or annotation change");
+    decision_free(&m);
+}
+
 void mutate_canary(const struct admission_request *req, const struct policy_config *cfg, struct decision *d)
 {
     const cJSON *obj = req->object;
-    char *why;
 
     if (!cJSON_IsObject(obj) || strcmp(req->operation, "DELETE") == 0)
         return;
     /* A Canary being deleted only loses its finalizers now: any denial would wedge the deletion. */
     if (child(child(obj, "metadata"), "deletionTimestamp"))
         return;
-    mutate_canary_object(obj, cfg, d);
-    if (d->allowed || strcmp(req->operation, "UPDATE") != 0 || !req->old_object ||
-        !inputs_unchanged(req->old_object, obj))
+    /* With a \u0000 in the body equal-looking strings may differ: judged in full, as the validator does. */
+    if (strcmp(req->operation, "UPDATE") == 0 && req->old_object && !req->lossy &&
+        inputs_unchanged(req->old_object, obj)) {
+        leave_as_stored(obj, cfg, d);
         return;
-    why = d->message;
-    d->message = NULL;
-    decision_allow(d);
-    decision_warn(d, "%s", why ? why : "manual-gate: the Canary cannot be completed");
-    free(why);
+    }
+    mutate_canary_object(obj, cfg, d);
 }

@@ -19,7 +19,8 @@
 #define MUTATE_MAX_DURATION_LIMIT (365L * 86400)
 #define MUTATE_MAX_DURATION_DEFAULT "14d"
 
-/* Mutate the Canary in req->object: fills d with a patch and warnings, or a denial. */
+/* Mutate the Canary in req->object: fills d with a patch and warnings, or a denial. An UPDATE that leaves
+ * spec, labels and annotations as stored gets neither (the validator skips it too), only a warning. */
 void mutate_canary(const struct admission_request *req, const struct policy_config *cfg, struct decision *d);
 /* The same policy on a bare Canary object (offline `mutate`, and the validator's invariant check). */
 void mutate_canary_object(const cJSON *canary, const struct policy_config *cfg, struct decision *d);

@@ -4,8 +4,10 @@
  * - plain scalars: null (~, null, empty), booleans (true/false and YAML 1.1's yes/no/on/off/y/n),
  *   integers (decimal, 0x, 0o, 0b, leading-zero octal, "_" separators), floats; the rest are strings;
  *   quoted scalars and !!str are always strings; .inf/.nan are refused (JSON has no such number);
- * - anchors and aliases are resolved by copying, with a budget against "billion laughs" inputs, and
- *   merge keys (<<) are applied; duplicate keys and non-scalar keys are errors;
+ * - anchors and aliases are resolved by copying, with a budget in bytes against "billion laughs" inputs
+ *   (many aliases of one large node as much as nested ones), and merge keys (<<) are applied;
+ *   duplicate keys and non-scalar keys are errors, found with a hash per mapping so that loading
+ *   stays linear in the number of keys;
  * - collections nest at most YAML_DEPTH_MAX deep.
  * The emitter quotes every string that would read back as another type (or as a date), so what it
  * prints parses back to the same JSON: `mutate` output stays stable when fed to `mutate` again.
@@ -21,13 +23,19 @@
 #include <string.h>
 #include <yaml.h>
 
+/* uthash reports a failed allocation (the element's hh.tbl stays NULL) instead of exiting. */
+#define HASH_NONFATAL_OOM 1
+#include <uthash.h>
+
 #include "buf.h"
 
 /* Kubernetes objects nest about 20 deep; the bound keeps hostile input from exhausting the stack. */
 #define YAML_DEPTH_MAX 100
-/* Nodes that aliases and merges may copy in one parse: generous for shared blocks in real
- * manifests, far below what nested aliases (each doubling the last) would otherwise build. */
-#define YAML_ALIAS_NODES_MAX 1000000
+/* Bytes that anchors, aliases and merges may copy in one parse, counting each copied node's struct,
+ * key and string: generous for shared blocks in real manifests (and as large as the biggest input
+ * the callers read), but a bound on what nested aliases (each doubling the last) or hundreds of
+ * aliases of one large scalar would otherwise build. */
+#define YAML_ALIAS_BYTES_MAX ((size_t)64 << 20)
 
 #define TAG_PREFIX "tag:yaml.org,2002:"
 
@@ -36,7 +44,13 @@ enum plain_kind { PLAIN_STRING, PLAIN_NULL, PLAIN_TRUE, PLAIN_FALSE, PLAIN_NUMBE
 struct anchor {
     char *name;
     cJSON *node; /* a copy, owned here: the anchored node itself may be merged away */
-    struct anchor *next;
+    UT_hash_handle hh;
+};
+
+/* A key a mapping already holds; name points into the cJSON item's own key. */
+struct key_seen {
+    const char *name;
+    UT_hash_handle hh;
 };
 
 struct frame {
@@ -45,14 +59,15 @@ struct frame {
     int key_merge; /* the pending key is a plain "<<" */
     cJSON *merges; /* values of "<<" keys, applied when the mapping ends (owned) */
     char *anchor;  /* anchor of this collection, registered when it ends */
+    struct key_seen *keys; /* object: the keys it holds so far (owned) */
 };
 
 struct loader {
     struct frame stack[YAML_DEPTH_MAX];
     int depth;
     cJSON *root;
-    struct anchor *anchors;
-    size_t copied;
+    struct anchor *anchors; /* by name */
+    size_t copied;          /* bytes, of YAML_ALIAS_BYTES_MAX */
     size_t line;
     char *err;
     size_t errlen;
@@ -224,28 +239,33 @@ static cJSON *scalar_node(struct loader *l, const yaml_event_t *ev)
     return cJSON_CreateString(value);
 }
 
-static size_t count_nodes(const cJSON *n, size_t limit)
+/* What a copy of n costs: each node's struct, key and string. Stops counting once above limit. */
+static size_t copy_bytes(const cJSON *n, size_t limit)
 {
-    size_t total = 1;
+    size_t total = sizeof(cJSON);
     const cJSON *c;
 
-    for (c = n ? n->child : NULL; c && total <= limit; c = c->next)
-        total += count_nodes(c, limit - total);
+    if (n->string)
+        total += strlen(n->string) + 1;
+    if (cJSON_IsString(n) && n->valuestring)
+        total += strlen(n->valuestring) + 1;
+    for (c = n->child; c && total <= limit; c = c->next)
+        total += copy_bytes(c, limit - total);
     return total;
 }
 
 /* A copy of n, counted against the alias budget. */
 static cJSON *copy_counted(struct loader *l, const cJSON *n)
 {
-    size_t left = YAML_ALIAS_NODES_MAX - l->copied;
-    size_t count = count_nodes(n, left);
+    size_t left = YAML_ALIAS_BYTES_MAX - l->copied;
+    size_t bytes = copy_bytes(n, left);
     cJSON *c;
 
-    if (count > left) {
-        fail(l, "aliases expand to more than %d nodes", YAML_ALIAS_NODES_MAX);
+    if (bytes > left) {
+        fail(l, "aliases expand to more than %zu MiB", YAML_ALIAS_BYTES_MAX >> 20);
         return NULL;
     }
-    l->copied += count;
+    l->copied += bytes;
     if (!(c = cJSON_Duplicate(n, 1)))
         fail(l, "out of memory");
     return c;
@@ -260,42 +280,84 @@ static int anchor_set(struct loader *l, const char *name, const cJSON *node)
         return 0;
     if (!(copy = copy_counted(l, node)))
         return -1;
-    for (a = l->anchors; a; a = a->next)
-        if (strcmp(a->name, name) == 0) {
-            cJSON_Delete(a->node);
-            a->node = copy;
-            return 0;
-        }
-    if (!(a = calloc(1, sizeof(*a))) || !(a->name = strdup(name))) {
-        free(a);
-        cJSON_Delete(copy);
-        return fail(l, "out of memory");
+    /* A later anchor of the same name replaces the earlier one for the aliases after it. */
+    HASH_FIND_STR(l->anchors, name, a);
+    if (a) {
+        cJSON_Delete(a->node);
+        a->node = copy;
+        return 0;
     }
+    if (!(a = calloc(1, sizeof(*a))) || !(a->name = strdup(name)))
+        goto oom;
     a->node = copy;
-    a->next = l->anchors;
-    l->anchors = a;
+    HASH_ADD_KEYPTR(hh, l->anchors, a->name, strlen(a->name), a);
+    if (!a->hh.tbl)
+        goto oom;
     return 0;
+oom:
+    if (a)
+        free(a->name);
+    free(a);
+    cJSON_Delete(copy);
+    return fail(l, "out of memory");
 }
 
 static const cJSON *anchor_get(const struct loader *l, const char *name)
 {
-    const struct anchor *a;
+    struct anchor *a;
 
-    for (a = l->anchors; a; a = a->next)
-        if (strcmp(a->name, name) == 0)
-            return a->node;
-    return NULL;
+    HASH_FIND_STR(l->anchors, name, a);
+    return a ? a->node : NULL;
 }
 
 static void anchors_free(struct loader *l)
 {
-    while (l->anchors) {
-        struct anchor *a = l->anchors;
+    struct anchor *a, *tmp;
 
-        l->anchors = a->next;
+    HASH_ITER(hh, l->anchors, a, tmp) {
+        HASH_DEL(l->anchors, a);
         free(a->name);
         cJSON_Delete(a->node);
         free(a);
+    }
+}
+
+static int key_held(const struct frame *f, const char *name)
+{
+    struct key_seen *k;
+
+    HASH_FIND_STR(f->keys, name, k);
+    return k != NULL;
+}
+
+/* Add item under key to the frame's mapping and note the key; takes ownership of item. */
+static int add_to_mapping(struct loader *l, struct frame *f, const char *key, cJSON *item)
+{
+    struct key_seen *k;
+
+    if (!cJSON_AddItemToObject(f->node, key, item)) {
+        cJSON_Delete(item);
+        return fail(l, "out of memory");
+    }
+    if (!(k = calloc(1, sizeof(*k))))
+        return fail(l, "out of memory");
+    /* item->string is the object's own copy of the key, which lives as long as the mapping. */
+    k->name = item->string;
+    HASH_ADD_KEYPTR(hh, f->keys, k->name, strlen(k->name), k);
+    if (!k->hh.tbl) {
+        free(k);
+        return fail(l, "out of memory");
+    }
+    return 0;
+}
+
+static void keys_free(struct frame *f)
+{
+    struct key_seen *k, *tmp;
+
+    HASH_ITER(hh, f->keys, k, tmp) {
+        HASH_DEL(f->keys, k);
+        free(k);
     }
 }
 
@@ -326,11 +388,11 @@ static int place(struct loader *l, cJSON *node)
             return fail(l, "out of memory");
         }
         cJSON_AddItemToArray(top->merges, node);
-    } else if (cJSON_GetObjectItemCaseSensitive(top->node, top->key)) {
+    } else if (key_held(top, top->key)) {
         cJSON_Delete(node);
         return fail(l, "duplicate key \"%.60s\"", top->key);
-    } else {
-        cJSON_AddItemToObject(top->node, top->key, node);
+    } else if (add_to_mapping(l, top, top->key, node) < 0) {
+        return -1;
     }
     free(top->key);
     top->key = NULL;
@@ -419,7 +481,7 @@ static int on_start(struct loader *l, const yaml_event_t *ev, int mapping)
 }
 
 /* YAML merge keys: keys the mapping sets itself win, then earlier merge sources over later ones. */
-static int merge_one(struct loader *l, cJSON *into, const cJSON *src)
+static int merge_one(struct loader *l, struct frame *into, const cJSON *src)
 {
     const cJSON *c;
 
@@ -428,11 +490,10 @@ static int merge_one(struct loader *l, cJSON *into, const cJSON *src)
     for (c = src->child; c; c = c->next) {
         cJSON *copy;
 
-        if (cJSON_GetObjectItemCaseSensitive(into, c->string))
+        if (key_held(into, c->string))
             continue;
-        if (!(copy = copy_counted(l, c)))
+        if (!(copy = copy_counted(l, c)) || add_to_mapping(l, into, c->string, copy) < 0)
             return -1;
-        cJSON_AddItemToObject(into, c->string, copy);
     }
     return 0;
 }
@@ -446,10 +507,10 @@ static int on_end(struct loader *l)
     cJSON_ArrayForEach(m, f->merges) {
         if (cJSON_IsArray(m)) {
             cJSON_ArrayForEach(item, m)
-                if ((rc = merge_one(l, f->node, item)) < 0)
+                if ((rc = merge_one(l, f, item)) < 0)
                     break;
         } else {
-            rc = merge_one(l, f->node, m);
+            rc = merge_one(l, f, m);
         }
         if (rc < 0)
             break;
@@ -459,6 +520,7 @@ static int on_end(struct loader *l)
     cJSON_Delete(f->merges);
     free(f->anchor);
     free(f->key);
+    keys_free(f);
     memset(f, 0, sizeof(*f));
     l->depth--;
     return rc;
@@ -472,6 +534,7 @@ static void loader_reset(struct loader *l)
         cJSON_Delete(f->merges);
         free(f->anchor);
         free(f->key);
+        keys_free(f);
     }
     cJSON_Delete(l->root);
     l->root = NULL;

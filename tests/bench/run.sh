@@ -6,6 +6,7 @@
 #  2. over TLS keep-alive with wrk: GET /healthz (transport baseline) vs POST /validate (14 KB Deployment
 #     review, denied after a cache lookup among 10,000 Canaries) vs POST /mutate (Canary, patched).
 #  3. memory: the server's peak RSS idle with 10,000 Canaries cached, and after the load.
+#  4. offline mutate of a Canary with 100,000 labels vs one label; an alias bomb's peak RSS.
 set -euo pipefail
 bin=$1
 root=$(cd "$(dirname "$0")/../.." && pwd)
@@ -24,6 +25,9 @@ if command -v valgrind >/dev/null; then
     done > "$tmp/ir"
     awk 'NR==1{a=$2} NR==2{b=$2} END{printf "instructions per lookup (callgrind): %.0f with 10 Canaries, %.0f with 10,000, ratio %.3f\n", a/100000, b/100000, b/a}' "$tmp/ir"
 fi
+
+echo "== offline mutate (YAML)"
+python3 "$root/tests/bench/offline.py" "$bin" "$tmp"
 
 command -v wrk >/dev/null || { echo "wrk not installed (make deps): TLS load benchmark skipped"; exit 0; }
 "$root/certs/make-certs.sh" --out "$tmp" >/dev/null 2>&1

@@ -23,6 +23,13 @@ def run(*args, stdin=None):
     return r.returncode, r.stdout, r.stderr
 
 
+def run_quiet(path, *flags):
+    """`mutate path flags` with its output discarded: its exit code and stderr."""
+    r = subprocess.run([harness.BIN, "mutate", path] + list(flags), stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+                       timeout=120)
+    return r.returncode, r.stderr.decode(errors="replace")
+
+
 def write_temp(text, suffix=".yaml"):
     with tempfile.NamedTemporaryFile("w", suffix=suffix, delete=False) as f:
         f.write(text)
@@ -137,6 +144,30 @@ class OfflineMutateTest(unittest.TestCase):
         rc, out, err = self.mutate_text("a: &x 1\nb: *y\n")
         self.assertEqual(rc, 2)
         self.assertIn("alias *y", err)
+
+    def test_aliases_of_one_large_scalar_are_bounded_in_bytes(self):
+        """300 aliases of one 1 MiB anchored scalar in a 1 MiB file: refused within the 64 MiB alias
+        budget, instead of building 300 MiB of copies (make bench reports the peak RSS)."""
+        text = "a: &a " + "x" * (1 << 20) + "\nb: [" + ", ".join(["*a"] * 300) + "]\n"
+        path = write_temp(text)
+        try:
+            rc, err = run_quiet(path)
+        finally:
+            os.unlink(path)
+        self.assertEqual(rc, 2, err)
+        self.assertIn("yaml: line 2: aliases expand to more than 64 MiB", err)
+
+    def test_a_canary_with_a_hundred_thousand_labels_is_completed(self):
+        """Duplicate keys are found by hash, not by a scan of the mapping per key (make bench times it)."""
+        canary = copy.deepcopy(load_case("no_webhooks_key")["canary"])
+        canary["metadata"]["labels"].update({"key-%d" % i: "v" for i in range(100000)})
+        path = write_temp(yaml.safe_dump(canary, sort_keys=False))
+        try:
+            rc, err = run_quiet(path, "--loadtester-url", LOADTESTER)
+        finally:
+            os.unlink(path)
+        self.assertEqual(rc, 0, err)
+        self.assertIn("added webhook manual-gate-check", err)
 
     def test_empty_input_prints_nothing(self):
         rc, out, err = run("-", stdin="# nothing here\n---\n")

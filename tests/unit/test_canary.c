@@ -10,14 +10,20 @@ static void canary_parses_go_durations(void)
         {"30s", 30}, {"1m", 60}, {"1h30m", 5400}, {"1.5h", 5400}, {"90s", 90}, {"500ms", 0.5}, {"1.s", 1},
         {".5m", 30}, {"0", 0}, {"+0", 0}, {"-1m", -60}, {"2h45m30s", 9930}, {"1us", 1e-6}, {"1\xc2\xb5s", 1e-6},
         {"", -1}, {NULL, -1}, {"10", -1}, {"1d", -1}, {"m", -1}, {".", -1}, {".s", -1}, {"1.2.3s", -1},
-        {"1m ", -1}, {" 1m", -1}, {"-", -1}, {"1e3s", -1}, {"1mm", -1},
+        {"1m ", -1}, {" 1m", -1}, {"-", -1}, {"1e3s", -1}, {"1mm", -1}, {"1hm", -1}, {"1.5", -1},
+        /* Go's limit is int64 nanoseconds: 9223372036.854775807s up, one nanosecond more down. */
+        {"9223372036854775807ns", 9223372036.854775807}, {"2562047h47m16.854775807s", 9223372036.854775807},
+        {"-9223372036854775808ns", -9223372036.854775808}, {"9223372036854775808ns", -1},
+        {"2562047h47m16.854775808s", -1}, {"-9223372036854775809ns", -1}, {"153722868m", -1},
+        {"2562048h", -1}, {"99999999999999999999s", -1}, {"0.000000001s", 1e-9},
+        {"2562047h2562047h", -1}, {"9223372036s1s", -1},
     };
     size_t i;
 
     for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
         double got = canary_parse_go_duration(cases[i].s);
 
-        if (fabs(got - cases[i].want) > 1e-9) {
+        if (fabs(got - cases[i].want) > 1e-9 * (1 + fabs(cases[i].want))) {
             fprintf(stderr, "  \"%s\": %g, want %g\n", cases[i].s ? cases[i].s : "(null)", got, cases[i].want);
             CHECK(0);
         }
@@ -31,7 +37,10 @@ static void canary_interval_follows_flagger(void)
         {"{\"interval\":\"1m\"}", 60},
         {"{\"interval\":\"1h30m\"}", 5400},
         {"{\"interval\":\"1m30s\"}", 90},
-        {"{\"interval\":\"10.5s\"}", 11},
+        {"{\"interval\":\"10.5s\"}", 11},    /* rounded up here; canary_interval_ns is exact */
+        {"{\"interval\":\"153722868m\"}", 60},   /* beyond Go's int64 nanoseconds: invalid, 60s */
+        {"{\"interval\":\"99999999999999999999s\"}", 60},
+        {"{\"interval\":\"2562047h47m16.854775807s\"}", 9223372037},
         {"{\"interval\":\"5s\"}", 10},    /* below 10s: 10s */
         {"{\"interval\":\"0s\"}", 10},
         {"{\"interval\":\"-1m\"}", 10},   /* Go parses it; Flagger then clamps to 10s */
@@ -50,6 +59,27 @@ static void canary_interval_follows_flagger(void)
         if (canary_interval_seconds(a) != cases[i].want)
             fprintf(stderr, "  %s\n", cases[i].analysis);
         CHECK_INT(canary_interval_seconds(a), cases[i].want);
+        cJSON_Delete(a);
+    }
+}
+
+static void canary_interval_ns_is_exact(void)
+{
+    static const struct { const char *interval; long long want; } cases[] = {
+        {"10500ms", 10500000000LL}, {"10.5s", 10500000000LL}, {"1m", 60000000000LL}, {"1h0.5s", 3600500000000LL},
+        {"9s", 10000000000LL}, {"-5m", 10000000000LL}, {"", 60000000000LL}, {"1x", 60000000000LL},
+        {"2562047h47m16.854775807s", 9223372036854775807LL}, {"2562047h47m16.854775808s", 60000000000LL},
+    };
+    size_t i;
+
+    for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        cJSON *a = cJSON_CreateObject();
+
+        cJSON_AddStringToObject(a, "interval", cases[i].interval);
+        if (canary_interval_ns(a) != cases[i].want)
+            fprintf(stderr, "  \"%s\": %lld, want %lld\n", cases[i].interval, (long long)canary_interval_ns(a),
+                    cases[i].want);
+        CHECK(canary_interval_ns(a) == cases[i].want);
         cJSON_Delete(a);
     }
 }
@@ -104,11 +134,21 @@ static void canary_strategy_follows_flagger(void)
     }
 }
 
-static void canary_url_path_takes_the_path_only(void)
+static void canary_url_path_is_the_decoded_path_the_loadtester_routes(void)
 {
     static const struct { const char *url, *want; } cases[] = {
         {"http://lt.test/gate/check", "/gate/check"},
-        {"http://lt.test:8080/gate/check/", "/gate/check"},
+        /* The loadtester's ServeMux routes "/gate/check/" to its task handler, not to the gate. */
+        {"http://lt.test:8080/gate/check/", "/gate/check/"},
+        {"http://lt.test/gate/check//", "/gate/check//"},
+        /* ServeMux matches the decoded path. */
+        {"http://lt/gate/%63heck", "/gate/check"},
+        {"http://lt/gate%2Fcheck", "/gate/check"},
+        {"http://lt/%67%61%74%65/%43heck", "/gate/Check"},
+        {"http://lt/gate/check%3Fx", "/gate/check?x"},
+        /* An escape Go's url.Parse refuses, or a NUL: no route. */
+        {"http://lt/gate/check%", ""}, {"http://lt/gate/check%4", ""}, {"http://lt/gate/%zzcheck", ""},
+        {"http://lt/gate/check%00", ""}, {"http://lt/gate/check%4?x=1", ""},
         {"https://lt.test/gate/check?x=1#f", "/gate/check"},
         {"http://lt.test", ""},
         {"http://lt.test?x=/gate/check", ""},
@@ -120,11 +160,36 @@ static void canary_url_path_takes_the_path_only(void)
         {"http://lt.test/", "/"},
     };
     size_t i;
+    char small[12];
 
     for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
         char buf[64];
 
         CHECK_STR(canary_url_path(cases[i].url, buf, sizeof(buf)), cases[i].want);
+    }
+    /* A path that does not fit is not cut to a prefix that would match. */
+    CHECK_STR(canary_url_path("http://lt/gate/check", small, sizeof(small)), "/gate/check");
+    CHECK_STR(canary_url_path("http://lt/gate/checkpoint", small, sizeof(small)), "");
+}
+
+static void canary_hook_is_matches_the_exact_decoded_path(void)
+{
+    static const struct { const char *url; int want; } cases[] = {
+        {"http://lt/gate/check", 1}, {"http://lt/gate/%63heck", 1}, {"http://lt/gate/check?token=x", 1},
+        {"http://lt/gate/check/", 0}, {"http://lt/gate/checks", 0}, {"http://lt/Gate/check", 0},
+        {"http://lt/gate/check%", 0},
+    };
+    size_t i;
+
+    for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        cJSON *h = cJSON_CreateObject();
+
+        cJSON_AddStringToObject(h, "type", HOOK_CONFIRM_TRAFFIC);
+        cJSON_AddStringToObject(h, "url", cases[i].url);
+        if (canary_hook_is(h, HOOK_CONFIRM_TRAFFIC, PATH_GATE_CHECK) != cases[i].want)
+            fprintf(stderr, "  %s\n", cases[i].url);
+        CHECK_INT(canary_hook_is(h, HOOK_CONFIRM_TRAFFIC, PATH_GATE_CHECK), cases[i].want);
+        cJSON_Delete(h);
     }
 }
 
@@ -193,9 +258,11 @@ static void canary_reads_label_values(void)
 TEST_MAIN("canary",
           TEST(canary_parses_go_durations),
           TEST(canary_interval_follows_flagger),
+          TEST(canary_interval_ns_is_exact),
           TEST(canary_analysis_falls_back_to_canary_analysis),
           TEST(canary_strategy_follows_flagger),
-          TEST(canary_url_path_takes_the_path_only),
+          TEST(canary_url_path_is_the_decoded_path_the_loadtester_routes),
+          TEST(canary_hook_is_matches_the_exact_decoded_path),
           TEST(canary_gating_needs_a_check_hook_or_the_label),
           TEST(canary_phase_in_flight_matches_the_design),
           TEST(canary_reads_label_values))

@@ -144,6 +144,12 @@ static void run_case(const char *name)
                 fprintf(stderr, "  message \"%s\" lacks \"%s\"\n", d.message ? d.message : "", w->valuestring);
                 CHECK(0);
             }
+        /* What a denial must never say (the server logs denials): credentials, for one. */
+        cJSON_ArrayForEach(w, get(expect, "denied_without"))
+            if (d.message && strstr(d.message, w->valuestring)) {
+                fprintf(stderr, "  message \"%s\" holds \"%s\"\n", d.message, w->valuestring);
+                CHECK(0);
+            }
     } else {
         CHECK(d.allowed);
         want = get(expect, "warnings");
@@ -236,6 +242,12 @@ CASE(complete)
 CASE(enabled_false)
 CASE(enabled_false_nothing_owned)
 CASE(enabled_invalid)
+CASE(enabled_false_would_leave_gate_open)
+CASE(check_trailing_slash_is_no_gate)
+CASE(check_percent_encoded)
+CASE(check_url_with_credentials)
+CASE(threshold_fractional_interval)
+CASE(interval_beyond_go_range)
 
 /* A gated, otherwise complete Canary whose threshold and interval the table tests vary. */
 static cJSON *gated_canary(const char *interval, double threshold)
@@ -271,6 +283,13 @@ static void mutate_threshold_follows_each_interval_form(void)
         {"1.5m", 13440}, {"7s", 120960} /* under 10s counts as 10s */, {"0s", 120960}, {"-1m", 120960},
         {"", 20160} /* empty: 60s */, {NULL, 20160} /* absent: 60s */, {"1 minute", 20160} /* invalid: 60s */,
         {"10", 20160} /* no unit */, {"500ms", 120960}, {"7d", 20160} /* Go has no d: invalid, 60s */,
+        /* The exact interval, not one rounded up to whole seconds: ceil(1209600 / 10.5). */
+        {"10500ms", 115200}, {"10.5s", 115200}, {"10.000000001s", 120960}, {"1m0.5s", 19994},
+        /* Beyond Go's int64 nanoseconds the interval is invalid, and Flagger's 60s applies. */
+        {"153722868m", 20160}, {"2562048h", 20160}, {"99999999999999999999s", 20160},
+        {"2562047h47m16.854775808s", 20160}, {"-2562047h47m16.854775809s", 20160},
+        /* Just inside the range: one interval covers the release, and 5 is kept. */
+        {"2562047h47m16.854775807s", -1}, {"-2562047h47m16.854775808s", 120960} /* negative: 10s */,
     };
     size_t i;
 
@@ -387,6 +406,195 @@ static void mutate_update_with_unchanged_inputs_warns_instead_of_denying(void)
     decision_free(&d);
     cJSON_Delete(old);
     cJSON_Delete(c);
+}
+
+/* Flagger's own UPDATE of a stored Canary that is gated but incomplete (here also blue/green, which the
+ * validator would deny if it judged it): spec, labels and annotations are as stored, so the mutator
+ * changes nothing, and the validator, which skips such updates, allows what the mutator produced. */
+static void mutate_metadata_only_update_gets_no_patch_and_the_validator_agrees(void)
+{
+    cJSON *c = fixture_json("mutate/cases/empty_list.json");
+    cJSON *stored = cJSON_DetachItemFromObjectCaseSensitive(c, "canary"), *updated;
+    cJSON *analysis = (cJSON *)canary_analysis(stored);
+    struct policy_config cfg = {"http://flagger-loadtester.test", NULL, 0};
+    struct admission_request req;
+    struct decision d;
+    const cJSON *w;
+    char err[200];
+
+    cJSON_AddNumberToObject(analysis, "iterations", 10);
+    updated = cJSON_Duplicate(stored, 1);
+    cJSON_AddItemToObject(cJSON_GetObjectItemCaseSensitive(updated, "metadata"), "finalizers",
+                          cJSON_Parse("[\"finalizer.flagger.app\"]"));
+    req = request("UPDATE", updated, stored, 0);
+    decision_init(&d);
+    mutate_canary(&req, &cfg, &d);
+    CHECK(d.allowed);
+    CHECK(d.patch == NULL);
+    CHECK_INT(cJSON_GetArraySize(d.warnings), 1);
+    w = cJSON_GetArrayItem(d.warnings, 0);
+    CHECK(w && strstr(w->valuestring, "made at its next spec, label or annotation change"));
+    check_warnings_fit(&d);
+    decision_free(&d);
+
+    /* The validator sees the object the mutator let through: unchanged, so allowed. */
+    req.kind = "Canary";
+    decision_init(&d);
+    policy_validate(&req, &cfg, NULL, &d);
+    CHECK(d.allowed);
+    decision_free(&d);
+
+    /* A complete stored Canary gets neither patch nor warning. */
+    cJSON_DeleteItemFromObjectCaseSensitive(analysis, "iterations");
+    decision_init(&d);
+    mutate_canary_object(stored, &cfg, &d);
+    CHECK(d.patch != NULL);
+    CHECK_INT(patch_apply(stored, d.patch, err, sizeof(err)), 0);
+    decision_free(&d);
+    cJSON_Delete(updated);
+    updated = cJSON_Duplicate(stored, 1);
+    cJSON_AddItemToObject(cJSON_GetObjectItemCaseSensitive(updated, "metadata"), "finalizers",
+                          cJSON_Parse("[\"finalizer.flagger.app\"]"));
+    req = request("UPDATE", updated, stored, 0);
+    decision_init(&d);
+    mutate_canary(&req, &cfg, &d);
+    CHECK(d.allowed && !d.patch && !d.warnings);
+    decision_free(&d);
+    cJSON_Delete(updated);
+    cJSON_Delete(stored);
+    cJSON_Delete(c);
+}
+
+/* With \u0000 in the body, equal-looking inputs may differ: the UPDATE is completed like a CREATE. */
+static void mutate_lossy_update_is_judged_in_full(void)
+{
+    cJSON *c = fixture_json("mutate/cases/empty_list.json");
+    const cJSON *canary = get(c, "canary");
+    cJSON *old = cJSON_Duplicate(canary, 1);
+    struct policy_config cfg = {"http://flagger-loadtester.test", NULL, 0};
+    struct admission_request req = request("UPDATE", canary, old, 0);
+    struct decision d, create;
+
+    req.lossy = 1;
+    decision_init(&d);
+    decision_init(&create);
+    mutate_canary(&req, &cfg, &d);
+    mutate_canary_object(canary, &cfg, &create);
+    CHECK(d.allowed);
+    CHECK(d.patch != NULL);
+    CHECK(d.patch && create.patch && cJSON_Compare(d.patch, create.patch, 1));
+    decision_free(&d);
+    decision_free(&create);
+    cJSON_Delete(old);
+    cJSON_Delete(c);
+}
+
+/* Label "false" removes manual-gate's hooks unless a user's /gate/check would be left with no
+ * /gate/close after it. Hooks: C = user check, X = user close, c/x/r = manual-gate's check/close/rollback,
+ * P = a user confirm-promotion hook on /gate/check (no gate Flagger consults per step). */
+static void mutate_label_false_never_leaves_a_gate_open(void)
+{
+    static const struct { const char *hooks; int denied, patched; } cases[] = {
+        {"Cxr", 1, 0}, {"cxrC", 1, 0}, {"XCx", 1, 0}, {"CxCX", 0, 1}, {"CXx", 0, 1}, {"CxX", 0, 1},
+        {"cxr", 0, 1}, {"Px", 0, 1}, {"C", 0, 0}, {"CX", 0, 0}, {"", 0, 0},
+    };
+    size_t i, j;
+
+    for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        cJSON *canary = cJSON_Parse("{\"metadata\":{\"labels\":{\"manual-gate.io/enabled\":\"false\"}},"
+                                    "\"spec\":{\"analysis\":{\"interval\":\"1m\",\"webhooks\":[]}}}");
+        cJSON *hooks = (cJSON *)get(canary_analysis(canary), "webhooks");
+        struct policy_config cfg = {"http://lt.test", NULL, 0};
+        struct decision d;
+
+        for (j = 0; cases[i].hooks[j]; j++) {
+            static const struct { char code; const char *name, *type, *path; } kinds[] = {
+                {'C', "gate-check", HOOK_CONFIRM_TRAFFIC, PATH_GATE_CHECK},
+                {'X', "gate-close", HOOK_CONFIRM_TRAFFIC, PATH_GATE_CLOSE},
+                {'c', MUTATE_HOOK_CHECK, HOOK_CONFIRM_TRAFFIC, PATH_GATE_CHECK},
+                {'x', MUTATE_HOOK_CLOSE, HOOK_CONFIRM_TRAFFIC, PATH_GATE_CLOSE},
+                {'r', MUTATE_HOOK_ROLLBACK, HOOK_ROLLBACK, PATH_ROLLBACK_CHECK},
+                {'P', "promote", "confirm-promotion", PATH_GATE_CHECK},
+            };
+            size_t k = 0;
+            cJSON *h = cJSON_CreateObject();
+            char url[64];
+
+            while (kinds[k].code != cases[i].hooks[j])
+                k++;
+            snprintf(url, sizeof(url), "http://lt.test%s", kinds[k].path);
+            cJSON_AddStringToObject(h, "name", kinds[k].name);
+            cJSON_AddStringToObject(h, "type", kinds[k].type);
+            cJSON_AddStringToObject(h, "url", url);
+            cJSON_AddItemToArray(hooks, h);
+        }
+        decision_init(&d);
+        mutate_canary_object(canary, &cfg, &d);
+        if (d.allowed == cases[i].denied || (d.patch != NULL) != cases[i].patched)
+            fprintf(stderr, "  hooks \"%s\": allowed %d, patch %d\n", cases[i].hooks, d.allowed, d.patch != NULL);
+        CHECK_INT(d.allowed, !cases[i].denied);
+        CHECK_INT(d.patch != NULL, cases[i].patched);
+        if (cases[i].denied) {
+            CHECK(d.message && strstr(d.message, "webhook gate-check on /gate/check with no /gate/close after it"));
+            CHECK(d.warnings == NULL);
+        }
+        decision_free(&d);
+        cJSON_Delete(canary);
+    }
+}
+
+/* A URL's userinfo and query may hold credentials, and the server logs denials: never quoted. */
+static void mutate_denials_never_quote_credentials(void)
+{
+    static const struct { const char *annotation, *flag, *check, *close, *says; } cases[] = {
+        {"http://admin:hunter2@lt.test?token=abc", NULL, NULL, NULL, "is \"http://***@lt.test?***\""},
+        {"http://lt.test/x?token=abc", NULL, NULL, NULL, "is \"http://lt.test/x?***\""},
+        {NULL, "https://admin:hunter2@lt.test/#token=abc", NULL, NULL, "is \"https://***@lt.test/?***\""},
+        {NULL, NULL, "http://admin:hunter2@lt.test/gate/check?token=abc", NULL,
+         "url \"http://***@lt.test/gate/check?***\""},
+        {NULL, NULL, "http://lt.test/gate/check", "http://admin:hunter2@lt.test:8080/gate/close#token=abc",
+         "url \"http://***@lt.test:8080/gate/close?***\""},
+        {"http://lt-a.test", NULL, "http://lt-b.test/gate/check?token=abc", NULL,
+         "calls the loadtester http://lt-b.test but"},
+    };
+    size_t i;
+
+    for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        cJSON *canary = cJSON_Parse("{\"metadata\":{\"labels\":{\"manual-gate.io/enabled\":\"true\"},"
+                                    "\"annotations\":{}},\"spec\":{\"analysis\":{\"interval\":\"1m\","
+                                    "\"webhooks\":[]}}}");
+        cJSON *hooks = (cJSON *)get(canary_analysis(canary), "webhooks"), *h;
+        struct policy_config cfg = {cases[i].flag, NULL, 0};
+        struct decision d;
+
+        if (cases[i].annotation)
+            cJSON_AddStringToObject(cJSON_GetObjectItemCaseSensitive(get(canary, "metadata"), "annotations"),
+                                    "manual-gate.io/loadtester", cases[i].annotation);
+        if (cases[i].check) {
+            cJSON_AddItemToArray(hooks, h = cJSON_CreateObject());
+            cJSON_AddStringToObject(h, "name", "gate-check");
+            cJSON_AddStringToObject(h, "type", HOOK_CONFIRM_TRAFFIC);
+            cJSON_AddStringToObject(h, "url", cases[i].check);
+        }
+        if (cases[i].close) {
+            cJSON_AddItemToArray(hooks, h = cJSON_CreateObject());
+            cJSON_AddStringToObject(h, "name", "gate-close");
+            cJSON_AddStringToObject(h, "type", HOOK_CONFIRM_TRAFFIC);
+            cJSON_AddStringToObject(h, "url", cases[i].close);
+        }
+        decision_init(&d);
+        mutate_canary_object(canary, &cfg, &d);
+        if (d.message && (strstr(d.message, "hunter2") || strstr(d.message, "token") || strstr(d.message, "admin")))
+            fprintf(stderr, "  case %zu leaks: %s\n", i, d.message);
+        CHECK_INT(d.allowed, 0);
+        CHECK(d.message && !strstr(d.message, "hunter2") && !strstr(d.message, "token") && !strstr(d.message, "admin"));
+        if (cases[i].says && (!d.message || !strstr(d.message, cases[i].says))) {
+            fprintf(stderr, "  case %zu: \"%s\" lacks %s\n", i, d.message ? d.message : "", cases[i].says);
+            CHECK(0);
+        }
+        decision_free(&d);
+        cJSON_Delete(canary);
+    }
 }
 
 static void mutate_leaves_deleting_and_absent_objects_alone(void)
@@ -506,11 +714,21 @@ TEST_MAIN("mutate_canary",
           TEST(mutate_enabled_false),
           TEST(mutate_enabled_false_nothing_owned),
           TEST(mutate_enabled_invalid),
+          TEST(mutate_enabled_false_would_leave_gate_open),
+          TEST(mutate_check_trailing_slash_is_no_gate),
+          TEST(mutate_check_percent_encoded),
+          TEST(mutate_check_url_with_credentials),
+          TEST(mutate_threshold_fractional_interval),
+          TEST(mutate_interval_beyond_go_range),
           TEST(mutate_threshold_follows_each_interval_form),
           TEST(mutate_threshold_is_raised_never_lowered),
           TEST(mutate_parses_max_duration_forms),
           TEST(mutate_writes_webhooks_with_one_op),
           TEST(mutate_update_with_unchanged_inputs_warns_instead_of_denying),
+          TEST(mutate_metadata_only_update_gets_no_patch_and_the_validator_agrees),
+          TEST(mutate_lossy_update_is_judged_in_full),
+          TEST(mutate_label_false_never_leaves_a_gate_open),
+          TEST(mutate_denials_never_quote_credentials),
           TEST(mutate_leaves_deleting_and_absent_objects_alone),
           TEST(mutate_survives_malformed_canaries),
           TEST(mutate_warnings_stay_short_with_long_names))

@@ -1,5 +1,7 @@
 /* YAML <-> cJSON: scalars read as kubectl reads them, anchors and merges, limits and errors, and an
  * emitter whose output reads back to the same JSON (what keeps `mutate` output stable). */
+#include <time.h>
+
 #include "check.h"
 #include "yamlio.h"
 
@@ -211,6 +213,92 @@ static void yaml_rejects_bad_input_with_a_line_number(void)
     }
 }
 
+/* "a: &a <size bytes>\nb: [*a, *a, ...n times]\n", malloc'd. */
+static char *aliases_of_a_big_scalar(size_t size, int n, size_t *len)
+{
+    char *buf = malloc(size + 8 * (size_t)n + 64), *p = buf;
+    int i;
+
+    p += sprintf(p, "a: &a ");
+    memset(p, 'x', size);
+    p += size;
+    p += sprintf(p, "\nb: [");
+    for (i = 0; i < n; i++)
+        p += sprintf(p, "%s*a", i ? ", " : "");
+    p += sprintf(p, "]\n");
+    *len = (size_t)(p - buf);
+    return buf;
+}
+
+/* The alias budget counts bytes: 300 aliases of one 1 MiB scalar would build 300 MiB. */
+static void yaml_alias_budget_counts_bytes_not_nodes(void)
+{
+    static const struct { size_t size; int n, ok; } cases[] = {
+        {1 << 20, 300, 0}, {1 << 20, 70, 0}, {1 << 20, 40, 1}, {100, 10000, 1},
+    };
+    size_t i, len;
+
+    for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        char err[256] = "", *buf = aliases_of_a_big_scalar(cases[i].size, cases[i].n, &len);
+        cJSON *docs = yaml_parse(buf, len, err, sizeof(err));
+        const cJSON *b = cJSON_GetObjectItemCaseSensitive(cJSON_GetArrayItem(docs, 0), "b");
+
+        if ((docs != NULL) != cases[i].ok)
+            fprintf(stderr, "  %zu bytes x %d aliases: %s\n", cases[i].size, cases[i].n, docs ? "parsed" : err);
+        CHECK_INT(docs != NULL, cases[i].ok);
+        if (cases[i].ok)
+            CHECK_INT(cJSON_GetArraySize(b), cases[i].n);
+        else
+            CHECK(strstr(err, "line 2: aliases expand to more than 64 MiB") != NULL);
+        cJSON_Delete(docs);
+        free(buf);
+    }
+}
+
+/* Duplicate keys, merge keys and anchors are found by hash: a mapping of 100,000 keys, one merging
+ * 50,000 keys into 50,000 of its own, and 50,000 anchors with their aliases load whole, and a duplicate
+ * among them is still found. How long it takes is measured by `make bench`, not here. */
+static void yaml_large_mappings_load_whole_and_duplicates_are_found(void)
+{
+    enum { KEYS = 100000, HALF = 50000 };
+    char *buf = malloc((size_t)KEYS * 64), *p = buf, err[256] = "";
+    cJSON *docs;
+    int i;
+
+    p += sprintf(p, "labels:\n");
+    for (i = 0; i < KEYS; i++)
+        p += sprintf(p, "  key-%d: v\n", i);
+    p += sprintf(p, "base: &base\n");
+    for (i = 0; i < HALF; i++)
+        p += sprintf(p, "  m-%d: v\n", i);
+    p += sprintf(p, "merged:\n  <<: *base\n");
+    for (i = 0; i < HALF; i++)
+        p += sprintf(p, "  own-%d: v\n", i);
+    p += sprintf(p, "anchors:\n");
+    for (i = 0; i < HALF; i++)
+        p += sprintf(p, "  a-%d: &a%d v\n", i, i);
+    p += sprintf(p, "aliases:\n");
+    for (i = 0; i < HALF; i++)
+        p += sprintf(p, "  b-%d: *a%d\n", i, HALF - 1 - i);
+    docs = yaml_parse(buf, (size_t)(p - buf), err, sizeof(err));
+    CHECK(docs != NULL);
+    CHECK_INT(cJSON_GetArraySize(cJSON_GetObjectItemCaseSensitive(cJSON_GetArrayItem(docs, 0), "labels")), KEYS);
+    CHECK_INT(cJSON_GetArraySize(cJSON_GetObjectItemCaseSensitive(cJSON_GetArrayItem(docs, 0), "merged")), 2 * HALF);
+    CHECK_INT(cJSON_GetArraySize(cJSON_GetObjectItemCaseSensitive(cJSON_GetArrayItem(docs, 0), "aliases")), HALF);
+    cJSON_Delete(docs);
+
+    /* The same keys with one repeated at the end of the first mapping. */
+    p = buf + sprintf(buf, "labels:\n");
+    for (i = 0; i < KEYS; i++)
+        p += sprintf(p, "  key-%d: v\n", i);
+    p += sprintf(p, "  key-%d: again\n", KEYS / 2);
+    docs = yaml_parse(buf, (size_t)(p - buf), err, sizeof(err));
+    CHECK(docs == NULL);
+    CHECK(strstr(err, "line 100002: duplicate key \"key-50000\"") != NULL);
+    cJSON_Delete(docs);
+    free(buf);
+}
+
 /* Emit {"k": value} and return the text after "k: " without the newline (static buffer). */
 static const char *emitted_value(const char *s)
 {
@@ -329,6 +417,8 @@ TEST_MAIN("yaml",
           TEST(yaml_reads_several_documents_and_skips_empty_ones),
           TEST(yaml_resolves_anchors_aliases_and_merge_keys),
           TEST(yaml_rejects_bad_input_with_a_line_number),
+          TEST(yaml_alias_budget_counts_bytes_not_nodes),
+          TEST(yaml_large_mappings_load_whole_and_duplicates_are_found),
           TEST(yaml_emit_quotes_strings_that_would_read_as_another_type),
           TEST(yaml_round_trips_tricky_values),
           TEST(yaml_round_trips_the_manifest_fixture),
