@@ -15,7 +15,7 @@
  * there rather than letting one request bloat the log. */
 #define AUDIT_REASON_MAX 256
 
-enum override_kind { OVERRIDE_NONE, OVERRIDE_EMPTY, OVERRIDE_ANNOTATION, OVERRIDE_GROUP };
+enum override_kind { OVERRIDE_NONE, OVERRIDE_EMPTY, OVERRIDE_KEPT, OVERRIDE_ANNOTATION, OVERRIDE_GROUP };
 
 static int is_blank(const char *s)
 {
@@ -37,21 +37,31 @@ static int in_group(const cJSON *groups, const char *group)
     return 0;
 }
 
-/* A non-blank annotation wins over the group so the audit log keeps the human's own reason. A blank
+/* On UPDATE the annotation counts only when this request sets or changes it: one left on the object
+ * (or kept in Git) would otherwise let every later change through unnoticed. On DELETE there is no new
+ * object, so the stored one's counts (annotate, then delete).
+ * A non-blank annotation wins over the group so the audit log keeps the human's own reason. A blank
  * one is not a reason: the point of break glass is that the audit log says why. */
 static enum override_kind override_find(const struct admission_request *req, const struct policy_config *cfg,
                                         const struct guard_subject *s, const char **reason)
 {
     const char *ann = canary_annotation(s->annotated, CANARY_ANN_OVERRIDE);
+    const char *stored = NULL;
+    int kept;
 
+    if (ann && strcmp(req->operation, "UPDATE") == 0)
+        stored = canary_annotation(req->old_object, CANARY_ANN_OVERRIDE);
+    kept = stored && strcmp(stored, ann) == 0;
     *reason = NULL;
-    if (ann && !is_blank(ann)) {
+    if (ann && !is_blank(ann) && !kept) {
         *reason = ann;
         return OVERRIDE_ANNOTATION;
     }
     if (cfg && in_group(req->groups, cfg->override_group))
         return OVERRIDE_GROUP;
-    return ann ? OVERRIDE_EMPTY : OVERRIDE_NONE;
+    if (!ann)
+        return OVERRIDE_NONE;
+    return is_blank(ann) ? OVERRIDE_EMPTY : OVERRIDE_KEPT;
 }
 
 /* Copy at most max bytes of s, never cutting a UTF-8 sequence in two (the audit value must stay
@@ -97,7 +107,7 @@ void guard_decide(const struct admission_request *req, const struct policy_confi
 {
     int found = lookup_rc == LOOKUP_FOUND;
     enum override_kind ov;
-    const char *reason;
+    const char *reason, *advice, *force;
     char situation[1024];
 
     if (lookup_rc == LOOKUP_NONE)
@@ -127,25 +137,33 @@ void guard_decide(const struct admission_request *req, const struct policy_confi
                  "the gating state of %s %s/%s is unknown (the Canary cache has not synced with the API server)",
                  s->kind, s->namespace_, s->name);
 
-    if (ov == OVERRIDE_EMPTY)
+    if (ov == OVERRIDE_EMPTY) {
         decision_deny(d, "manual-gate: %s: the annotation %s is empty; it must give the reason for forcing "
                          "the change, e.g. %s: \"hotfix for incident 1234\".",
                       situation, CANARY_ANN_OVERRIDE, CANARY_ANN_OVERRIDE);
-    else if (!found)
-        decision_deny(d, "manual-gate: %s: %s could make Flagger restart a gated analysis from 0%%. Retry once "
-                         "manual-gate is ready (/readyz), or set the annotation %s: \"<reason>\" to force it.",
-                      situation, s->change, CANARY_ANN_OVERRIDE);
+        return;
+    }
+
+    if (!found)
+        advice = "Retry once manual-gate is ready (/readyz)";
     else if (strcmp(info->phase, "Promoting") == 0 || strcmp(info->phase, "Finalising") == 0)
         /* The gates are no longer consulted once promotion started: waiting is the way forward. */
-        decision_deny(d, "manual-gate: %s: %s makes Flagger restart the analysis from 0%%. Wait for the "
-                         "promotion to finish (phase Succeeded), then apply; or set the annotation %s: "
-                         "\"<reason>\" to force it.",
-                      situation, s->change, CANARY_ANN_OVERRIDE);
+        advice = "Wait for the promotion to finish (phase Succeeded), then apply";
     else
-        decision_deny(d, "manual-gate: %s: %s makes Flagger restart the analysis from 0%%. Finish the release "
-                         "with the loadtester's /gate/open, or roll back with /rollback/open, then apply; or "
-                         "set the annotation %s: \"<reason>\" to force it.",
-                      situation, s->change, CANARY_ANN_OVERRIDE);
+        advice = "Finish the release with the loadtester's /gate/open, or roll back with /rollback/open, then apply";
+    if (strcmp(req->operation, "DELETE") == 0)
+        force = "set the annotation " CANARY_ANN_OVERRIDE ": \"<reason>\" on it first, then delete it, to force it";
+    else if (ov == OVERRIDE_KEPT)
+        force = "give the annotation " CANARY_ANN_OVERRIDE " a new reason in the same request to force it (the "
+                "value already on the object does not count again)";
+    else
+        force = "set or change the annotation " CANARY_ANN_OVERRIDE ": \"<reason>\" in the same request to force it";
+    if (found)
+        decision_deny(d, "manual-gate: %s: %s makes Flagger restart the analysis from 0%%. %s; or %s.", situation,
+                      s->change, advice, force);
+    else
+        decision_deny(d, "manual-gate: %s: %s could make Flagger restart a gated analysis from 0%%. %s; or %s.",
+                      situation, s->change, advice, force);
 }
 
 static const char *meta_string(const cJSON *obj, const char *key)

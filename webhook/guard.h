@@ -20,7 +20,8 @@ struct guard_subject {
     const char *name;
     const char *relation;   /* "is the target of", "is tracked by" */
     const char *change;     /* what the request does: "a new pod template", "deleting it", ... */
-    const cJSON *annotated; /* the object whose override annotation counts (NULL: none) */
+    const cJSON *annotated; /* the object whose override annotation counts (NULL: none); on UPDATE it
+                               counts only when its value differs from the old object's */
 };
 
 /* Decide a change of s, lookup_rc and info being the lookup's answer (LOOKUP_FOUND, LOOKUP_NONE,

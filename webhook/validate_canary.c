@@ -1,8 +1,9 @@
 /*
  * The validating policy on Canaries, run after every mutating webhook. It rejects what would make a
  * gated release run on by itself: switching gating off while a release is in flight, gating that
- * Flagger never consults (a strategy other than the progressive canary, no analysis at all), and a
- * Canary that still breaks the mutator's invariants (another webhook undid manual-gate's changes).
+ * Flagger never consults (a strategy other than the progressive canary, no analysis at all), a hook
+ * that opens the gate or rolls back by itself, and a Canary that still breaks the mutator's
+ * invariants (another webhook undid manual-gate's changes).
  */
 #include "validate_canary.h"
 
@@ -15,6 +16,10 @@
 
 /* Patch operations named in a denial before "and N more": enough to find the culprit. */
 #define INVARIANT_OPS_SHOWN 6
+
+/* The loadtester endpoints only a human may call: a hook calling one acts without the human. */
+#define PATH_GATE_OPEN "/gate/open"
+#define PATH_ROLLBACK_OPEN "/rollback/open"
 
 static const cJSON *child(const cJSON *obj, const char *key)
 {
@@ -96,6 +101,47 @@ static int deny_unconsulted(const cJSON *canary, const char *ns, const char *nam
                       ns, name, canary_analysis_key(canary), iterations->valuedouble,
                       strategy == STRATEGY_AB ? "A/B testing (analysis.match is set)" : "a blue/green release");
     return 1;
+}
+
+/* A webhook of any type whose URL is the loadtester's /gate/open or /rollback/open: Flagger calls it on
+ * its own schedule, so the gate opens (or the release rolls back) with no human. The message names the
+ * hook, never its URL, whose userinfo or query may hold credentials. */
+static int deny_self_opening(const cJSON *canary, const char *ns, const char *name, struct decision *d)
+{
+    const cJSON *hooks = child(canary_analysis(canary), "webhooks"), *h, *url;
+    const char *hook_name;
+    char path[256], which[300];
+    int n = 0;
+
+    if (!cJSON_IsArray(hooks))
+        return 0;
+    cJSON_ArrayForEach(h, hooks) {
+        n++;
+        url = child(h, "url");
+        if (!cJSON_IsString(url))
+            continue;
+        canary_url_path(url->valuestring, path, sizeof(path));
+        if (strcmp(path, PATH_GATE_OPEN) != 0 && strcmp(path, PATH_ROLLBACK_OPEN) != 0)
+            continue;
+        hook_name = child_string(h, "name", NULL);
+        if (hook_name)
+            snprintf(which, sizeof(which), "\"%s\"", hook_name);
+        else
+            snprintf(which, sizeof(which), "number %d", n);
+        if (strcmp(path, PATH_GATE_OPEN) == 0)
+            decision_deny(d, "manual-gate: Canary %s/%s is gated but its webhook %s calls the loadtester's "
+                             "/gate/open: Flagger calls it by itself, so the gate would open with no human and the "
+                             "release run on to 100%%. Remove that webhook; a human opens the gate with a POST to "
+                             "/gate/open.",
+                          ns, name, which);
+        else
+            decision_deny(d, "manual-gate: Canary %s/%s is gated but its webhook %s calls the loadtester's "
+                             "/rollback/open: Flagger calls it by itself, so the release would roll back with no "
+                             "human. Remove that webhook; a human rolls back with a POST to /rollback/open.",
+                          ns, name, which);
+        return 1;
+    }
+    return 0;
 }
 
 static const char *strip_prefix(const char *s)
@@ -180,11 +226,15 @@ void validate_canary(const struct admission_request *req, const struct policy_co
         return;
     }
 
-    if (!gating_enabled(obj))
-        return;
     /* An unchanged Canary was judged when it was written; re-judging it would block Flagger's and
-     * other controllers' metadata updates to an object they cannot fix. */
-    if (update && old_obj && gating_inputs_unchanged(old_obj, obj))
+     * other controllers' metadata updates to an object they cannot fix. A lossy request may hide a
+     * change in a string, so it is judged in full. */
+    if (update && old_obj && !req->lossy && gating_inputs_unchanged(old_obj, obj))
+        return;
+    /* Gated as Flagger sees it: the label "false" over a /gate/check hook still has Flagger call it. */
+    if (canary_is_gated(obj) && deny_self_opening(obj, ns, name, d))
+        return;
+    if (!gating_enabled(obj))
         return;
     if (deny_unconsulted(obj, ns, name, d))
         return;

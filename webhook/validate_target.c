@@ -1,7 +1,8 @@
 /*
  * The validating policy on Canary targets (Deployments and DaemonSets). Only an UPDATE that changes
- * spec.template is a new revision for Flagger; replicas (HPA, kubectl scale, Flagger's own scaling),
- * metadata and status changes, CREATE and DELETE never restart an analysis and always pass.
+ * spec.template is a new revision for Flagger; replicas (HPA, kubectl scale, Flagger's own scaling,
+ * including the nodeSelector key it scales DaemonSets to zero with), metadata and status changes,
+ * CREATE and DELETE never restart an analysis and always pass.
  */
 #include "validate_target.h"
 
@@ -17,14 +18,50 @@ static const cJSON *template_of(const cJSON *obj)
     return cJSON_IsObject(spec) ? cJSON_GetObjectItemCaseSensitive(spec, "template") : NULL;
 }
 
-/* Compared as JSON values (key order and number spelling do not matter), never re-serialised. */
-static int template_changed(const cJSON *old_obj, const cJSON *new_obj)
+/* Flagger "scales a DaemonSet to zero" by adding this key to its template's nodeSelector (in Finalising,
+ * and when it rolls back) and removes it again; its own change detection drops the key, whatever its
+ * value, and treats an empty nodeSelector as none (DaemonSetController.HasTargetChanged). */
+#define SCALE_TO_ZERO_KEY "flagger.app/scale-to-zero"
+
+/* A copy of a DaemonSet's template as Flagger hashes it; NULL when out of memory. The caller frees it. */
+static cJSON *daemonset_template(const cJSON *tmpl)
 {
-    const cJSON *a = template_of(old_obj), *b = template_of(new_obj);
+    cJSON *copy = cJSON_Duplicate(tmpl, 1);
+    cJSON *spec = cJSON_IsObject(copy) ? cJSON_GetObjectItemCaseSensitive(copy, "spec") : NULL;
+    cJSON *sel = cJSON_IsObject(spec) ? cJSON_GetObjectItemCaseSensitive(spec, "nodeSelector") : NULL;
+
+    if (cJSON_IsObject(sel))
+        while (cJSON_GetObjectItemCaseSensitive(sel, SCALE_TO_ZERO_KEY))
+            cJSON_DeleteItemFromObjectCaseSensitive(sel, SCALE_TO_ZERO_KEY);
+    if (cJSON_IsNull(sel) || (cJSON_IsObject(sel) && !sel->child))
+        cJSON_DeleteItemFromObjectCaseSensitive(spec, "nodeSelector");
+    return copy;
+}
+
+/* Compared as JSON values (key order does not matter, numbers exactly), never re-serialised. In a lossy
+ * request a string may hide a difference after a NUL, so any template there counts as changed. Copies
+ * are made only for a DaemonSet whose templates differ as sent. */
+static int template_changed(const struct admission_request *req)
+{
+    const cJSON *a = template_of(req->old_object), *b = template_of(req->object);
+    cJSON *ca, *cb;
+    int changed;
 
     if (!a && !b)
         return 0;
-    return !json_equal(a, b);
+    if (req->lossy || !a || !b)
+        return 1;
+    if (json_equal(a, b))
+        return 0;
+    if (strcmp(req->kind, "DaemonSet") != 0)
+        return 1;
+    ca = daemonset_template(a);
+    cb = daemonset_template(b);
+    /* Out of memory: a change cannot be ruled out, and denying is the safe answer. */
+    changed = !ca || !cb || !json_equal(ca, cb);
+    cJSON_Delete(ca);
+    cJSON_Delete(cb);
+    return changed;
 }
 
 void validate_target(const struct admission_request *req, const struct policy_config *cfg,
@@ -38,7 +75,7 @@ void validate_target(const struct admission_request *req, const struct policy_co
      * sends both. */
     if (strcmp(req->operation, "UPDATE") != 0 || !req->object || !req->old_object)
         return;
-    if (!template_changed(req->old_object, req->object))
+    if (!template_changed(req))
         return;
 
     guard_subject_init(req, &s);

@@ -153,7 +153,72 @@ class ValidateTest(ServerTest):
         self.assertAllowed(resp)
         self.assertEqual(resp["auditAnnotations"]["override-user"], "bob")
 
+    def test_override_annotation_kept_from_stored_object_is_denied(self):
+        dep = annotated(fixture("deployment.json"), "manual-gate.io/override", "CVE-2024-1234 hotfix")
+        resp = self.validate("Deployment", with_image(dep, "ghcr.io/stefanprodan/podinfo:6.5.1"), dep)
+        self.assertDenied(resp, "give the annotation manual-gate.io/override a new reason in the same request")
+        self.assertNotIn("auditAnnotations", resp)
+
+    def test_override_annotation_with_a_new_reason_is_allowed(self):
+        dep = annotated(fixture("deployment.json"), "manual-gate.io/override", "CVE-2024-1234 hotfix")
+        new = annotated(with_image(dep, "ghcr.io/stefanprodan/podinfo:6.5.2"), "manual-gate.io/override",
+                        "CVE-2024-1240 hotfix")
+        resp = self.validate("Deployment", new, dep)
+        self.assertAllowed(resp)
+        self.assertEqual(resp["auditAnnotations"]["override-reason"], "CVE-2024-1240 hotfix")
+
+    def test_daemonset_scaled_to_and_from_zero_by_flagger_is_allowed(self):
+        ds = fixture("daemonset.json")
+        ds["spec"]["template"]["spec"]["nodeSelector"] = {"kubernetes.io/os": "linux"}
+        down = copy.deepcopy(ds)
+        down["spec"]["template"]["spec"]["nodeSelector"]["flagger.app/scale-to-zero"] = "true"
+        self.assertAllowed(self.validate("DaemonSet", down, ds))
+        self.assertAllowed(self.validate("DaemonSet", ds, down))
+        bare = copy.deepcopy(ds)
+        del bare["spec"]["template"]["spec"]["nodeSelector"]
+        only_key = copy.deepcopy(bare)
+        only_key["spec"]["template"]["spec"]["nodeSelector"] = {"flagger.app/scale-to-zero": "true"}
+        self.assertAllowed(self.validate("DaemonSet", only_key, bare))
+        emptied = copy.deepcopy(bare)
+        emptied["spec"]["template"]["spec"]["nodeSelector"] = {}
+        self.assertAllowed(self.validate("DaemonSet", emptied, only_key))
+
+    def test_daemonset_other_node_selector_change_is_denied(self):
+        ds = fixture("daemonset.json")
+        new = copy.deepcopy(ds)
+        new["spec"]["template"]["spec"]["nodeSelector"] = {"kubernetes.io/os": "linux",
+                                                           "flagger.app/scale-to-zero": "true"}
+        self.assertDenied(self.validate("DaemonSet", new, ds), "DaemonSet test/node-agent is the target of")
+
+    def test_template_strings_differing_after_a_nul_are_a_change(self):
+        dep = fixture("deployment.json")
+        old = copy.deepcopy(dep)
+        new = copy.deepcopy(dep)
+        old["spec"]["template"]["spec"]["containers"][0]["env"] = [{"name": "X", "value": "a\u0000b"}]
+        new["spec"]["template"]["spec"]["containers"][0]["env"] = [{"name": "X", "value": "a\u0000c"}]
+        self.assertDenied(self.validate("Deployment", new, old), "a new pod template")
+
+    def test_template_numbers_are_compared_exactly(self):
+        dep = fixture("deployment.json")
+        old = copy.deepcopy(dep)
+        new = copy.deepcopy(dep)
+        old["spec"]["template"]["spec"]["securityContext"] = {"runAsUser": 9007199254740992}
+        new["spec"]["template"]["spec"]["securityContext"] = {"runAsUser": 9007199254740994}
+        self.assertDenied(self.validate("Deployment", new, old), "a new pod template")
+
     # Canaries
+
+    def test_canary_hook_opening_the_gate_by_itself_is_denied(self):
+        for path, says in (("/gate/open", "the gate would open with no human"),
+                           ("/rollback/open", "the release would roll back with no human")):
+            new = fixture("canary.json")
+            new["spec"]["analysis"]["webhooks"].append(
+                {"name": "self-open", "type": "rollout",
+                 "url": "http://admin:hunter2@flagger-loadtester.test%s?token=abc" % path})
+            resp = self.validate("Canary", new, None, operation="CREATE")
+            self.assertDenied(resp, "its webhook \"self-open\" calls the loadtester's " + path, says)
+            self.assertNotIn("hunter2", resp["status"]["message"])
+            self.assertNotIn("token=abc", resp["status"]["message"])
 
     def test_canary_removing_gating_in_flight_is_denied(self):
         old = fixture("canary.json")
@@ -227,6 +292,20 @@ class ValidateTest(ServerTest):
         self.assertAllowed(resp)
         self.assertTrue(resp.get("warnings"), resp)
         self.assertEqual(resp["auditAnnotations"]["override-reason"], "urgent log level change")
+
+    def test_tracked_configmap_strings_differing_after_a_nul_are_a_change(self):
+        cm = fixture("configmap.json")
+        old = copy.deepcopy(cm)
+        new = copy.deepcopy(cm)
+        old["data"]["level"] = "info\u0000a"
+        new["data"]["level"] = "info\u0000b"
+        self.assertDenied(self.validate("ConfigMap", new, old), "a change to its data")
+
+    def test_tracked_configmap_override_kept_from_stored_object_is_denied(self):
+        cm = annotated(fixture("configmap.json"), "manual-gate.io/override", "urgent log level change")
+        new = copy.deepcopy(cm)
+        new["data"]["level"] = "debug"
+        self.assertDenied(self.validate("ConfigMap", new, cm), "a new reason in the same request")
 
     def test_tracked_secret_change_is_denied_and_never_logged(self):
         sec = fixture("secret.json")

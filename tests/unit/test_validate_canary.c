@@ -442,6 +442,177 @@ static void canary_survives_malformed_objects(void)
     }
 }
 
+static void add_hook(cJSON *obj, const char *json)
+{
+    cJSON_AddItemToArray(fake_at(obj, "spec/analysis/webhooks"), cJSON_Parse(json));
+}
+
+/* A hook on /gate/open or /rollback/open opens the gate (or rolls back) each time Flagger calls it. */
+static void canary_denies_hook_that_opens_a_gate_by_itself(void)
+{
+    static const struct { const char *type, *url, *says; } cases[] = {
+        {"rollout", "http://flagger-loadtester.test/gate/open", "/gate/open"},
+        {"confirm-traffic-increase", "http://flagger-loadtester.test/gate/open", "/gate/open"},
+        {"pre-rollout", "http://flagger-loadtester.test:80/gate/open?x=1", "/gate/open"},
+        {"confirm-promotion", "/gate/open", "/gate/open"},
+        {"event", "http://other-host.test/gate/open#x", "/gate/open"},
+        {"rollout", "http://flagger-loadtester.test/rollback/open", "/rollback/open"},
+        {"rollback", "http://flagger-loadtester.test/rollback/open", "/rollback/open"},
+        {"post-rollout", "https://flagger-loadtester.test/rollback/open", "/rollback/open"},
+        {"rollout", "http://flagger-loadtester.test/gate/%6Fpen", "/gate/open"},
+    };
+    static const char *const ops[] = {"CREATE", "UPDATE"};
+    size_t i, o;
+    char json[512];
+
+    for (o = 0; o < 2; o++) {
+        for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+            struct world w;
+
+            world_init(&w);
+            snprintf(json, sizeof(json), "{\"name\":\"self-open\",\"type\":\"%s\",\"url\":\"%s\"}", cases[i].type,
+                     cases[i].url);
+            add_hook(w.new_obj, json);
+            run_op(&w, ops[o]);
+            if (w.d.allowed)
+                fprintf(stderr, "  %s %s %s allowed\n", ops[o], cases[i].type, cases[i].url);
+            CHECK_INT(w.d.allowed, 0);
+            CHECK_INT(w.d.code, 403);
+            CHECK(w.d.message && strstr(w.d.message, "manual-gate: Canary test/podinfo is gated but its webhook "
+                                                     "\"self-open\" calls the loadtester's "));
+            CHECK(w.d.message && strstr(w.d.message, cases[i].says));
+            world_free(&w);
+        }
+    }
+}
+
+static void canary_self_opening_denial_says_what_happens(void)
+{
+    struct world w;
+
+    world_init(&w);
+    add_hook(w.new_obj, "{\"name\":\"open\",\"type\":\"rollout\",\"url\":\"http://flagger-loadtester.test/gate/open\"}");
+    run_op(&w, "CREATE");
+    CHECK_STR(w.d.message,
+              "manual-gate: Canary test/podinfo is gated but its webhook \"open\" calls the loadtester's /gate/open: "
+              "Flagger calls it by itself, so the gate would open with no human and the release run on to 100%. "
+              "Remove that webhook; a human opens the gate with a POST to /gate/open.");
+    decision_free(&w.d);
+    world_free(&w);
+
+    world_init(&w);
+    add_hook(w.new_obj, "{\"name\":\"abort\",\"type\":\"rollout\",\"url\":\"http://flagger-loadtester.test/rollback/open\"}");
+    run_op(&w, "CREATE");
+    CHECK_STR(w.d.message,
+              "manual-gate: Canary test/podinfo is gated but its webhook \"abort\" calls the loadtester's "
+              "/rollback/open: Flagger calls it by itself, so the release would roll back with no human. "
+              "Remove that webhook; a human rolls back with a POST to /rollback/open.");
+    world_free(&w);
+}
+
+/* Each way of being gated counts, the label "false" over a /gate/check hook included (Flagger still
+ * calls the check); the older spec.canaryAnalysis too. */
+static void canary_denies_self_opening_hook_for_each_gating(void)
+{
+    static const char *const shapes[] = {"label true, no check", "label false over a check", "canaryAnalysis"};
+    size_t i;
+
+    for (i = 0; i < sizeof(shapes) / sizeof(shapes[0]); i++) {
+        struct world w;
+        cJSON *analysis;
+
+        world_init(&w);
+        if (i == 0) {
+            fake_put(w.new_obj, "spec/analysis", "webhooks", cJSON_CreateArray());
+            set_label(w.new_obj, "true");
+        } else if (i == 1) {
+            set_label(w.new_obj, "false");
+        }
+        add_hook(w.new_obj, "{\"name\":\"open\",\"type\":\"rollout\",\"url\":\"http://lt/gate/open\"}");
+        if (i == 2) {
+            analysis = cJSON_DetachItemFromObjectCaseSensitive(fake_at(w.new_obj, "spec"), "analysis");
+            cJSON_AddItemToObject(fake_at(w.new_obj, "spec"), "canaryAnalysis", analysis);
+        }
+        run_op(&w, "CREATE");
+        if (w.d.allowed)
+            fprintf(stderr, "  %s allowed\n", shapes[i]);
+        CHECK_INT(w.d.allowed, 0);
+        CHECK(w.d.message && strstr(w.d.message, "calls the loadtester's /gate/open"));
+        world_free(&w);
+    }
+}
+
+/* Other gate endpoints are the pattern itself; an ungated Canary may call whatever it likes. */
+static void canary_allows_other_gate_urls_and_ungated_canaries(void)
+{
+    static const char *const urls[] = {
+        "http://flagger-loadtester.test/gate/close", "http://flagger-loadtester.test/rollback/close",
+        "http://flagger-loadtester.test/gate/opener", "http://flagger-loadtester.test/x/gate/open",
+        "http://flagger-loadtester.test/?next=/gate/open", "http://gate/open",
+        "http://flagger-loadtester.test/gate/open/",
+    };
+    size_t i;
+    char json[512];
+
+    for (i = 0; i < sizeof(urls) / sizeof(urls[0]); i++) {
+        struct world w;
+
+        world_init(&w);
+        snprintf(json, sizeof(json), "{\"name\":\"other\",\"type\":\"rollout\",\"url\":\"%s\"}", urls[i]);
+        add_hook(w.new_obj, json);
+        run_op(&w, "CREATE");
+        if (!w.d.allowed)
+            fprintf(stderr, "  %s denied: %s\n", urls[i], w.d.message);
+        CHECK_INT(w.d.allowed, 1);
+        world_free(&w);
+    }
+    {
+        struct world w;
+
+        world_init(&w);
+        fake_put(w.new_obj, "spec/analysis", "webhooks", cJSON_CreateArray());
+        add_hook(w.new_obj, "{\"name\":\"open\",\"type\":\"rollout\",\"url\":\"http://lt/gate/open\"}");
+        run_op(&w, "CREATE");
+        CHECK_INT(w.d.allowed, 1);
+        world_free(&w);
+    }
+}
+
+/* The message names the hook, never its URL: userinfo and query may hold credentials. */
+static void canary_self_opening_denial_does_not_quote_the_url(void)
+{
+    struct world w;
+
+    world_init(&w);
+    add_hook(w.new_obj, "{\"type\":\"rollout\",\"url\":\"http://admin:hunter2@lt/gate/open?token=abc\"}");
+    run_op(&w, "CREATE");
+    CHECK_INT(w.d.allowed, 0);
+    CHECK(w.d.message && strstr(w.d.message, "its webhook number 4 calls the loadtester's /gate/open"));
+    CHECK(w.d.message && !strstr(w.d.message, "hunter2") && !strstr(w.d.message, "token=abc"));
+    world_free(&w);
+}
+
+/* With \u0000 in the body, equal-looking specs may differ: the update is judged in full. */
+static void canary_lossy_update_is_judged_in_full(void)
+{
+    struct world w;
+    struct admission_request r;
+
+    world_init(&w);
+    fake_put(w.old_obj, "spec/analysis", "iterations", cJSON_CreateNumber(10));
+    fake_put(w.new_obj, "spec/analysis", "iterations", cJSON_CreateNumber(10));
+    fake_put(w.new_obj, "metadata", "finalizers", cJSON_Parse("[\"finalizer.flagger.app\"]"));
+    r = fake_request("flagger.app", "Canary", "UPDATE", w.old_obj, w.new_obj, NULL);
+    policy_validate(&r, &w.cfg, NULL, &w.d);
+    CHECK_INT(w.d.allowed, 1);
+    decision_free(&w.d);
+    r.lossy = 1;
+    policy_validate(&r, &w.cfg, NULL, &w.d);
+    CHECK_INT(w.d.allowed, 0);
+    CHECK(w.d.message && strstr(w.d.message, "iterations is 10"));
+    world_free(&w);
+}
+
 TEST_MAIN("validate_canary",
           TEST(canary_allows_complete_gated_canary),
           TEST(canary_denies_removing_gating_in_flight),
@@ -459,4 +630,10 @@ TEST_MAIN("validate_canary",
           TEST(canary_allows_update_while_being_deleted),
           TEST(canary_allows_delete),
           TEST(canary_dry_run_gets_same_decision),
-          TEST(canary_survives_malformed_objects))
+          TEST(canary_survives_malformed_objects),
+          TEST(canary_denies_hook_that_opens_a_gate_by_itself),
+          TEST(canary_self_opening_denial_says_what_happens),
+          TEST(canary_denies_self_opening_hook_for_each_gating),
+          TEST(canary_allows_other_gate_urls_and_ungated_canaries),
+          TEST(canary_self_opening_denial_does_not_quote_the_url),
+          TEST(canary_lossy_update_is_judged_in_full))

@@ -106,7 +106,8 @@ static void config_denies_tracked_configmap_data_change(void)
               "manual-gate: ConfigMap test/podinfo-config is tracked by Canary test/podinfo, whose gated release is "
               "in flight (phase Progressing, canary weight 10%): a change to its data makes Flagger restart the "
               "analysis from 0%. Finish the release with the loadtester's /gate/open, or roll back with "
-              "/rollback/open, then apply; or set the annotation manual-gate.io/override: \"<reason>\" to force it.");
+              "/rollback/open, then apply; or set or change the annotation manual-gate.io/override: \"<reason>\" in "
+              "the same request to force it.");
     world_free(&w);
 }
 
@@ -417,6 +418,100 @@ static void config_dry_run_gets_same_decision(void)
     world_free(&w);
 }
 
+/* A string with \u0000 is cut short by the parser: equal-looking data may differ. */
+static void config_lossy_request_treats_content_as_changed(void)
+{
+    static const char *const fixtures[] = {"validate/configmap.json", "validate/secret.json"};
+    size_t i;
+
+    for (i = 0; i < sizeof(fixtures) / sizeof(fixtures[0]); i++) {
+        struct world w;
+        struct admission_request r;
+        struct canary_lookup l;
+
+        world_init(&w, fixtures[i]);
+        set_annotation(w.new_obj, "owner", "web-team");
+        l = fake_lookup_of(&w.fake);
+        r = fake_request("", cJSON_GetObjectItemCaseSensitive(w.old_obj, "kind")->valuestring, "UPDATE", w.old_obj,
+                         w.new_obj, w.groups);
+        policy_validate(&r, &w.cfg, &l, &w.d);
+        CHECK_INT(w.d.allowed, 1);
+        decision_free(&w.d);
+        r.lossy = 1;
+        policy_validate(&r, &w.cfg, &l, &w.d);
+        CHECK_INT(w.d.allowed, 0);
+        CHECK(w.d.message && strstr(w.d.message, "a change to its data"));
+        CHECK(!leaks_secret(&w.d));
+        world_free(&w);
+    }
+}
+
+/* With no content on either side there is nothing a cut string could hide. */
+static void config_lossy_request_without_content_passes(void)
+{
+    struct world w;
+    struct admission_request r;
+    struct canary_lookup l;
+
+    world_init(&w, "validate/configmap.json");
+    fake_del(w.old_obj, "", "data");
+    fake_del(w.old_obj, "", "binaryData");
+    fake_del(w.new_obj, "", "data");
+    fake_del(w.new_obj, "", "binaryData");
+    l = fake_lookup_of(&w.fake);
+    r = fake_request("", "ConfigMap", "UPDATE", w.old_obj, w.new_obj, w.groups);
+    r.lossy = 1;
+    policy_validate(&r, &w.cfg, &l, &w.d);
+    CHECK_INT(w.d.allowed, 1);
+    world_free(&w);
+}
+
+/* An annotation left on the object must not let every later content change through. */
+static void config_override_annotation_counts_only_when_set_or_changed(void)
+{
+    static const struct { const char *what, *old_reason, *new_reason; int want_allowed; } cases[] = {
+        {"set in this request", NULL, "rotate the leaked token now", 1},
+        {"changed in this request", "rotate the leaked token now", "rotate it again", 1},
+        {"kept from the stored object", "rotate the leaked token now", "rotate the leaked token now", 0},
+    };
+    static const char *const fixtures[] = {"validate/configmap.json", "validate/secret.json"};
+    size_t i, f;
+
+    for (f = 0; f < sizeof(fixtures) / sizeof(fixtures[0]); f++) {
+        for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+            struct world w;
+
+            world_init(&w, fixtures[f]);
+            if (cases[i].old_reason)
+                set_annotation(w.old_obj, "manual-gate.io/override", cases[i].old_reason);
+            set_annotation(w.new_obj, "manual-gate.io/override", cases[i].new_reason);
+            fake_put(w.new_obj, "data", "token", cJSON_CreateString("czNjcjN0LWh1bnRlcjItbmV3"));
+            run(&w);
+            if (w.d.allowed != cases[i].want_allowed)
+                fprintf(stderr, "  %s, %s: allowed=%d\n", fixtures[f], cases[i].what, w.d.allowed);
+            CHECK_INT(w.d.allowed, cases[i].want_allowed);
+            if (!cases[i].want_allowed)
+                CHECK(w.d.message && strstr(w.d.message, "manual-gate.io/override a new reason in the same request"));
+            CHECK(!leaks_secret(&w.d));
+            world_free(&w);
+        }
+    }
+}
+
+/* DELETE has no new object, so the way to force it is to annotate first: the denial says so. */
+static void config_delete_denial_says_annotate_first(void)
+{
+    struct world w;
+
+    world_init(&w, "validate/configmap.json");
+    run_op(&w, "DELETE");
+    CHECK_INT(w.d.allowed, 0);
+    CHECK(w.d.message && strstr(w.d.message, "or set the annotation manual-gate.io/override: \"<reason>\" on it "
+                                             "first, then delete it, to force it."));
+    CHECK(w.d.message && !strstr(w.d.message, "same request"));
+    world_free(&w);
+}
+
 TEST_MAIN("validate_config",
           TEST(config_denies_tracked_configmap_data_change),
           TEST(config_denies_every_configmap_content_change),
@@ -438,4 +533,8 @@ TEST_MAIN("validate_config",
           TEST(config_delete_override_reads_stored_object),
           TEST(config_allows_create),
           TEST(config_unknown_cache_denies_unless_fail_open),
-          TEST(config_dry_run_gets_same_decision))
+          TEST(config_dry_run_gets_same_decision),
+          TEST(config_lossy_request_treats_content_as_changed),
+          TEST(config_lossy_request_without_content_passes),
+          TEST(config_override_annotation_counts_only_when_set_or_changed),
+          TEST(config_delete_denial_says_annotate_first))

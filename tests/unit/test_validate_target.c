@@ -88,7 +88,8 @@ static void target_denies_new_image_during_gated_release(void)
               "manual-gate: Deployment test/podinfo is the target of Canary test/podinfo, whose gated release is in "
               "flight (phase Progressing, canary weight 10%): a new pod template makes Flagger restart the analysis "
               "from 0%. Finish the release with the loadtester's /gate/open, or roll back with /rollback/open, then "
-              "apply; or set the annotation manual-gate.io/override: \"<reason>\" to force it.");
+              "apply; or set or change the annotation manual-gate.io/override: \"<reason>\" in the same request to "
+              "force it.");
     CHECK(w.d.patch == NULL);
     CHECK(w.d.audit == NULL);
     world_free(&w);
@@ -622,6 +623,225 @@ static void target_survives_malformed_objects(void)
     }
 }
 
+/* A gated DaemonSet release in flight with Flagger's own writes to the target (targetRef DaemonSet). */
+static void world_init_daemonset(struct world *w)
+{
+    world_init(w, "validate/daemonset.json");
+    fake_put(w->canary, "spec", "targetRef",
+             cJSON_Parse("{\"apiVersion\":\"apps/v1\",\"kind\":\"DaemonSet\",\"name\":\"node-agent\"}"));
+}
+
+static void set_node_selector(cJSON *obj, const char *json)
+{
+    if (json)
+        fake_put(obj, "spec/template/spec", "nodeSelector", cJSON_Parse(json));
+    else
+        fake_del(obj, "spec/template/spec", "nodeSelector");
+}
+
+/* Flagger "scales a DaemonSet to zero" with a nodeSelector key on its template (in Finalising, and in
+ * a rollback while in flight) and removes it again; its change detection ignores that key. */
+static void target_allows_flagger_scaling_daemonset_to_and_from_zero(void)
+{
+    static const struct { const char *what, *old_sel, *new_sel; } cases[] = {
+        {"scale to zero, no selector before", NULL, "{\"flagger.app/scale-to-zero\":\"true\"}"},
+        {"scale from zero, selector removed", "{\"flagger.app/scale-to-zero\":\"true\"}", NULL},
+        {"scale from zero, empty selector left", "{\"flagger.app/scale-to-zero\":\"true\"}", "{}"},
+        {"scale to zero, null selector before", "null", "{\"flagger.app/scale-to-zero\":\"true\"}"},
+        {"scale to zero beside the user's selector", "{\"kubernetes.io/os\":\"linux\"}",
+         "{\"kubernetes.io/os\":\"linux\",\"flagger.app/scale-to-zero\":\"true\"}"},
+        {"scale from zero beside the user's selector",
+         "{\"flagger.app/scale-to-zero\":\"true\",\"kubernetes.io/os\":\"linux\"}", "{\"kubernetes.io/os\":\"linux\"}"},
+        {"empty selector and none", "{}", NULL},
+    };
+    static const char *const phases[] = {"Finalising", "Progressing"};
+    size_t i, p;
+
+    for (p = 0; p < sizeof(phases) / sizeof(phases[0]); p++) {
+        for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+            struct world w;
+            cJSON *old_copy, *new_copy;
+
+            world_init_daemonset(&w);
+            set_phase(w.canary, phases[p], 0);
+            set_node_selector(w.old_obj, cases[i].old_sel);
+            set_node_selector(w.new_obj, cases[i].new_sel);
+            old_copy = cJSON_Duplicate(w.old_obj, 1);
+            new_copy = cJSON_Duplicate(w.new_obj, 1);
+            run_op(&w, "DaemonSet", "UPDATE");
+            if (!w.d.allowed)
+                fprintf(stderr, "  %s in %s denied: %s\n", cases[i].what, phases[p], w.d.message);
+            CHECK_INT(w.d.allowed, 1);
+            CHECK(w.d.warnings == NULL);
+            /* the policy judges copies: the request's objects are left as they came */
+            CHECK(cJSON_Compare(old_copy, w.old_obj, 1) && cJSON_Compare(new_copy, w.new_obj, 1));
+            cJSON_Delete(old_copy);
+            cJSON_Delete(new_copy);
+            world_free(&w);
+        }
+    }
+}
+
+/* Only Flagger's key is ignored: the rest of the selector, and the rest of the template, still count. */
+static void target_denies_daemonset_change_beside_the_scale_to_zero_key(void)
+{
+    static const struct { const char *what, *old_sel, *new_sel, *image; } cases[] = {
+        {"user selector added", NULL, "{\"kubernetes.io/os\":\"linux\"}", NULL},
+        {"user selector changed with the key", "{\"kubernetes.io/os\":\"linux\"}",
+         "{\"kubernetes.io/os\":\"windows\",\"flagger.app/scale-to-zero\":\"true\"}", NULL},
+        {"user selector removed with the key", "{\"kubernetes.io/os\":\"linux\",\"flagger.app/scale-to-zero\":\"true\"}",
+         "{}", NULL},
+        {"new image with the key", NULL, "{\"flagger.app/scale-to-zero\":\"true\"}", "ghcr.io/example/node-agent:1.5.0"},
+        {"a similar key", NULL, "{\"flagger.app/scale-to-zero-x\":\"true\"}", NULL},
+    };
+    size_t i;
+
+    for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        struct world w;
+
+        world_init_daemonset(&w);
+        set_node_selector(w.old_obj, cases[i].old_sel);
+        set_node_selector(w.new_obj, cases[i].new_sel);
+        if (cases[i].image)
+            fake_put(w.new_obj, "spec/template/spec/containers/0", "image", cJSON_CreateString(cases[i].image));
+        run_op(&w, "DaemonSet", "UPDATE");
+        if (w.d.allowed)
+            fprintf(stderr, "  case %s allowed\n", cases[i].what);
+        CHECK_INT(w.d.allowed, 0);
+        world_free(&w);
+    }
+}
+
+/* Flagger never writes that key on a Deployment, whose change detection hashes the whole template. */
+static void target_deployment_scale_to_zero_key_is_a_template_change(void)
+{
+    struct world w;
+
+    world_init(&w, "validate/deployment.json");
+    fake_put(w.new_obj, "spec/template/spec", "nodeSelector", cJSON_Parse("{\"flagger.app/scale-to-zero\":\"true\"}"));
+    run(&w);
+    CHECK_INT(w.d.allowed, 0);
+    world_free(&w);
+}
+
+/* Numbers compare exactly: 2^53 and 2^53+2 are different users although within a relative epsilon. */
+static void target_compares_numbers_exactly(void)
+{
+    struct world w;
+
+    world_init(&w, "validate/deployment.json");
+    fake_put(w.old_obj, "spec/template/spec", "securityContext", cJSON_Parse("{\"runAsUser\":9007199254740992}"));
+    fake_put(w.new_obj, "spec/template/spec", "securityContext", cJSON_Parse("{\"runAsUser\":9007199254740994}"));
+    run(&w);
+    CHECK_INT(w.d.allowed, 0);
+    world_free(&w);
+}
+
+/* A string with \u0000 is cut short by the parser: equal-looking templates may differ. */
+static void target_lossy_request_treats_template_as_changed(void)
+{
+    struct world w;
+    struct admission_request r;
+    struct canary_lookup l;
+
+    world_init(&w, "validate/deployment.json");
+    fake_put(w.new_obj, "spec", "replicas", cJSON_CreateNumber(5));
+    l = fake_lookup_of(&w.fake);
+    r = fake_request("apps", "Deployment", "UPDATE", w.old_obj, w.new_obj, w.groups);
+    policy_validate(&r, &w.cfg, &l, &w.d);
+    CHECK_INT(w.d.allowed, 1);
+    decision_free(&w.d);
+    r.lossy = 1;
+    policy_validate(&r, &w.cfg, &l, &w.d);
+    CHECK_INT(w.d.allowed, 0);
+    CHECK(w.d.message && strstr(w.d.message, "a new pod template"));
+    decision_free(&w.d);
+
+    /* with no template on either side there is nothing to compare */
+    fake_del(w.old_obj, "spec", "template");
+    fake_del(w.new_obj, "spec", "template");
+    policy_validate(&r, &w.cfg, &l, &w.d);
+    CHECK_INT(w.d.allowed, 1);
+    world_free(&w);
+}
+
+/* An annotation left on the object (or kept in Git) must not let every later template change through:
+ * only the request that sets or changes it overrides. */
+static void target_override_annotation_counts_only_when_set_or_changed(void)
+{
+    static const struct { const char *what, *old_reason, *new_reason; int want_allowed; } cases[] = {
+        {"set in this request", NULL, "hotfix for incident 1234", 1},
+        {"changed in this request", "hotfix for incident 1234", "hotfix for incident 1240", 1},
+        {"kept from the stored object", "hotfix for incident 1234", "hotfix for incident 1234", 0},
+        {"only on the stored object", "hotfix for incident 1234", NULL, 0},
+    };
+    size_t i;
+
+    for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        struct world w;
+
+        world_init(&w, "validate/deployment.json");
+        if (cases[i].old_reason) {
+            set_annotation(w.old_obj, "manual-gate.io/override", cases[i].old_reason);
+            set_annotation(w.new_obj, "manual-gate.io/override", cases[i].old_reason);
+        }
+        if (cases[i].new_reason)
+            set_annotation(w.new_obj, "manual-gate.io/override", cases[i].new_reason);
+        else
+            fake_del(w.new_obj, "metadata/annotations", "manual-gate.io/override");
+        set_image(w.new_obj, "ghcr.io/stefanprodan/podinfo:6.5.1");
+        run(&w);
+        if (w.d.allowed != cases[i].want_allowed)
+            fprintf(stderr, "  case %s: allowed=%d\n", cases[i].what, w.d.allowed);
+        CHECK_INT(w.d.allowed, cases[i].want_allowed);
+        if (cases[i].want_allowed) {
+            CHECK_STR(fake_audit(&w.d, "override-reason"), cases[i].new_reason);
+        } else {
+            CHECK(w.d.audit == NULL);
+            CHECK(w.d.message && strstr(w.d.message, "in the same request"));
+        }
+        world_free(&w);
+    }
+}
+
+/* A kept annotation is named as the reason for the denial, with the way out: a new reason. */
+static void target_override_kept_annotation_denial_says_change_it(void)
+{
+    struct world w;
+
+    world_init(&w, "validate/deployment.json");
+    set_annotation(w.old_obj, "manual-gate.io/override", "hotfix for incident 1234");
+    set_annotation(w.new_obj, "manual-gate.io/override", "hotfix for incident 1234");
+    set_image(w.new_obj, "ghcr.io/stefanprodan/podinfo:6.5.1");
+    run(&w);
+    CHECK_INT(w.d.allowed, 0);
+    CHECK_STR(w.d.message,
+              "manual-gate: Deployment test/podinfo is the target of Canary test/podinfo, whose gated release is in "
+              "flight (phase Progressing, canary weight 10%): a new pod template makes Flagger restart the analysis "
+              "from 0%. Finish the release with the loadtester's /gate/open, or roll back with /rollback/open, then "
+              "apply; or give the annotation manual-gate.io/override a new reason in the same request to force it "
+              "(the value already on the object does not count again).");
+    world_free(&w);
+}
+
+/* The group rule is unchanged: a member passes whatever the annotation, and a kept annotation is no
+ * reason of this request, so the group is what is audited. */
+static void target_override_group_allows_with_kept_annotation(void)
+{
+    struct world w;
+
+    world_init(&w, "validate/deployment.json");
+    w.cfg.override_group = "sre-oncall";
+    cJSON_AddItemToArray(w.groups, cJSON_CreateString("sre-oncall"));
+    set_annotation(w.old_obj, "manual-gate.io/override", "hotfix for incident 1234");
+    set_annotation(w.new_obj, "manual-gate.io/override", "hotfix for incident 1234");
+    set_image(w.new_obj, "ghcr.io/stefanprodan/podinfo:6.5.1");
+    run(&w);
+    CHECK_INT(w.d.allowed, 1);
+    CHECK_STR(fake_audit(&w.d, "override-reason"), "member of the override group sre-oncall");
+    world_free(&w);
+}
+
 TEST_MAIN("validate_target",
           TEST(target_denies_new_image_during_gated_release),
           TEST(target_denies_every_template_change),
@@ -651,4 +871,12 @@ TEST_MAIN("validate_target",
           TEST(target_unknown_cache_override_allows_with_audit),
           TEST(target_missing_lookup_counts_as_unknown),
           TEST(target_dry_run_gets_same_decision),
-          TEST(target_survives_malformed_objects))
+          TEST(target_survives_malformed_objects),
+          TEST(target_allows_flagger_scaling_daemonset_to_and_from_zero),
+          TEST(target_denies_daemonset_change_beside_the_scale_to_zero_key),
+          TEST(target_deployment_scale_to_zero_key_is_a_template_change),
+          TEST(target_compares_numbers_exactly),
+          TEST(target_lossy_request_treats_template_as_changed),
+          TEST(target_override_annotation_counts_only_when_set_or_changed),
+          TEST(target_override_kept_annotation_denial_says_change_it),
+          TEST(target_override_group_allows_with_kept_annotation))
