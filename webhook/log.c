@@ -44,7 +44,7 @@ static void write_line(const char *s)
     free(line);
 }
 
-void log_timestamp(char *buf, size_t len)
+static void log_timestamp(char *buf, size_t len)
 {
     struct timespec now;
     struct tm tm;
@@ -55,28 +55,42 @@ void log_timestamp(char *buf, size_t len)
              tm.tm_hour, tm.tm_min, tm.tm_sec, (int)(now.tv_nsec / 1000000));
 }
 
-static void log_v(enum log_level level, const char *fmt, va_list ap)
+cJSON *log_line_new(enum log_level level, const char *msg)
 {
     static const char *const names[] = {"debug", "info", "warn", "error"};
-    char msg[1024], ts[64];
+    char ts[64];
     cJSON *o;
+
+    if (level < min_level || !(o = cJSON_CreateObject()))
+        return NULL;
+    log_timestamp(ts, sizeof(ts));
+    cJSON_AddStringToObject(o, "time", ts);
+    cJSON_AddStringToObject(o, "level", names[level]);
+    cJSON_AddStringToObject(o, "msg", msg);
+    return o;
+}
+
+void log_line_write(cJSON *line)
+{
     char *s;
+
+    if (!line)
+        return;
+    s = cJSON_PrintUnformatted(line);
+    if (s)
+        write_line(s);
+    free(s);
+    cJSON_Delete(line);
+}
+
+static void log_v(enum log_level level, const char *fmt, va_list ap)
+{
+    char msg[1024];
 
     if (level < min_level)
         return;
     vsnprintf(msg, sizeof(msg), fmt, ap);
-    log_timestamp(ts, sizeof(ts));
-    o = cJSON_CreateObject();
-    if (!o)
-        return;
-    cJSON_AddStringToObject(o, "time", ts);
-    cJSON_AddStringToObject(o, "level", names[level]);
-    cJSON_AddStringToObject(o, "msg", msg);
-    s = cJSON_PrintUnformatted(o);
-    if (s)
-        write_line(s);
-    free(s);
-    cJSON_Delete(o);
+    log_line_write(log_line_new(level, msg));
 }
 
 #define LOG_FN(fn, level)                                                                                  \
@@ -100,10 +114,4 @@ void fatal(const char *fmt, ...)
     log_v(LOG_ERROR, fmt, ap);
     va_end(ap);
     exit(1);
-}
-
-void log_json_line(const char *json)
-{
-    if (LOG_INFO >= min_level)
-        write_line(json);
 }

@@ -7,6 +7,8 @@
 
 #include <stddef.h>
 
+#include <cjson/cJSON.h>
+
 enum log_level { LOG_DEBUG, LOG_INFO, LOG_WARN, LOG_ERROR };
 
 /* Set the lowest level printed; returns -1 for an unknown name ("debug", "info", "warn", "error"). */
@@ -18,9 +20,10 @@ void log_warn(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 void log_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 /* Log at error level and exit(1). */
 void fatal(const char *fmt, ...) __attribute__((format(printf, 1, 2), noreturn));
-/* RFC 3339 UTC time with milliseconds, for the "time" field of a log line. */
-void log_timestamp(char *buf, size_t len);
-/* Write one already-built JSON line (no trailing newline needed) at info level. */
-void log_json_line(const char *json);
+/* A log line to fill with fields before log_line_write: {"time","level","msg"}; NULL when the level is
+ * below --log-level (or out of memory), which log_line_write and cJSON's Add functions accept. */
+cJSON *log_line_new(enum log_level level, const char *msg);
+/* Write the line as one JSON object on one line, and free it. */
+void log_line_write(cJSON *line);
 
 #endif

@@ -309,26 +309,18 @@ static enum MHD_Result reject(struct MHD_Connection *conn, const char *method, c
                               const char *reason)
 {
     enum route route = route_of(url);
-    cJSON *o = cJSON_CreateObject();
-    char ts[64], m[16], path[200], *line, *body = NULL;
+    cJSON *o = log_line_new(LOG_WARN, "request rejected");
+    char m[16], path[200], *body = NULL;
     int n;
 
     if (o) {
-        log_timestamp(ts, sizeof(ts));
         loggable(method, m, sizeof(m));
         loggable(url, path, sizeof(path));
-        cJSON_AddStringToObject(o, "time", ts);
-        cJSON_AddStringToObject(o, "level", "warn");
-        cJSON_AddStringToObject(o, "msg", "request rejected");
         cJSON_AddStringToObject(o, "method", m);
         cJSON_AddStringToObject(o, "path", path);
         cJSON_AddNumberToObject(o, "status", status);
         cJSON_AddStringToObject(o, "reason", reason);
-        line = cJSON_PrintUnformatted(o);
-        if (line)
-            log_json_line(line);
-        free(line);
-        cJSON_Delete(o);
+        log_line_write(o);
     }
     metrics_reject(status);
     n = asprintf(&body, "%s\n", reason);
@@ -348,16 +340,10 @@ static const char *decision_name(const struct decision *d)
 static void log_admission(const char *endpoint, const struct admission_request *req, const struct decision *d,
                           double seconds)
 {
-    char ts[64];
-    cJSON *o = cJSON_CreateObject();
-    char *line;
+    cJSON *o = log_line_new(LOG_INFO, "admission");
 
     if (!o)
         return;
-    log_timestamp(ts, sizeof(ts));
-    cJSON_AddStringToObject(o, "time", ts);
-    cJSON_AddStringToObject(o, "level", "info");
-    cJSON_AddStringToObject(o, "msg", "admission");
     cJSON_AddStringToObject(o, "endpoint", endpoint);
     cJSON_AddStringToObject(o, "uid", req->uid);
     cJSON_AddStringToObject(o, "kind", req->kind);
@@ -377,11 +363,7 @@ static void log_admission(const char *endpoint, const struct admission_request *
     if (d->warnings)
         cJSON_AddNumberToObject(o, "warnings", cJSON_GetArraySize(d->warnings));
     cJSON_AddNumberToObject(o, "latencyMs", seconds * 1000.0);
-    line = cJSON_PrintUnformatted(o);
-    if (line)
-        log_json_line(line);
-    free(line);
-    cJSON_Delete(o);
+    log_line_write(o);
 }
 
 static enum MHD_Result handle_review(struct MHD_Connection *conn, const char *method, const char *url,

@@ -48,14 +48,14 @@ struct check_test {
 
 #define TEST(fn) {#fn, fn}
 
-/* Read tests/fixtures/<rel> (run from the repository root) and parse it as JSON; aborts if missing. */
-static inline cJSON *fixture_json(const char *rel)
+/* Read tests/fixtures/<rel> (run from the repository root) whole, NUL-terminated; aborts if missing.
+ * The caller frees it. */
+static inline char *fixture_text(const char *rel, size_t *len)
 {
     char path[512];
     FILE *f;
     char *buf;
     long n;
-    cJSON *j;
 
     snprintf(path, sizeof(path), "tests/fixtures/%s", rel);
     f = fopen(path, "rb");
@@ -73,10 +73,20 @@ static inline cJSON *fixture_json(const char *rel)
     }
     buf[n] = '\0';
     fclose(f);
-    j = cJSON_Parse(buf);
+    *len = (size_t)n;
+    return buf;
+}
+
+/* Read tests/fixtures/<rel> and parse it as JSON; aborts if missing or not JSON. */
+static inline cJSON *fixture_json(const char *rel)
+{
+    size_t len;
+    char *buf = fixture_text(rel, &len);
+    cJSON *j = cJSON_ParseWithLength(buf, len);
+
     free(buf);
     if (!j) {
-        fprintf(stderr, "fixture %s is not JSON\n", path);
+        fprintf(stderr, "fixture %s is not JSON\n", rel);
         exit(2);
     }
     return j;

@@ -4,16 +4,6 @@
 #include "check.h"
 #include "review.h"
 
-static char *fixture_text(const char *rel, size_t *len)
-{
-    cJSON *j = fixture_json(rel);
-    char *s = cJSON_PrintUnformatted(j);
-
-    cJSON_Delete(j);
-    *len = strlen(s);
-    return s;
-}
-
 /* Decode a fixture; returns the status review_decode gave. */
 static int decode_fixture(const char *rel, struct review *rv, char *err, size_t errlen)
 {

@@ -5,17 +5,17 @@
  */
 #include "check.h"
 
-#include "../fixtures/validate/fake_lookup.h"
+#include "fake_lookup.h"
 #include "policy.h"
 
-struct world {
+struct canary_world {
     cJSON *old_obj; /* the stored Canary test/podinfo: complete gating (trigger B), Progressing at 10% */
     cJSON *new_obj; /* a copy to change */
     struct policy_config cfg;
     struct decision d;
 };
 
-static void world_init(struct world *w)
+static void canary_world_init(struct canary_world *w)
 {
     memset(w, 0, sizeof(*w));
     w->old_obj = fixture_json("validate/canary.json");
@@ -24,14 +24,14 @@ static void world_init(struct world *w)
     decision_init(&w->d);
 }
 
-static void world_free(struct world *w)
+static void canary_world_free(struct canary_world *w)
 {
     decision_free(&w->d);
     cJSON_Delete(w->old_obj);
     cJSON_Delete(w->new_obj);
 }
 
-static void run_op(struct world *w, const char *op)
+static void run_op(struct canary_world *w, const char *op)
 {
     struct admission_request r = fake_request("flagger.app", "Canary", op, strcmp(op, "CREATE") ? w->old_obj : NULL,
                                               strcmp(op, "DELETE") ? w->new_obj : NULL, NULL);
@@ -73,9 +73,9 @@ static void remove_hook(cJSON *obj, const char *name)
 
 static void canary_allows_complete_gated_canary(void)
 {
-    struct world w;
+    struct canary_world w;
 
-    world_init(&w);
+    canary_world_init(&w);
     run_op(&w, "CREATE");
     if (!w.d.allowed)
         fprintf(stderr, "  CREATE denied: %s\n", w.d.message);
@@ -84,7 +84,7 @@ static void canary_allows_complete_gated_canary(void)
     run_op(&w, "UPDATE");
     CHECK_INT(w.d.allowed, 1);
     CHECK(w.d.warnings == NULL);
-    world_free(&w);
+    canary_world_free(&w);
 }
 
 /* Mistake 7: re-applying an old manifest without the gates lets the release run on to 100%. */
@@ -104,9 +104,9 @@ static void canary_denies_removing_gating_in_flight(void)
     size_t i;
 
     for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
-        struct world w;
+        struct canary_world w;
 
-        world_init(&w);
+        canary_world_init(&w);
         if (cases[i].old_label) {
             set_label(w.old_obj, cases[i].old_label);
             set_label(w.new_obj, cases[i].old_label);
@@ -123,21 +123,21 @@ static void canary_denies_removing_gating_in_flight(void)
                                                  "(phase Progressing, canary weight 10%)"));
         CHECK(w.d.message && strstr(w.d.message, cases[i].how));
         CHECK(w.d.message && strstr(w.d.message, "/gate/open") && strstr(w.d.message, "/rollback/open"));
-        world_free(&w);
+        canary_world_free(&w);
     }
 }
 
 /* Only the gate check matters for Flagger: the label true alone, removed while the hooks stay, still gates. */
 static void canary_allows_dropping_label_while_hooks_gate(void)
 {
-    struct world w;
+    struct canary_world w;
 
-    world_init(&w);
+    canary_world_init(&w);
     set_label(w.old_obj, "true");
     set_label(w.new_obj, NULL);
     run_op(&w, "UPDATE");
     CHECK_INT(w.d.allowed, 1);
-    world_free(&w);
+    canary_world_free(&w);
 }
 
 static void canary_allows_removing_gating_outside_a_release(void)
@@ -146,9 +146,9 @@ static void canary_allows_removing_gating_outside_a_release(void)
     size_t i;
 
     for (i = 0; i < sizeof(phases) / sizeof(phases[0]); i++) {
-        struct world w;
+        struct canary_world w;
 
-        world_init(&w);
+        canary_world_init(&w);
         set_phase(w.old_obj, phases[i]);
         set_phase(w.new_obj, phases[i]);
         fake_del(w.new_obj, "spec/analysis", "webhooks");
@@ -157,21 +157,21 @@ static void canary_allows_removing_gating_outside_a_release(void)
         set_label(w.new_obj, "false");
         run_op(&w, "UPDATE");
         CHECK_INT(w.d.allowed, 1);
-        world_free(&w);
+        canary_world_free(&w);
     }
 }
 
 /* The phase that counts is the stored one: the request cannot talk its way out of a release. */
 static void canary_reads_phase_of_stored_object(void)
 {
-    struct world w;
+    struct canary_world w;
 
-    world_init(&w);
+    canary_world_init(&w);
     set_phase(w.new_obj, "Succeeded");
     fake_del(w.new_obj, "spec/analysis", "webhooks");
     run_op(&w, "UPDATE");
     CHECK_INT(w.d.allowed, 0);
-    world_free(&w);
+    canary_world_free(&w);
 }
 
 /* Mistake 6, for each trigger: gates that only the progressive canary strategy would call. */
@@ -190,9 +190,9 @@ static void canary_denies_gating_flagger_never_consults(void)
 
     for (t = 0; t < 2; t++) {
         for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
-            struct world w;
+            struct canary_world w;
 
-            world_init(&w);
+            canary_world_init(&w);
             if (t == 1) {
                 fake_del(w.new_obj, "spec/analysis", "webhooks");
                 set_label(w.new_obj, "true");
@@ -208,7 +208,7 @@ static void canary_denies_gating_flagger_never_consults(void)
             CHECK(w.d.message && strstr(w.d.message, "confirm-traffic-increase webhooks only for the progressive canary"));
             run_op(&w, "UPDATE");
             CHECK_INT(w.d.allowed, 0);
-            world_free(&w);
+            canary_world_free(&w);
         }
     }
 }
@@ -216,28 +216,28 @@ static void canary_denies_gating_flagger_never_consults(void)
 /* Flagger's GetAnalysis() falls back to canaryAnalysis; the message names the key in use. */
 static void canary_reads_canary_analysis(void)
 {
-    struct world w;
+    struct canary_world w;
     cJSON *analysis;
 
-    world_init(&w);
+    canary_world_init(&w);
     analysis = cJSON_DetachItemFromObjectCaseSensitive(fake_at(w.new_obj, "spec"), "analysis");
     cJSON_AddItemToObject(analysis, "iterations", cJSON_CreateNumber(5));
     cJSON_AddItemToObject(fake_at(w.new_obj, "spec"), "canaryAnalysis", analysis);
     run_op(&w, "CREATE");
     CHECK_INT(w.d.allowed, 0);
     CHECK(w.d.message && strstr(w.d.message, "spec.canaryAnalysis.iterations is 5"));
-    world_free(&w);
+    canary_world_free(&w);
 }
 
 static void canary_allows_zero_iterations(void)
 {
-    struct world w;
+    struct canary_world w;
 
-    world_init(&w);
+    canary_world_init(&w);
     fake_put(w.new_obj, "spec/analysis", "iterations", cJSON_CreateNumber(0));
     run_op(&w, "CREATE");
     CHECK_INT(w.d.allowed, 1);
-    world_free(&w);
+    canary_world_free(&w);
 }
 
 /* Without gating enabled (no trigger, or the label "false" over a hook) nothing is judged. */
@@ -247,9 +247,9 @@ static void canary_allows_any_strategy_without_gating(void)
     size_t i;
 
     for (i = 0; i < 2; i++) {
-        struct world w;
+        struct canary_world w;
 
-        world_init(&w);
+        canary_world_init(&w);
         if (!labels[i])
             fake_del(w.new_obj, "spec/analysis", "webhooks");
         else
@@ -258,7 +258,7 @@ static void canary_allows_any_strategy_without_gating(void)
         fake_put(w.new_obj, "spec", "provider", cJSON_CreateString("kubernetes"));
         run_op(&w, "CREATE");
         CHECK_INT(w.d.allowed, 1);
-        world_free(&w);
+        canary_world_free(&w);
     }
 }
 
@@ -268,9 +268,9 @@ static void canary_denies_gated_canary_without_analysis(void)
     size_t i;
 
     for (i = 0; i < 2; i++) {
-        struct world w;
+        struct canary_world w;
 
-        world_init(&w);
+        canary_world_init(&w);
         set_label(w.new_obj, "true");
         if (i == 0)
             fake_del(w.new_obj, "spec", "analysis");
@@ -281,7 +281,7 @@ static void canary_denies_gated_canary_without_analysis(void)
             fprintf(stderr, "  analysis %s allowed\n", shapes[i]);
         CHECK_INT(w.d.allowed, 0);
         CHECK(w.d.message && strstr(w.d.message, "neither spec.analysis nor spec.canaryAnalysis"));
-        world_free(&w);
+        canary_world_free(&w);
     }
 }
 
@@ -300,9 +300,9 @@ static void canary_denies_broken_invariant(void)
     size_t i;
 
     for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
-        struct world w;
+        struct canary_world w;
 
-        world_init(&w);
+        canary_world_init(&w);
         if (cases[i].hook)
             remove_hook(w.new_obj, cases[i].hook);
         else if (strcmp(cases[i].key, "skipAnalysis") == 0)
@@ -317,16 +317,16 @@ static void canary_denies_broken_invariant(void)
                                                  "invariant after all mutations"));
         CHECK(w.d.message && strstr(w.d.message, cases[i].names));
         CHECK(w.d.patch == NULL);
-        world_free(&w);
+        canary_world_free(&w);
     }
 }
 
 /* A denial of the mutator on the final object is reported as a broken invariant too. */
 static void canary_reports_mutation_denial_as_invariant(void)
 {
-    struct world w;
+    struct canary_world w;
 
-    world_init(&w);
+    canary_world_init(&w);
     /* two /gate/check hooks: which one holds the gate is the user's call, the mutator refuses */
     cJSON_AddItemToArray(fake_at(w.new_obj, "spec/analysis/webhooks"),
                          cJSON_Parse("{\"name\":\"second-check\",\"type\":\"confirm-traffic-increase\","
@@ -336,15 +336,15 @@ static void canary_reports_mutation_denial_as_invariant(void)
     CHECK(w.d.message && strstr(w.d.message, "manual-gate: Canary test/podinfo is gated but still breaks an "
                                              "invariant after all mutations: "));
     CHECK(w.d.message && !strstr(w.d.message, "mutations: manual-gate: "));
-    world_free(&w);
+    canary_world_free(&w);
 }
 
 /* Flagger's own metadata writes (finalizers, annotations) to a Canary it cannot fix must pass. */
 static void canary_allows_update_that_leaves_gating_inputs_alone(void)
 {
-    struct world w;
+    struct canary_world w;
 
-    world_init(&w);
+    canary_world_init(&w);
     fake_put(w.old_obj, "spec/analysis", "iterations", cJSON_CreateNumber(10));
     fake_put(w.new_obj, "spec/analysis", "iterations", cJSON_CreateNumber(10));
     fake_put(w.new_obj, "metadata", "finalizers", cJSON_Parse("[\"finalizer.flagger.app\"]"));
@@ -355,40 +355,40 @@ static void canary_allows_update_that_leaves_gating_inputs_alone(void)
     fake_put(w.new_obj, "spec/analysis", "maxWeight", cJSON_CreateNumber(30));
     run_op(&w, "UPDATE");
     CHECK_INT(w.d.allowed, 0);
-    world_free(&w);
+    canary_world_free(&w);
 }
 
 /* Blocking the finalizer removal of a Canary being deleted would wedge the deletion. */
 static void canary_allows_update_while_being_deleted(void)
 {
-    struct world w;
+    struct canary_world w;
 
-    world_init(&w);
+    canary_world_init(&w);
     fake_put(w.new_obj, "spec/analysis", "iterations", cJSON_CreateNumber(10));
     fake_put(w.new_obj, "metadata", "deletionTimestamp", cJSON_CreateString("2024-05-03T10:00:00Z"));
     fake_del(w.new_obj, "spec/analysis", "webhooks");
     run_op(&w, "UPDATE");
     CHECK_INT(w.d.allowed, 1);
-    world_free(&w);
+    canary_world_free(&w);
 }
 
 static void canary_allows_delete(void)
 {
-    struct world w;
+    struct canary_world w;
 
-    world_init(&w);
+    canary_world_init(&w);
     run_op(&w, "DELETE");
     CHECK_INT(w.d.allowed, 1);
-    world_free(&w);
+    canary_world_free(&w);
 }
 
 static void canary_dry_run_gets_same_decision(void)
 {
-    struct world w;
+    struct canary_world w;
     struct admission_request r;
     struct decision wet;
 
-    world_init(&w);
+    canary_world_init(&w);
     fake_del(w.new_obj, "spec/analysis", "webhooks");
     r = fake_request("flagger.app", "Canary", "UPDATE", w.old_obj, w.new_obj, NULL);
     decision_init(&wet);
@@ -399,7 +399,7 @@ static void canary_dry_run_gets_same_decision(void)
     CHECK_INT(w.d.allowed, wet.allowed);
     CHECK_STR(w.d.message, wet.message);
     decision_free(&wet);
-    world_free(&w);
+    canary_world_free(&w);
 }
 
 /* Shapes the CRD schema would reject must not crash the policy. want: the decision on an UPDATE from
@@ -419,12 +419,12 @@ static void canary_survives_malformed_objects(void)
     size_t i;
 
     for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
-        struct world w;
+        struct canary_world w;
         cJSON *bad = cJSON_Parse(cases[i].json);
         struct admission_request r;
 
         CHECK(bad != NULL);
-        world_init(&w);
+        canary_world_init(&w);
         r = fake_request("flagger.app", "Canary", "UPDATE", w.old_obj, bad, NULL);
         r.namespace_ = "test";
         r.name = "podinfo";
@@ -438,7 +438,7 @@ static void canary_survives_malformed_objects(void)
         r = fake_request("flagger.app", "Canary", "CREATE", NULL, bad, NULL);
         policy_validate(&r, &w.cfg, NULL, &w.d);
         cJSON_Delete(bad);
-        world_free(&w);
+        canary_world_free(&w);
     }
 }
 
@@ -467,9 +467,9 @@ static void canary_denies_hook_that_opens_a_gate_by_itself(void)
 
     for (o = 0; o < 2; o++) {
         for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
-            struct world w;
+            struct canary_world w;
 
-            world_init(&w);
+            canary_world_init(&w);
             snprintf(json, sizeof(json), "{\"name\":\"self-open\",\"type\":\"%s\",\"url\":\"%s\"}", cases[i].type,
                      cases[i].url);
             add_hook(w.new_obj, json);
@@ -481,16 +481,16 @@ static void canary_denies_hook_that_opens_a_gate_by_itself(void)
             CHECK(w.d.message && strstr(w.d.message, "manual-gate: Canary test/podinfo is gated but its webhook "
                                                      "\"self-open\" calls the loadtester's "));
             CHECK(w.d.message && strstr(w.d.message, cases[i].says));
-            world_free(&w);
+            canary_world_free(&w);
         }
     }
 }
 
 static void canary_self_opening_denial_says_what_happens(void)
 {
-    struct world w;
+    struct canary_world w;
 
-    world_init(&w);
+    canary_world_init(&w);
     add_hook(w.new_obj, "{\"name\":\"open\",\"type\":\"rollout\",\"url\":\"http://flagger-loadtester.test/gate/open\"}");
     run_op(&w, "CREATE");
     CHECK_STR(w.d.message,
@@ -498,16 +498,16 @@ static void canary_self_opening_denial_says_what_happens(void)
               "Flagger calls it by itself, so the gate would open with no human and the release run on to 100%. "
               "Remove that webhook; a human opens the gate with a POST to /gate/open.");
     decision_free(&w.d);
-    world_free(&w);
+    canary_world_free(&w);
 
-    world_init(&w);
+    canary_world_init(&w);
     add_hook(w.new_obj, "{\"name\":\"abort\",\"type\":\"rollout\",\"url\":\"http://flagger-loadtester.test/rollback/open\"}");
     run_op(&w, "CREATE");
     CHECK_STR(w.d.message,
               "manual-gate: Canary test/podinfo is gated but its webhook \"abort\" calls the loadtester's "
               "/rollback/open: Flagger calls it by itself, so the release would roll back with no human. "
               "Remove that webhook; a human rolls back with a POST to /rollback/open.");
-    world_free(&w);
+    canary_world_free(&w);
 }
 
 /* Each way of being gated counts, the label "false" over a /gate/check hook included (Flagger still
@@ -518,10 +518,10 @@ static void canary_denies_self_opening_hook_for_each_gating(void)
     size_t i;
 
     for (i = 0; i < sizeof(shapes) / sizeof(shapes[0]); i++) {
-        struct world w;
+        struct canary_world w;
         cJSON *analysis;
 
-        world_init(&w);
+        canary_world_init(&w);
         if (i == 0) {
             fake_put(w.new_obj, "spec/analysis", "webhooks", cJSON_CreateArray());
             set_label(w.new_obj, "true");
@@ -538,7 +538,7 @@ static void canary_denies_self_opening_hook_for_each_gating(void)
             fprintf(stderr, "  %s allowed\n", shapes[i]);
         CHECK_INT(w.d.allowed, 0);
         CHECK(w.d.message && strstr(w.d.message, "calls the loadtester's /gate/open"));
-        world_free(&w);
+        canary_world_free(&w);
     }
 }
 
@@ -555,50 +555,50 @@ static void canary_allows_other_gate_urls_and_ungated_canaries(void)
     char json[512];
 
     for (i = 0; i < sizeof(urls) / sizeof(urls[0]); i++) {
-        struct world w;
+        struct canary_world w;
 
-        world_init(&w);
+        canary_world_init(&w);
         snprintf(json, sizeof(json), "{\"name\":\"other\",\"type\":\"rollout\",\"url\":\"%s\"}", urls[i]);
         add_hook(w.new_obj, json);
         run_op(&w, "CREATE");
         if (!w.d.allowed)
             fprintf(stderr, "  %s denied: %s\n", urls[i], w.d.message);
         CHECK_INT(w.d.allowed, 1);
-        world_free(&w);
+        canary_world_free(&w);
     }
     {
-        struct world w;
+        struct canary_world w;
 
-        world_init(&w);
+        canary_world_init(&w);
         fake_put(w.new_obj, "spec/analysis", "webhooks", cJSON_CreateArray());
         add_hook(w.new_obj, "{\"name\":\"open\",\"type\":\"rollout\",\"url\":\"http://lt/gate/open\"}");
         run_op(&w, "CREATE");
         CHECK_INT(w.d.allowed, 1);
-        world_free(&w);
+        canary_world_free(&w);
     }
 }
 
 /* The message names the hook, never its URL: userinfo and query may hold credentials. */
 static void canary_self_opening_denial_does_not_quote_the_url(void)
 {
-    struct world w;
+    struct canary_world w;
 
-    world_init(&w);
+    canary_world_init(&w);
     add_hook(w.new_obj, "{\"type\":\"rollout\",\"url\":\"http://admin:hunter2@lt/gate/open?token=abc\"}");
     run_op(&w, "CREATE");
     CHECK_INT(w.d.allowed, 0);
     CHECK(w.d.message && strstr(w.d.message, "its webhook number 4 calls the loadtester's /gate/open"));
     CHECK(w.d.message && !strstr(w.d.message, "hunter2") && !strstr(w.d.message, "token=abc"));
-    world_free(&w);
+    canary_world_free(&w);
 }
 
 /* With \u0000 in the body, equal-looking specs may differ: the update is judged in full. */
 static void canary_lossy_update_is_judged_in_full(void)
 {
-    struct world w;
+    struct canary_world w;
     struct admission_request r;
 
-    world_init(&w);
+    canary_world_init(&w);
     fake_put(w.old_obj, "spec/analysis", "iterations", cJSON_CreateNumber(10));
     fake_put(w.new_obj, "spec/analysis", "iterations", cJSON_CreateNumber(10));
     fake_put(w.new_obj, "metadata", "finalizers", cJSON_Parse("[\"finalizer.flagger.app\"]"));
@@ -610,7 +610,7 @@ static void canary_lossy_update_is_judged_in_full(void)
     policy_validate(&r, &w.cfg, NULL, &w.d);
     CHECK_INT(w.d.allowed, 0);
     CHECK(w.d.message && strstr(w.d.message, "iterations is 10"));
-    world_free(&w);
+    canary_world_free(&w);
 }
 
 TEST_MAIN("validate_canary",

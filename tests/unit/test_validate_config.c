@@ -6,7 +6,7 @@
  */
 #include "check.h"
 
-#include "../fixtures/validate/fake_lookup.h"
+#include "fake_lookup.h"
 #include "policy.h"
 
 /* The values in tests/fixtures/validate/secret.json and the ones the tests write, plain and base64. */
@@ -15,36 +15,6 @@ static const char *const secret_values[] = {
     "podinfo-password-9", "cG9kaW5mbw==",
 };
 
-struct world {
-    cJSON *canary;  /* test/podinfo, gated, Progressing at 10%, tracking configmap/podinfo-config and secret/podinfo-secret */
-    cJSON *old_obj;
-    cJSON *new_obj;
-    cJSON *groups;
-    struct fake_lookup fake;
-    struct policy_config cfg;
-    struct decision d;
-};
-
-static void world_init(struct world *w, const char *fixture)
-{
-    memset(w, 0, sizeof(*w));
-    w->canary = fixture_json("validate/canary.json");
-    w->old_obj = fixture_json(fixture);
-    w->new_obj = cJSON_Duplicate(w->old_obj, 1);
-    w->groups = cJSON_CreateArray();
-    cJSON_AddItemToArray(w->groups, cJSON_CreateString("system:authenticated"));
-    w->fake.canaries[w->fake.n++] = w->canary;
-    decision_init(&w->d);
-}
-
-static void world_free(struct world *w)
-{
-    decision_free(&w->d);
-    cJSON_Delete(w->canary);
-    cJSON_Delete(w->old_obj);
-    cJSON_Delete(w->new_obj);
-    cJSON_Delete(w->groups);
-}
 
 static void run_op(struct world *w, const char *op)
 {
@@ -68,12 +38,6 @@ static void set_phase(cJSON *canary, const char *phase)
     fake_put(canary, "status", "phase", cJSON_CreateString(phase));
 }
 
-static void set_annotation(cJSON *obj, const char *key, const char *value)
-{
-    if (!fake_at(obj, "metadata/annotations"))
-        fake_put(obj, "metadata", "annotations", cJSON_CreateObject());
-    fake_put(obj, "metadata/annotations", key, cJSON_CreateString(value));
-}
 
 /* No Secret value, plain or base64, in anything the decision carries. */
 static int leaks_secret(const struct decision *d)
@@ -216,7 +180,7 @@ static void config_allows_metadata_only_change(void)
 
         world_init(&w, fixtures[i]);
         fake_put(w.new_obj, "metadata", "labels", cJSON_Parse("{\"app\":\"podinfo\",\"team\":\"web\"}"));
-        set_annotation(w.new_obj, "owner", "web-team");
+        fake_annotate(w.new_obj, "owner", "web-team");
         fake_put(w.new_obj, "metadata", "resourceVersion", cJSON_CreateString("9999"));
         run(&w);
         CHECK_INT(w.d.allowed, 1);
@@ -290,7 +254,7 @@ static void config_override_allows_with_warning_and_audit(void)
 
         world_init(&w, fixtures[i]);
         fake_put(w.new_obj, "data", "token", cJSON_CreateString("czNjcjN0LWh1bnRlcjItbmV3"));
-        set_annotation(w.new_obj, "manual-gate.io/override", "rotate the leaked token now");
+        fake_annotate(w.new_obj, "manual-gate.io/override", "rotate the leaked token now");
         run(&w);
         CHECK_INT(w.d.allowed, 1);
         CHECK(fake_warned(&w.d, "override by alice"));
@@ -361,7 +325,7 @@ static void config_delete_override_reads_stored_object(void)
     struct world w;
 
     world_init(&w, "validate/configmap.json");
-    set_annotation(w.old_obj, "manual-gate.io/override", "config moved to podinfo-config-v2");
+    fake_annotate(w.old_obj, "manual-gate.io/override", "config moved to podinfo-config-v2");
     run_op(&w, "DELETE");
     CHECK_INT(w.d.allowed, 1);
     CHECK_STR(fake_audit(&w.d, "override-reason"), "config moved to podinfo-config-v2");
@@ -430,7 +394,7 @@ static void config_lossy_request_treats_content_as_changed(void)
         struct canary_lookup l;
 
         world_init(&w, fixtures[i]);
-        set_annotation(w.new_obj, "owner", "web-team");
+        fake_annotate(w.new_obj, "owner", "web-team");
         l = fake_lookup_of(&w.fake);
         r = fake_request("", cJSON_GetObjectItemCaseSensitive(w.old_obj, "kind")->valuestring, "UPDATE", w.old_obj,
                          w.new_obj, w.groups);
@@ -483,8 +447,8 @@ static void config_override_annotation_counts_only_when_set_or_changed(void)
 
             world_init(&w, fixtures[f]);
             if (cases[i].old_reason)
-                set_annotation(w.old_obj, "manual-gate.io/override", cases[i].old_reason);
-            set_annotation(w.new_obj, "manual-gate.io/override", cases[i].new_reason);
+                fake_annotate(w.old_obj, "manual-gate.io/override", cases[i].old_reason);
+            fake_annotate(w.new_obj, "manual-gate.io/override", cases[i].new_reason);
             fake_put(w.new_obj, "data", "token", cJSON_CreateString("czNjcjN0LWh1bnRlcjItbmV3"));
             run(&w);
             if (w.d.allowed != cases[i].want_allowed)

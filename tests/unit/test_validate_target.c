@@ -5,41 +5,11 @@
  */
 #include "check.h"
 
-#include "../fixtures/validate/fake_lookup.h"
+#include "fake_lookup.h"
 #include "policy.h"
 
 #define IMAGE_PATH "spec/template/spec/containers/0"
 
-struct world {
-    cJSON *canary;    /* test/podinfo, gated by its /gate/check hook, Progressing at 10% */
-    cJSON *old_obj;   /* the stored Deployment test/podinfo */
-    cJSON *new_obj;   /* a copy to change */
-    cJSON *groups;
-    struct fake_lookup fake;
-    struct policy_config cfg;
-    struct decision d;
-};
-
-static void world_init(struct world *w, const char *fixture)
-{
-    memset(w, 0, sizeof(*w));
-    w->canary = fixture_json("validate/canary.json");
-    w->old_obj = fixture_json(fixture);
-    w->new_obj = cJSON_Duplicate(w->old_obj, 1);
-    w->groups = cJSON_CreateArray();
-    cJSON_AddItemToArray(w->groups, cJSON_CreateString("system:authenticated"));
-    w->fake.canaries[w->fake.n++] = w->canary;
-    decision_init(&w->d);
-}
-
-static void world_free(struct world *w)
-{
-    decision_free(&w->d);
-    cJSON_Delete(w->canary);
-    cJSON_Delete(w->old_obj);
-    cJSON_Delete(w->new_obj);
-    cJSON_Delete(w->groups);
-}
 
 static void set_image(cJSON *obj, const char *image)
 {
@@ -52,12 +22,6 @@ static void set_phase(cJSON *canary, const char *phase, int weight)
     fake_put(canary, "status", "canaryWeight", cJSON_CreateNumber(weight));
 }
 
-static void set_annotation(cJSON *obj, const char *key, const char *value)
-{
-    if (!fake_at(obj, "metadata/annotations"))
-        fake_put(obj, "metadata", "annotations", cJSON_CreateObject());
-    fake_put(obj, "metadata/annotations", key, cJSON_CreateString(value));
-}
 
 /* Validate old_obj -> new_obj (op) of kind as alice. */
 static void run_op(struct world *w, const char *kind, const char *op)
@@ -367,7 +331,7 @@ static void target_override_annotation_allows_with_warning_and_audit(void)
 
     world_init(&w, "validate/deployment.json");
     set_image(w.new_obj, "ghcr.io/stefanprodan/podinfo:6.5.1");
-    set_annotation(w.new_obj, "manual-gate.io/override", "CVE-2024-1234 hotfix, approved by oncall");
+    fake_annotate(w.new_obj, "manual-gate.io/override", "CVE-2024-1234 hotfix, approved by oncall");
     run(&w);
     CHECK_INT(w.d.allowed, 1);
     CHECK(w.d.message == NULL);
@@ -384,7 +348,7 @@ static void target_override_annotation_only_on_old_object_denies(void)
     struct world w;
 
     world_init(&w, "validate/deployment.json");
-    set_annotation(w.old_obj, "manual-gate.io/override", "left over");
+    fake_annotate(w.old_obj, "manual-gate.io/override", "left over");
     set_image(w.new_obj, "ghcr.io/stefanprodan/podinfo:6.5.1");
     run(&w);
     CHECK_INT(w.d.allowed, 0);
@@ -401,7 +365,7 @@ static void target_override_with_empty_reason_denies(void)
 
         world_init(&w, "validate/deployment.json");
         set_image(w.new_obj, "ghcr.io/stefanprodan/podinfo:6.5.1");
-        set_annotation(w.new_obj, "manual-gate.io/override", reasons[i]);
+        fake_annotate(w.new_obj, "manual-gate.io/override", reasons[i]);
         run(&w);
         CHECK_INT(w.d.allowed, 0);
         CHECK(w.d.message && strstr(w.d.message, "manual-gate.io/override is empty"));
@@ -454,10 +418,10 @@ static void target_override_group_prefers_annotation_reason(void)
     w.cfg.override_group = "sre-oncall";
     cJSON_AddItemToArray(w.groups, cJSON_CreateString("sre-oncall"));
     set_image(w.new_obj, "ghcr.io/stefanprodan/podinfo:6.5.1");
-    set_annotation(w.new_obj, "manual-gate.io/override", "");
+    fake_annotate(w.new_obj, "manual-gate.io/override", "");
     run(&w);
     CHECK_INT(w.d.allowed, 1);
-    set_annotation(w.new_obj, "manual-gate.io/override", "rollback of a bad config");
+    fake_annotate(w.new_obj, "manual-gate.io/override", "rollback of a bad config");
     run(&w);
     CHECK_INT(w.d.allowed, 1);
     CHECK_STR(fake_audit(&w.d, "override-reason"), "rollback of a bad config");
@@ -477,7 +441,7 @@ static void target_override_reason_is_bounded_in_audit(void)
     reason[i] = '\0';
     world_init(&w, "validate/deployment.json");
     set_image(w.new_obj, "ghcr.io/stefanprodan/podinfo:6.5.1");
-    set_annotation(w.new_obj, "manual-gate.io/override", reason);
+    fake_annotate(w.new_obj, "manual-gate.io/override", reason);
     run(&w);
     CHECK_INT(w.d.allowed, 1);
     got = fake_audit(&w.d, "override-reason");
@@ -546,7 +510,7 @@ static void target_unknown_cache_override_allows_with_audit(void)
     world_init(&w, "validate/deployment.json");
     w.fake.unknown = 1;
     set_image(w.new_obj, "ghcr.io/stefanprodan/podinfo:6.5.1");
-    set_annotation(w.new_obj, "manual-gate.io/override", "cache down, release verified by hand");
+    fake_annotate(w.new_obj, "manual-gate.io/override", "cache down, release verified by hand");
     run(&w);
     CHECK_INT(w.d.allowed, 1);
     CHECK(fake_warned(&w.d, "gating state is unknown"));
@@ -782,11 +746,11 @@ static void target_override_annotation_counts_only_when_set_or_changed(void)
 
         world_init(&w, "validate/deployment.json");
         if (cases[i].old_reason) {
-            set_annotation(w.old_obj, "manual-gate.io/override", cases[i].old_reason);
-            set_annotation(w.new_obj, "manual-gate.io/override", cases[i].old_reason);
+            fake_annotate(w.old_obj, "manual-gate.io/override", cases[i].old_reason);
+            fake_annotate(w.new_obj, "manual-gate.io/override", cases[i].old_reason);
         }
         if (cases[i].new_reason)
-            set_annotation(w.new_obj, "manual-gate.io/override", cases[i].new_reason);
+            fake_annotate(w.new_obj, "manual-gate.io/override", cases[i].new_reason);
         else
             fake_del(w.new_obj, "metadata/annotations", "manual-gate.io/override");
         set_image(w.new_obj, "ghcr.io/stefanprodan/podinfo:6.5.1");
@@ -810,8 +774,8 @@ static void target_override_kept_annotation_denial_says_change_it(void)
     struct world w;
 
     world_init(&w, "validate/deployment.json");
-    set_annotation(w.old_obj, "manual-gate.io/override", "hotfix for incident 1234");
-    set_annotation(w.new_obj, "manual-gate.io/override", "hotfix for incident 1234");
+    fake_annotate(w.old_obj, "manual-gate.io/override", "hotfix for incident 1234");
+    fake_annotate(w.new_obj, "manual-gate.io/override", "hotfix for incident 1234");
     set_image(w.new_obj, "ghcr.io/stefanprodan/podinfo:6.5.1");
     run(&w);
     CHECK_INT(w.d.allowed, 0);
@@ -833,8 +797,8 @@ static void target_override_group_allows_with_kept_annotation(void)
     world_init(&w, "validate/deployment.json");
     w.cfg.override_group = "sre-oncall";
     cJSON_AddItemToArray(w.groups, cJSON_CreateString("sre-oncall"));
-    set_annotation(w.old_obj, "manual-gate.io/override", "hotfix for incident 1234");
-    set_annotation(w.new_obj, "manual-gate.io/override", "hotfix for incident 1234");
+    fake_annotate(w.old_obj, "manual-gate.io/override", "hotfix for incident 1234");
+    fake_annotate(w.new_obj, "manual-gate.io/override", "hotfix for incident 1234");
     set_image(w.new_obj, "ghcr.io/stefanprodan/podinfo:6.5.1");
     run(&w);
     CHECK_INT(w.d.allowed, 1);

@@ -1,35 +1,7 @@
 /* YAML <-> cJSON: scalars read as kubectl reads them, anchors and merges, limits and errors, and an
  * emitter whose output reads back to the same JSON (what keeps `mutate` output stable). */
-#include <time.h>
-
 #include "check.h"
 #include "yamlio.h"
-
-static char *read_fixture(const char *rel, size_t *len)
-{
-    char path[256];
-    FILE *f;
-    char *buf;
-    long n;
-
-    snprintf(path, sizeof(path), "tests/fixtures/%s", rel);
-    if (!(f = fopen(path, "rb"))) {
-        fprintf(stderr, "cannot open fixture %s\n", path);
-        exit(2);
-    }
-    fseek(f, 0, SEEK_END);
-    n = ftell(f);
-    fseek(f, 0, SEEK_SET);
-    buf = malloc((size_t)n + 1);
-    if (!buf || fread(buf, 1, (size_t)n, f) != (size_t)n) {
-        fprintf(stderr, "cannot read fixture %s\n", path);
-        exit(2);
-    }
-    buf[n] = '\0';
-    fclose(f);
-    *len = (size_t)n;
-    return buf;
-}
 
 static cJSON *parse(const char *s, char *err, size_t errlen)
 {
@@ -380,7 +352,7 @@ static void yaml_round_trips_tricky_values(void)
 static void yaml_round_trips_the_manifest_fixture(void)
 {
     size_t len;
-    char err[256] = "", *buf = read_fixture("mutate/manifests.yaml", &len);
+    char err[256] = "", *buf = fixture_text("mutate/manifests.yaml", &len);
     cJSON *docs = yaml_parse(buf, len, err, sizeof(err));
     const cJSON *cm;
 
