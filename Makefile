@@ -35,7 +35,7 @@ $(BUILD)/obj/%.o: webhook/%.c $(wildcard webhook/*.h) | $(BUILD)/obj
 	@echo "CC  $<"
 	@$(CC) $(ALL_CFLAGS) -c -o $@ $<
 
-$(BUILD)/tests/%: tests/unit/%.c $(LIBOBJ) tests/unit/check.h | $(BUILD)/tests
+$(BUILD)/tests/%: tests/unit/%.c $(LIBOBJ) $(wildcard tests/unit/*.h) | $(BUILD)/tests
 	@echo "CC  $<"
 	@$(CC) $(ALL_CFLAGS) -Iwebhook -o $@ $< $(LIBOBJ) $(LDFLAGS) $(LDLIBS)
 
