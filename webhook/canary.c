@@ -155,11 +155,19 @@ long canary_interval_seconds(const cJSON *analysis)
     return sec > LONG_MAX ? LONG_MAX : (long)sec;
 }
 
-enum canary_strategy canary_strategy(const cJSON *canary)
+const char *canary_provider(const cJSON *canary, const char *default_provider)
+{
+    /* Flagger: "override the global provider if one is specified in the canary spec". */
+    const char *provider = get_string(get(canary, "spec"), "provider");
+
+    return provider && *provider ? provider : default_provider;
+}
+
+enum canary_strategy canary_strategy(const cJSON *canary, const char *default_provider)
 {
     const cJSON *analysis = canary_analysis(canary);
     const cJSON *iterations = get(analysis, "iterations");
-    const char *provider = get_string(get(canary, "spec"), "provider");
+    const char *provider = canary_provider(canary, default_provider);
     const cJSON *match = get(analysis, "match");
 
     if (provider && strcmp(provider, "kubernetes") == 0)

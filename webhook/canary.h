@@ -38,8 +38,11 @@ long canary_interval_seconds(const cJSON *analysis);
  * int64 nanoseconds (about 2562047h47m16.854s) is invalid, as for Flagger. A negative duration comes
  * back negative, so callers that accept those cannot tell "-1s" from invalid. */
 double canary_parse_go_duration(const char *s);
-/* Strategy Flagger runs: iterations > 0 (A/B with match), provider kubernetes forces blue/green. */
-enum canary_strategy canary_strategy(const cJSON *canary);
+/* The provider Flagger uses: spec.provider, else its -mesh-provider (default_provider, NULL if unknown). */
+const char *canary_provider(const cJSON *canary, const char *default_provider);
+/* Strategy Flagger runs: iterations > 0 (A/B with match), provider kubernetes forces blue/green.
+ * default_provider is Flagger's -mesh-provider, used when spec.provider is empty (NULL: unknown). */
+enum canary_strategy canary_strategy(const cJSON *canary, const char *default_provider);
 /* 1 when the phase is a release in flight (Progressing, Waiting, WaitingPromotion, Promoting, Finalising). */
 int canary_phase_in_flight(const char *phase);
 /* status.phase, "" when absent. */

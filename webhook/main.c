@@ -19,6 +19,7 @@
 struct flags {
     const char *listen, *tls_cert, *tls_key, *kube_api, *kube_token_file, *kube_ca_file, *canaries;
     const char *loadtester_url, *override_group, *log_level, *max_unsynced, *threads, *shutdown_timeout;
+    const char *mesh_provider;
     int fail_open;
 };
 
@@ -37,6 +38,7 @@ static const struct flag_spec {
     {"max-unsynced", offsetof(struct flags, max_unsynced), "seconds out of sync before /readyz fails (default 60)"},
     {"loadtester-url", offsetof(struct flags, loadtester_url), "default Flagger loadtester base URL"},
     {"override-group", offsetof(struct flags, override_group), "group whose members may override a denial"},
+    {"mesh-provider", offsetof(struct flags, mesh_provider), "Flagger's -mesh-provider (for Canaries without spec.provider)"},
     {"log-level", offsetof(struct flags, log_level), "debug, info, warn or error (default info)"},
     {"threads", offsetof(struct flags, threads), "worker threads (default 2)"},
     {"shutdown-timeout", offsetof(struct flags, shutdown_timeout), "seconds to drain after SIGTERM (default 20)"},
@@ -151,7 +153,7 @@ static int parse_uint(const char *s, const char *flag, unsigned long max, unsign
 
 static int cmd_serve(const struct flags *fl)
 {
-    struct policy_config pcfg = {fl->loadtester_url, fl->override_group, fl->fail_open};
+    struct policy_config pcfg = {fl->loadtester_url, fl->override_group, fl->fail_open, fl->mesh_provider};
     struct cache_config ccfg = {fl->kube_api, fl->kube_token_file, fl->kube_ca_file, fl->canaries, 60};
     struct server_config scfg = {fl->listen ? fl->listen : ":8443", fl->tls_cert, fl->tls_key, 2, 20, &pcfg, NULL};
     unsigned long max_unsynced = 60, threads = 2, shutdown = 20;
@@ -211,7 +213,7 @@ int main(int argc, char **argv)
     if (strcmp(cmd, "serve") == 0)
         return cmd_serve(&fl);
     if (strcmp(cmd, "mutate") == 0) {
-        struct policy_config pcfg = {fl.loadtester_url, fl.override_group, fl.fail_open};
+        struct policy_config pcfg = {fl.loadtester_url, fl.override_group, fl.fail_open, fl.mesh_provider};
         if (npos != 1) {
             fprintf(stderr, "manual-gate mutate: give one FILE (or - for stdin)\n");
             return 2;

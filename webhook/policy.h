@@ -97,6 +97,8 @@ struct policy_config {
     const char *loadtester_url; /* --loadtester-url, NULL when unset */
     const char *override_group; /* --override-group, NULL when unset */
     int fail_open;              /* --fail-open: allow when the cache cannot answer */
+    const char *mesh_provider;  /* --mesh-provider: Flagger's -mesh-provider, for Canaries without
+                                   spec.provider; NULL when unknown */
 };
 
 /* POST /mutate: route by kind (Canary) and fill d. Anything else is allowed unchanged. */

@@ -71,12 +71,14 @@ static int removes_gating(const cJSON *old_obj, const cJSON *new_obj, const char
     return 0;
 }
 
-static int deny_unconsulted(const cJSON *canary, const char *ns, const char *name, struct decision *d)
+static int deny_unconsulted(const cJSON *canary, const struct policy_config *cfg, const char *ns, const char *name,
+                            struct decision *d)
 {
-    const char *provider = child_string(child(canary, "spec"), "provider", "");
+    const char *spec_provider = child_string(child(canary, "spec"), "provider", "");
+    const char *provider = canary_provider(canary, cfg->mesh_provider);
     const cJSON *analysis = canary_analysis(canary);
     const cJSON *iterations = child(analysis, "iterations");
-    enum canary_strategy strategy = canary_strategy(canary);
+    enum canary_strategy strategy = canary_strategy(canary, cfg->mesh_provider);
 
     if (!analysis) {
         decision_deny(d, "manual-gate: Canary %s/%s is gated but has neither spec.analysis nor spec.canaryAnalysis: "
@@ -87,12 +89,12 @@ static int deny_unconsulted(const cJSON *canary, const char *ns, const char *nam
     }
     if (strategy == STRATEGY_CANARY)
         return 0;
-    if (strcmp(provider, "kubernetes") == 0)
-        decision_deny(d, "manual-gate: Canary %s/%s is gated but spec.provider is kubernetes, which makes Flagger "
+    if (provider && strcmp(provider, "kubernetes") == 0)
+        decision_deny(d, "manual-gate: Canary %s/%s is gated but %s kubernetes, which makes Flagger "
                          "run a blue/green release: Flagger calls confirm-traffic-increase webhooks only for the "
                          "progressive canary strategy, so the gates would never be consulted and the release "
                          "would run on by itself. Use a provider that shifts traffic, or remove the gating.",
-                      ns, name);
+                      ns, name, *spec_provider ? "spec.provider is" : "it names no spec.provider and Flagger's -mesh-provider is");
     else
         decision_deny(d, "manual-gate: Canary %s/%s is gated but spec.%s.iterations is %g, which makes Flagger "
                          "run %s: Flagger calls confirm-traffic-increase webhooks only for the progressive canary "
@@ -236,7 +238,7 @@ void validate_canary(const struct admission_request *req, const struct policy_co
         return;
     if (!gating_enabled(obj))
         return;
-    if (deny_unconsulted(obj, ns, name, d))
+    if (deny_unconsulted(obj, cfg, ns, name, d))
         return;
     deny_broken_invariant(obj, cfg, ns, name, d);
 }

@@ -73,7 +73,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
     static const struct canary_lookup lookup = {NULL, gated, gated_cfg};
-    struct policy_config cfg = {"http://loadtester.test", "sre", 0};
+    struct policy_config cfg = {"http://loadtester.test", "sre", 0, NULL};
     struct review rv;
     struct decision d;
     char err[256], *out;

@@ -129,7 +129,28 @@ static void canary_strategy_follows_flagger(void)
     for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
         cJSON *o = cJSON_Parse(cases[i].obj);
 
-        CHECK_INT(canary_strategy(o), cases[i].want);
+        CHECK_INT(canary_strategy(o, NULL), cases[i].want);
+        CHECK_INT(canary_strategy(o, "istio"), cases[i].want);
+        cJSON_Delete(o);
+    }
+}
+
+/* Flagger's -mesh-provider applies to Canaries without spec.provider; spec.provider wins over it. */
+static void canary_strategy_uses_the_mesh_provider_when_spec_names_none(void)
+{
+    static const struct { const char *obj, *mesh; enum canary_strategy want; } cases[] = {
+        {"{\"spec\":{\"analysis\":{\"stepWeight\":10}}}", "kubernetes", STRATEGY_BLUE_GREEN},
+        {"{\"spec\":{\"provider\":\"\",\"analysis\":{\"stepWeight\":10}}}", "kubernetes", STRATEGY_BLUE_GREEN},
+        {"{\"spec\":{\"provider\":\"istio\",\"analysis\":{\"stepWeight\":10}}}", "kubernetes", STRATEGY_CANARY},
+        {"{\"spec\":{\"provider\":\"kubernetes\",\"analysis\":{\"stepWeight\":10}}}", "istio", STRATEGY_BLUE_GREEN},
+        {"{\"spec\":{\"analysis\":{\"stepWeight\":10}}}", "linkerd", STRATEGY_CANARY},
+    };
+    size_t i;
+
+    for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        cJSON *o = cJSON_Parse(cases[i].obj);
+
+        CHECK_INT(canary_strategy(o, cases[i].mesh), cases[i].want);
         cJSON_Delete(o);
     }
 }
@@ -261,6 +282,7 @@ TEST_MAIN("canary",
           TEST(canary_interval_ns_is_exact),
           TEST(canary_analysis_falls_back_to_canary_analysis),
           TEST(canary_strategy_follows_flagger),
+          TEST(canary_strategy_uses_the_mesh_provider_when_spec_names_none),
           TEST(canary_url_path_is_the_decoded_path_the_loadtester_routes),
           TEST(canary_hook_is_matches_the_exact_decoded_path),
           TEST(canary_gating_needs_a_check_hook_or_the_label),

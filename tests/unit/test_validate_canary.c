@@ -174,6 +174,28 @@ static void canary_reads_phase_of_stored_object(void)
     canary_world_free(&w);
 }
 
+/* Flagger installed with -mesh-provider=kubernetes runs every Canary without spec.provider as
+ * blue/green; --mesh-provider tells manual-gate so. spec.provider still wins. */
+static void canary_denies_gating_under_a_kubernetes_mesh_provider(void)
+{
+    struct canary_world w;
+
+    canary_world_init(&w);
+    fake_del(w.new_obj, "spec", "provider");
+    w.cfg.mesh_provider = "kubernetes";
+    run_op(&w, "CREATE");
+    CHECK_INT(w.d.allowed, 0);
+    CHECK(w.d.message && strstr(w.d.message, "names no spec.provider and Flagger's -mesh-provider is kubernetes"));
+    w.cfg.mesh_provider = "istio";
+    run_op(&w, "CREATE");
+    CHECK_INT(w.d.allowed, 1);
+    w.cfg.mesh_provider = "kubernetes";
+    fake_put(w.new_obj, "spec", "provider", cJSON_CreateString("istio"));
+    run_op(&w, "CREATE");
+    CHECK_INT(w.d.allowed, 1);
+    canary_world_free(&w);
+}
+
 /* Mistake 6, for each trigger: gates that only the progressive canary strategy would call. */
 static void canary_denies_gating_flagger_never_consults(void)
 {
@@ -620,6 +642,7 @@ TEST_MAIN("validate_canary",
           TEST(canary_allows_removing_gating_outside_a_release),
           TEST(canary_reads_phase_of_stored_object),
           TEST(canary_denies_gating_flagger_never_consults),
+          TEST(canary_denies_gating_under_a_kubernetes_mesh_provider),
           TEST(canary_reads_canary_analysis),
           TEST(canary_allows_zero_iterations),
           TEST(canary_allows_any_strategy_without_gating),
