@@ -1,5 +1,5 @@
-"""Inputs for tests/bench/run.sh: 10,000 Canaries (a third with a gated release in flight), a 9 KB
-Deployment review whose template changed (denied), and a Canary review that gets a patch."""
+"""Inputs for tests/bench/run.sh: 10,000 Canaries (a third with a gated release in flight), a 14 KB
+Deployment review whose template changed (denied), and a Canary CREATE review that gets a patch."""
 import json
 import sys
 
@@ -28,7 +28,8 @@ def deployment(image):
 def review(kind, group, version, obj, old):
     return {"apiVersion": "admission.k8s.io/v1", "kind": "AdmissionReview",
             "request": {"uid": "bench", "kind": {"group": group, "version": version, "kind": kind},
-                        "namespace": "ns-0", "name": obj["metadata"]["name"], "operation": "UPDATE",
+                        "namespace": "ns-0", "name": obj["metadata"]["name"],
+                        "operation": "UPDATE" if old else "CREATE",
                         "userInfo": {"username": "bench"}, "object": obj, "oldObject": old}}
 
 
@@ -38,4 +39,5 @@ canary = {"apiVersion": "flagger.app/v1beta1", "kind": "Canary",
           "spec": {"targetRef": {"apiVersion": "apps/v1", "kind": "Deployment", "name": "podinfo"},
                    "service": {"port": 9898},
                    "analysis": {"interval": "1m", "threshold": 5, "maxWeight": 50, "stepWeight": 10}}}
-json.dump(review("Canary", "flagger.app", "v1beta1", canary, canary), open(out + "/mutate.json", "w"))
+# CREATE: the mutator completes it (an UPDATE that changes nothing would get no patch).
+json.dump(review("Canary", "flagger.app", "v1beta1", canary, None), open(out + "/mutate.json", "w"))

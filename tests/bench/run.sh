@@ -62,4 +62,6 @@ for line in "$val" "$mut"; do
 done
 echo "== memory: peak RSS after the load: $(awk '/VmHWM/{print $2, $3}' /proc/$pid/status)"
 grep -q '"decision":"denied"' "$tmp/log" && echo "(log level warn hides admissions; denials are counted in /metrics)" || true
+# The decisions the load got: validate must be denied and mutate patched, or the numbers above measure
+# another path.
 curl -sf --cacert "$tmp/ca.crt" "https://localhost:$port/metrics" | grep -E '^manual_gate_admission_reviews_total\{.*\} [1-9]'
