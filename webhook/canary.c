@@ -9,6 +9,8 @@
 #include <stdint.h>
 #include <string.h>
 
+#include "json.h"
+
 static const cJSON *get(const cJSON *obj, const char *key)
 {
     return cJSON_IsObject(obj) ? cJSON_GetObjectItemCaseSensitive(obj, key) : NULL;
@@ -304,4 +306,12 @@ const cJSON *canary_gate_check_hook(const cJSON *canary)
 int canary_is_gated(const cJSON *canary)
 {
     return canary_gate_check_hook(canary) != NULL || canary_enabled_label(canary) == ENABLED_TRUE;
+}
+
+int canary_gating_inputs_unchanged(const cJSON *old_obj, const cJSON *new_obj)
+{
+    const cJSON *om = get(old_obj, "metadata"), *nm = get(new_obj, "metadata");
+
+    return json_equal(get(old_obj, "spec"), get(new_obj, "spec")) && json_equal(get(om, "labels"), get(nm, "labels")) &&
+           json_equal(get(om, "annotations"), get(nm, "annotations"));
 }

@@ -62,6 +62,9 @@ const char *canary_url_path(const char *url, char *buf, size_t len);
 int canary_hook_is(const cJSON *hook, const char *type, const char *path);
 /* The first confirm-traffic-increase /gate/check hook of the analysis, NULL if none. */
 const cJSON *canary_gate_check_hook(const cJSON *canary);
+/* 1 when an UPDATE leaves what the policies read (spec, labels, annotations) as stored. The mutator
+ * and the Canary validator both skip such updates, with this one definition so that they agree. */
+int canary_gating_inputs_unchanged(const cJSON *old_obj, const cJSON *new_obj);
 /* "Gated" as the validators mean it: a /gate/check hook, or the label enabled=true. */
 int canary_is_gated(const cJSON *canary);
 

@@ -654,20 +654,6 @@ void mutate_canary_object(const cJSON *canary, const struct policy_config *cfg, 
         complete(canary, cfg, d);
 }
 
-static int same(const cJSON *a, const cJSON *b)
-{
-    return (!a && !b) || json_equal(a, b);
-}
-
-/* What the policy reads: spec, labels and annotations. */
-static int inputs_unchanged(const cJSON *old_obj, const cJSON *new_obj)
-{
-    const cJSON *om = child(old_obj, "metadata"), *nm = child(new_obj, "metadata");
-
-    return same(child(old_obj, "spec"), child(new_obj, "spec")) && same(child(om, "labels"), child(nm, "labels")) &&
-           same(child(om, "annotations"), child(nm, "annotations"));
-}
-
 /* An UPDATE that leaves spec, labels and annotations as stored (Flagger adding its finalizer, another
  * controller's metadata write): the validator skips it, so patching it here would hand the validator
  * a changed spec to deny. Nothing is changed or denied; a warning says what is pending. */
@@ -696,7 +682,7 @@ void mutate_canary(const struct admission_request *req, const struct policy_conf
         return;
     /* With a \u0000 in the body equal-looking strings may differ: judged in full, as the validator does. */
     if (strcmp(req->operation, "UPDATE") == 0 && req->old_object && !req->lossy &&
-        inputs_unchanged(req->old_object, obj)) {
+        canary_gating_inputs_unchanged(req->old_object, obj)) {
         leave_as_stored(obj, cfg, d);
         return;
     }

@@ -11,7 +11,6 @@
 #include <string.h>
 
 #include "canary.h"
-#include "json.h"
 #include "mutate_canary.h"
 
 /* Patch operations named in a denial before "and N more": enough to find the culprit. */
@@ -33,26 +32,12 @@ static const char *child_string(const cJSON *obj, const char *key, const char *f
     return cJSON_IsString(v) ? v->valuestring : fallback;
 }
 
-static int same(const cJSON *a, const cJSON *b)
-{
-    return (!a && !b) || json_equal(a, b);
-}
-
 /* "Gating enabled" as the mutator acts on it: trigger A or B, and the label "false" wins over both. */
 static int gating_enabled(const cJSON *canary)
 {
     enum canary_enabled e = canary_enabled_label(canary);
 
     return e == ENABLED_TRUE || (e == ENABLED_UNSET && canary_gate_check_hook(canary) != NULL);
-}
-
-/* What the gating checks read: spec, labels (trigger A) and annotations (the mutator's settings). */
-static int gating_inputs_unchanged(const cJSON *old_obj, const cJSON *new_obj)
-{
-    const cJSON *om = child(old_obj, "metadata"), *nm = child(new_obj, "metadata");
-
-    return same(child(old_obj, "spec"), child(new_obj, "spec")) && same(child(om, "labels"), child(nm, "labels")) &&
-           same(child(om, "annotations"), child(nm, "annotations"));
 }
 
 /* 1 and a description in *how when new_obj switches off the gating old_obj had. */
@@ -231,7 +216,7 @@ void validate_canary(const struct admission_request *req, const struct policy_co
     /* An unchanged Canary was judged when it was written; re-judging it would block Flagger's and
      * other controllers' metadata updates to an object they cannot fix. A lossy request may hide a
      * change in a string, so it is judged in full. */
-    if (update && old_obj && !req->lossy && gating_inputs_unchanged(old_obj, obj))
+    if (update && old_obj && !req->lossy && canary_gating_inputs_unchanged(old_obj, obj))
         return;
     /* Gated as Flagger sees it: the label "false" over a /gate/check hook still has Flagger call it. */
     if (canary_is_gated(obj) && deny_self_opening(obj, ns, name, d))
