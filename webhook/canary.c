@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "json.h"
+#include "url.h"
 
 static const cJSON *get(const cJSON *obj, const char *key)
 {
@@ -227,59 +228,6 @@ enum canary_enabled canary_enabled_label(const cJSON *canary)
     return ENABLED_UNSET;
 }
 
-static int hex_value(char c)
-{
-    if (c >= '0' && c <= '9')
-        return c - '0';
-    if (c >= 'a' && c <= 'f')
-        return c - 'a' + 10;
-    if (c >= 'A' && c <= 'F')
-        return c - 'A' + 10;
-    return -1;
-}
-
-const char *canary_url_path(const char *url, char *buf, size_t len)
-{
-    const char *p, *end;
-    size_t n = 0;
-
-    if (!len)
-        return buf;
-    buf[0] = '\0';
-    if (!url)
-        return buf;
-    /* A "://" counts only before the path, query or fragment: "/gate/check?next=http://x" is a path. */
-    if ((p = strstr(url, "://")) != NULL && (size_t)(p - url) < strcspn(url, "/?#")) {
-        p += 3;
-        p = p + strcspn(p, "/?#");
-    } else {
-        p = url;
-    }
-    if (*p != '/')
-        return buf;
-    /* The loadtester's Go ServeMux matches the decoded path exactly: "/gate/%63heck" is its gate
-     * check, "/gate/check/" is not (its catch-all task handler answers that). */
-    for (end = p + strcspn(p, "?#"); p < end; p++) {
-        char c = *p;
-
-        if (c == '%') {
-            int hi = end - p > 2 ? hex_value(p[1]) : -1, lo = hi < 0 ? -1 : hex_value(p[2]);
-
-            /* A bad escape fails Go's url.Parse, so Flagger never calls the hook; NUL names no route. */
-            if (lo < 0 || (hi == 0 && lo == 0))
-                break;
-            c = (char)(hi * 16 + lo);
-            p += 2;
-        }
-        if (n + 1 >= len)
-            break;
-        buf[n++] = c;
-    }
-    /* A cut path is not the path: a prefix of it could match what the whole does not. */
-    buf[p < end ? 0 : n] = '\0';
-    return buf;
-}
-
 int canary_hook_is(const cJSON *hook, const char *type, const char *path)
 {
     const char *t = get_string(hook, "type"), *url = get_string(hook, "url");
@@ -287,7 +235,7 @@ int canary_hook_is(const cJSON *hook, const char *type, const char *path)
 
     if (!t || strcmp(t, type) != 0 || !url)
         return 0;
-    return strcmp(canary_url_path(url, buf, sizeof(buf)), path) == 0;
+    return strcmp(url_path(url, buf, sizeof(buf)), path) == 0;
 }
 
 const cJSON *canary_gate_check_hook(const cJSON *canary)

@@ -54,10 +54,6 @@ enum canary_enabled canary_enabled_label(const cJSON *canary);
 /* A label or annotation value, NULL when absent or not a string. */
 const char *canary_label(const cJSON *obj, const char *key);
 const char *canary_annotation(const cJSON *obj, const char *key);
-/* Path part of a URL ("http://h:80/gate/check?x" -> "/gate/check"), percent-decoded and exact (a
- * trailing "/" is kept), as the loadtester's router sees it, written into buf. "" when there is no
- * path, an escape is invalid or %00, or the path does not fit in buf. */
-const char *canary_url_path(const char *url, char *buf, size_t len);
 /* 1 when hook is a webhook of the given type whose URL path equals path. */
 int canary_hook_is(const cJSON *hook, const char *type, const char *path);
 /* The first confirm-traffic-increase /gate/check hook of the analysis, NULL if none. */

@@ -39,9 +39,10 @@
 #include "canary.h"
 #include "json.h"
 #include "patch.h"
+#include "url.h"
 
-/* Longest origin kept ("https://" + a 253-character DNS name + ":65535"), and of a JSON pointer. */
-#define ORIGIN_MAX 300
+#define ORIGIN_MAX URL_ORIGIN_MAX
+/* Longest JSON pointer built here. */
 #define POINTER_MAX 64
 /* Longest URL quoted in a message. */
 #define QUOTED_URL_MAX 160
@@ -108,89 +109,6 @@ static int is_owned_name(const char *name)
         if (strcmp(name, roles[r].owned) == 0)
             return 1;
     return 0;
-}
-
-/* The origin of an http(s) URL, lower-cased and without a default port: "http://h:8080". With
- * origin_only, anything after the authority other than slashes is refused (a base URL, not a hook). */
-static int url_origin(const char *url, char *buf, size_t len, int origin_only)
-{
-    const char *scheme, *auth, *end, *host_end, *port = NULL;
-    size_t i, hlen;
-    long pnum = 0;
-
-    if (!url)
-        return -1;
-    if (strncasecmp(url, "http://", 7) == 0)
-        scheme = "http", auth = url + 7;
-    else if (strncasecmp(url, "https://", 8) == 0)
-        scheme = "https", auth = url + 8;
-    else
-        return -1;
-    end = auth + strcspn(auth, "/?#");
-    if (*auth == '[') {
-        host_end = memchr(auth, ']', (size_t)(end - auth));
-        if (!host_end)
-            return -1;
-        host_end++;
-        for (i = 1; auth + i < host_end - 1; i++)
-            if (!isxdigit((unsigned char)auth[i]) && auth[i] != ':' && auth[i] != '.')
-                return -1;
-    } else {
-        for (host_end = auth; host_end < end && *host_end != ':'; host_end++)
-            if (!isalnum((unsigned char)*host_end) && *host_end != '-' && *host_end != '.' && *host_end != '_')
-                return -1;
-    }
-    hlen = (size_t)(host_end - auth);
-    if (hlen == 0 || (*auth == '[' && hlen < 3))
-        return -1;
-    if (host_end < end) {
-        if (*host_end != ':' || host_end + 1 == end)
-            return -1;
-        port = host_end + 1;
-        for (i = 0; port + i < end; i++) {
-            if (!isdigit((unsigned char)port[i]) || i >= 5)
-                return -1;
-            pnum = pnum * 10 + (port[i] - '0');
-        }
-        if (pnum < 1 || pnum > 65535)
-            return -1;
-        if ((pnum == 80 && scheme[4] == '\0') || (pnum == 443 && scheme[4] == 's'))
-            port = NULL;
-    }
-    if (origin_only)
-        for (i = 0; end[i]; i++)
-            if (end[i] != '/')
-                return -1;
-    if (strlen(scheme) + 3 + hlen + 7 >= len)
-        return -1;
-    i = (size_t)snprintf(buf, len, "%s://", scheme);
-    for (; auth < host_end; auth++)
-        buf[i++] = (char)tolower((unsigned char)*auth);
-    buf[i] = '\0';
-    if (port)
-        snprintf(buf + i, len - i, ":%ld", pnum);
-    return 0;
-}
-
-/* A URL fit to quote in a message, which the server logs: userinfo and a query or fragment may carry
- * credentials, so the userinfo becomes "***@" and the query or fragment "?***". */
-static const char *url_redacted(const char *url, char *buf, size_t len)
-{
-    const char *auth, *sep, *at = NULL, *p, *tail;
-
-    if (!url)
-        url = "";
-    if ((sep = strstr(url, "://")) != NULL && (size_t)(sep - url) < strcspn(url, "/?#"))
-        auth = sep + 3;
-    else
-        auth = url;
-    for (p = auth; *p && !strchr("/?#", *p); p++)
-        if (*p == '@')
-            at = p;
-    tail = p + strcspn(p, "?#");
-    snprintf(buf, len, "%.*s%s%.*s%s", (int)(auth - url), url, at ? "***@" : "",
-             (int)(tail - (at ? at + 1 : auth)), at ? at + 1 : auth, *tail ? "?***" : "");
-    return buf;
 }
 
 long mutate_parse_max_duration(const char *s)
@@ -369,7 +287,7 @@ static int deny_other_loadtester(const struct hook *kept, size_t nk, const char 
 
         if (kept[i].role != ROLE_CHECK && kept[i].role != ROLE_CLOSE)
             continue;
-        if (url_origin(url, origin, sizeof(origin), 0) < 0) {
+        if (url_origin(url, URL_CANONICAL, 0, origin, sizeof(origin)) < 0) {
             decision_deny(d, "manual-gate: webhook %s has url \"%s\", which is not http(s)://host[:port]%s: "
                              "manual-gate cannot tell which loadtester holds its gate (a host is needed, and no "
                              "user:password@)",
@@ -400,7 +318,7 @@ static int find_base(const cJSON *canary, const struct hook *kept, size_t nk, co
     base[0] = '\0';
     if (ann) {
         *from = "annotation " CANARY_ANN_LOADTESTER;
-        if (url_origin(ann, base, ORIGIN_MAX, 1) == 0)
+        if (url_origin(ann, URL_CANONICAL, 1, base, ORIGIN_MAX) == 0)
             return 0;
         decision_deny(d, "manual-gate: annotation %s is \"%s\", which is not a loadtester base URL: use "
                          "http(s)://host[:port] without a path, e.g. http://flagger-loadtester.test",
@@ -412,13 +330,13 @@ static int find_base(const cJSON *canary, const struct hook *kept, size_t nk, co
         for (i = 0; i < nk; i++)
             if (kept[i].role == (enum role)r) {
                 *from = r == ROLE_CHECK ? "its /gate/check webhook" : "its /gate/close webhook";
-                if (url_origin(child_string(kept[i].src, "url", ""), base, ORIGIN_MAX, 0) < 0)
+                if (url_origin(child_string(kept[i].src, "url", ""), URL_CANONICAL, 0, base, ORIGIN_MAX) < 0)
                     snprintf(base, ORIGIN_MAX, "(none)");
                 return 0;
             }
     if (cfg && cfg->loadtester_url && cfg->loadtester_url[0]) {
         *from = "--loadtester-url";
-        if (url_origin(cfg->loadtester_url, base, ORIGIN_MAX, 1) == 0)
+        if (url_origin(cfg->loadtester_url, URL_CANONICAL, 1, base, ORIGIN_MAX) == 0)
             return 0;
         decision_deny(d, "manual-gate: the server flag --loadtester-url is \"%s\", which is not a loadtester base "
                          "URL: set http(s)://host[:port], or the annotation %s on the Canary",

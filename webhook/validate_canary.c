@@ -12,6 +12,7 @@
 
 #include "canary.h"
 #include "mutate_canary.h"
+#include "url.h"
 
 /* Patch operations named in a denial before "and N more": enough to find the culprit. */
 #define INVARIANT_OPS_SHOWN 6
@@ -107,7 +108,7 @@ static int deny_self_opening(const cJSON *canary, const char *ns, const char *na
         url = child(h, "url");
         if (!cJSON_IsString(url))
             continue;
-        canary_url_path(url->valuestring, path, sizeof(path));
+        url_path(url->valuestring, path, sizeof(path));
         if (strcmp(path, PATH_GATE_OPEN) != 0 && strcmp(path, PATH_ROLLBACK_OPEN) != 0)
             continue;
         hook_name = child_string(h, "name", NULL);

@@ -155,44 +155,6 @@ static void canary_strategy_uses_the_mesh_provider_when_spec_names_none(void)
     }
 }
 
-static void canary_url_path_is_the_decoded_path_the_loadtester_routes(void)
-{
-    static const struct { const char *url, *want; } cases[] = {
-        {"http://lt.test/gate/check", "/gate/check"},
-        /* The loadtester's ServeMux routes "/gate/check/" to its task handler, not to the gate. */
-        {"http://lt.test:8080/gate/check/", "/gate/check/"},
-        {"http://lt.test/gate/check//", "/gate/check//"},
-        /* ServeMux matches the decoded path. */
-        {"http://lt/gate/%63heck", "/gate/check"},
-        {"http://lt/gate%2Fcheck", "/gate/check"},
-        {"http://lt/%67%61%74%65/%43heck", "/gate/Check"},
-        {"http://lt/gate/check%3Fx", "/gate/check?x"},
-        /* An escape Go's url.Parse refuses, or a NUL: no route. */
-        {"http://lt/gate/check%", ""}, {"http://lt/gate/check%4", ""}, {"http://lt/gate/%zzcheck", ""},
-        {"http://lt/gate/check%00", ""}, {"http://lt/gate/check%4?x=1", ""},
-        {"https://lt.test/gate/check?x=1#f", "/gate/check"},
-        {"http://lt.test", ""},
-        {"http://lt.test?x=/gate/check", ""},
-        {"/gate/check", "/gate/check"},
-        {"/gate/check?next=http://other/x", "/gate/check"},
-        {"lt.test/gate/check", ""},
-        {"", ""},
-        {NULL, ""},
-        {"http://lt.test/", "/"},
-    };
-    size_t i;
-    char small[12];
-
-    for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
-        char buf[64];
-
-        CHECK_STR(canary_url_path(cases[i].url, buf, sizeof(buf)), cases[i].want);
-    }
-    /* A path that does not fit is not cut to a prefix that would match. */
-    CHECK_STR(canary_url_path("http://lt/gate/check", small, sizeof(small)), "/gate/check");
-    CHECK_STR(canary_url_path("http://lt/gate/checkpoint", small, sizeof(small)), "");
-}
-
 static void canary_hook_is_matches_the_exact_decoded_path(void)
 {
     static const struct { const char *url; int want; } cases[] = {
@@ -283,7 +245,6 @@ TEST_MAIN("canary",
           TEST(canary_analysis_falls_back_to_canary_analysis),
           TEST(canary_strategy_follows_flagger),
           TEST(canary_strategy_uses_the_mesh_provider_when_spec_names_none),
-          TEST(canary_url_path_is_the_decoded_path_the_loadtester_routes),
           TEST(canary_hook_is_matches_the_exact_decoded_path),
           TEST(canary_gating_needs_a_check_hook_or_the_label),
           TEST(canary_phase_in_flight_matches_the_design),
