@@ -205,6 +205,69 @@ int canary_weight(const cJSON *canary)
     return cJSON_IsNumber(w) ? w->valueint : 0;
 }
 
+/* Flagger's weights are Go ints; a JSON number is read as one, anything else as 0. */
+static int int_of(const cJSON *v)
+{
+    if (!cJSON_IsNumber(v) || v->valuedouble != v->valuedouble)
+        return 0;
+    if (v->valuedouble > 1e6 || v->valuedouble < -1e6)
+        return v->valuedouble > 0 ? 1000000 : -1000000;
+    return (int)v->valuedouble;
+}
+
+#define TOTAL_WEIGHT 100
+
+int canary_max_weight(const cJSON *canary)
+{
+    const cJSON *analysis = canary_analysis(canary), *steps = get(analysis, "stepWeights");
+    int n = cJSON_IsArray(steps) ? cJSON_GetArraySize(steps) : 0, max = int_of(get(analysis, "maxWeight"));
+
+    if (n > 0) {
+        int last = int_of(cJSON_GetArrayItem(steps, n - 1));
+
+        return last < TOTAL_WEIGHT ? last : TOTAL_WEIGHT;
+    }
+    return max > 0 ? max : TOTAL_WEIGHT;
+}
+
+int canary_step_weight(const cJSON *canary, int weight)
+{
+    const cJSON *analysis = canary_analysis(canary), *steps = get(analysis, "stepWeights");
+    int n = cJSON_IsArray(steps) ? cJSON_GetArraySize(steps) : 0, step = int_of(get(analysis, "stepWeight"));
+    int max_step = TOTAL_WEIGHT - weight, i;
+    const cJSON *s;
+
+    if (step > 0 || n == 0)
+        return step;
+    if (max_step == 0)
+        return 1;
+    if (weight == 0)
+        return int_of(cJSON_GetArrayItem(steps, 0)) < max_step ? int_of(cJSON_GetArrayItem(steps, 0)) : max_step;
+    i = 0;
+    cJSON_ArrayForEach(s, steps) {
+        if (i++ == n - 1)
+            break;
+        if (int_of(s) == weight) {
+            int diff = int_of(s->next) - weight;
+
+            return diff < max_step ? diff : max_step;
+        }
+    }
+    return max_step;
+}
+
+int canary_next_weight(const cJSON *canary, int weight)
+{
+    int step = canary_step_weight(canary, weight), next;
+
+    if (step <= 0)
+        return 0;
+    if (weight >= canary_max_weight(canary))
+        return CANARY_NEXT_PROMOTION;
+    next = weight + step;
+    return next > TOTAL_WEIGHT ? TOTAL_WEIGHT : next;
+}
+
 const char *canary_label(const cJSON *obj, const char *key)
 {
     return get_string(get(get(obj, "metadata"), "labels"), key);

@@ -49,6 +49,17 @@ int canary_phase_in_flight(const char *phase);
 const char *canary_phase(const cJSON *canary);
 /* status.canaryWeight, 0 when absent. */
 int canary_weight(const cJSON *canary);
+/* Flagger's maxWeight(): the last of stepWeights (at most 100), else maxWeight when above 0, else 100. */
+int canary_max_weight(const cJSON *canary);
+/* Flagger's nextStepWeight(): how much the step taken from canary weight `weight` adds (0: Flagger never
+ * steps, as with no stepWeight and no stepWeights). A current weight that is not one of stepWeights steps
+ * straight to 100, as Flagger's own loop does. */
+int canary_step_weight(const cJSON *canary, int weight);
+/* Where the next opened gate takes a release at canary weight `weight`: the new weight (Flagger caps it at
+ * 100, not at max weight), CANARY_NEXT_PROMOTION when weight has reached max weight (the next step
+ * promotes), or 0 when Flagger never steps. */
+int canary_next_weight(const cJSON *canary, int weight);
+#define CANARY_NEXT_PROMOTION -1
 /* The manual-gate.io/enabled label. */
 enum canary_enabled canary_enabled_label(const cJSON *canary);
 /* A label or annotation value, NULL when absent or not a string. */

@@ -238,7 +238,48 @@ static void canary_reads_label_values(void)
     }
 }
 
-TEST_MAIN("canary",
+/* The weight the next opened gate takes a release to, as Flagger's nextStepWeight/maxWeight compute it. */
+static void canary_next_weight_follows_flaggers_step_plan(void)
+{
+    static const struct { const char *analysis; int weight, want; } cases[] = {
+        {"{\"stepWeight\":10,\"maxWeight\":50}", 0, 10},
+        {"{\"stepWeight\":10,\"maxWeight\":50}", 10, 20},
+        {"{\"stepWeight\":10,\"maxWeight\":50}", 40, 50},
+        {"{\"stepWeight\":10,\"maxWeight\":50}", 50, CANARY_NEXT_PROMOTION},
+        /* Flagger adds the step and caps at 100, not at maxWeight. */
+        {"{\"stepWeight\":20,\"maxWeight\":50}", 40, 60},
+        {"{\"stepWeight\":30}", 90, 100},
+        {"{\"stepWeight\":30}", 100, CANARY_NEXT_PROMOTION},
+        {"{\"stepWeights\":[1,5,10,30]}", 0, 1},
+        {"{\"stepWeights\":[1,5,10,30]}", 5, 10},
+        {"{\"stepWeights\":[1,5,10,30]}", 10, 30},
+        {"{\"stepWeights\":[1,5,10,30]}", 30, CANARY_NEXT_PROMOTION},
+        /* A weight that is not one of the steps (the plan changed in flight): straight to 100%. */
+        {"{\"stepWeights\":[1,5,10,30]}", 7, 100},
+        {"{\"stepWeights\":[20,150]}", 20, 100},
+        /* stepWeight wins over stepWeights for the step; stepWeights still set the max. */
+        {"{\"stepWeight\":5,\"stepWeights\":[10,20]}", 10, 15},
+        {"{\"stepWeight\":5,\"stepWeights\":[10,20]}", 20, CANARY_NEXT_PROMOTION},
+        /* No step plan: Flagger never steps. */
+        {"{\"maxWeight\":50}", 0, 0},
+        {"{}", 0, 0},
+    };
+    size_t i;
+
+    for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        char text[256];
+        cJSON *c;
+
+        snprintf(text, sizeof(text), "{\"spec\":{\"analysis\":%s}}", cases[i].analysis);
+        c = cJSON_Parse(text);
+        if (canary_next_weight(c, cases[i].weight) != cases[i].want)
+            fprintf(stderr, "  case %zu: %s at %d\n", i, cases[i].analysis, cases[i].weight);
+        CHECK_INT(canary_next_weight(c, cases[i].weight), cases[i].want);
+        cJSON_Delete(c);
+    }
+}
+
+TEST_MAIN("canary", TEST(canary_next_weight_follows_flaggers_step_plan),
           TEST(canary_parses_go_durations),
           TEST(canary_interval_follows_flagger),
           TEST(canary_interval_ns_is_exact),
