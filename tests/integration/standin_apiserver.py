@@ -1,5 +1,7 @@
-"""Test-only stand-in for the Kubernetes API server: just the canaries.flagger.app v1beta1 resource in all
-namespaces, as manual-gate's Canary cache reads it.
+"""Test-only stand-in for the Kubernetes API server: the canaries.flagger.app v1beta1 resource in all
+namespaces, as manual-gate's Canary cache reads it, plus (standin_resources.py) the namespaced objects,
+services proxy and RBAC that the operator commands use through kubectl, and /version, which some kubectl
+wrappers ask first.
 
 It speaks the real wire format: GET /apis/flagger.app/v1beta1/canaries answers a CanaryList with
 metadata.resourceVersion and items, in pages (limit, metadata.continue); with ?watch=true it answers a
@@ -22,7 +24,10 @@ import time
 import urllib.parse
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
+from standin_resources import Resources, parse_path
+
 CANARIES = "/apis/flagger.app/v1beta1/canaries"
+VERSION = {"major": "1", "minor": "32", "gitVersion": "v1.32.4", "platform": "linux/amd64"}
 
 
 def status_body(code, reason, message):
@@ -57,25 +62,76 @@ class _Handler(BaseHTTPRequestHandler):
             with self.server.api.cond:
                 self.server.api._conns.discard(self.connection)
 
-    def do_GET(self):
+    def _body(self):
+        """The request body, also when kubectl sends it chunked (`create --raw -f -` does)."""
+        if self.headers.get("Transfer-Encoding", "").lower() == "chunked":
+            data = b""
+            while True:
+                size = int(self.rfile.readline().split(b";")[0].strip() or b"0", 16)
+                if size == 0:
+                    while self.rfile.readline() not in (b"\r\n", b"\n", b""):
+                        pass
+                    return data
+                data += self.rfile.read(size)
+                self.rfile.readline()
+        n = int(self.headers.get("Content-Length") or 0)
+        return self.rfile.read(n) if n else b""
+
+    def _begin(self, method):
         api = self.server.api
         url = urllib.parse.urlsplit(self.path)
         query = dict(urllib.parse.parse_qsl(url.query, keep_blank_values=True))
         watch = query.get("watch") in ("true", "1")
-        record = {"path": url.path, "query": query, "watch": watch,
+        body = self._body() if method == "POST" else b""
+        record = {"method": method, "path": url.path, "query": query, "watch": watch, "body": body,
                   "authorization": self.headers.get("Authorization"), "status": None}
         with api.cond:
             api._requests.append(record)
-        if url.path != CANARIES:
-            return self._json(404, status_body(404, "NotFound", "the server could not find the requested resource"),
-                              record)
-        with api.cond:
             tokens = api._tokens
+        return url, query, watch, body, record, tokens
+
+    def do_GET(self):
+        url, query, watch, _, record, tokens = self._begin("GET")
+        if url.path == "/version":
+            return self._json(200, VERSION, record)
         if tokens is not None and self.headers.get("Authorization") not in ["Bearer " + t for t in tokens]:
             return self._json(401, status_body(401, "Unauthorized", "Unauthorized"), record)
+        if url.path != CANARIES:
+            return self._resource("GET", url.path, query, b"", record)
         if watch:
             return self._watch(query, record)
         return self._list(query, record)
+
+    def do_POST(self):
+        url, query, _, body, record, tokens = self._begin("POST")
+        if tokens is not None and self.headers.get("Authorization") not in ["Bearer " + t for t in tokens]:
+            return self._json(401, status_body(401, "Unauthorized", "Unauthorized"), record)
+        return self._resource("POST", url.path, query, body, record)
+
+    def _resource(self, method, path, query, body, record):
+        res = self.server.api.resources
+        a = parse_path(method, path, query)
+        if a is None or (method == "POST" and a["subresource"] != "proxy"):
+            return self._json(404, status_body(404, "NotFound", "the server could not find the requested resource"),
+                              record)
+        refusal = res.authorize(a)
+        if refusal:
+            return self._json(403, refusal, record)
+        if a["subresource"] == "proxy" and a["resource"] == "services":
+            code, ctype, data = res.proxy(method, a, body)
+            return self._raw(code, ctype, data, record)
+        code, obj = res.get(a, query)
+        return self._json(code, obj, record)
+
+    def _raw(self, code, ctype, data, record):
+        record["status"] = code
+        self.send_response(code)
+        if ctype:
+            self.send_header("Content-Type", ctype)
+        self.send_header("Content-Length", str(len(data)))
+        self.end_headers()
+        self.wfile.write(data)
+        self.wfile.flush()
 
     def _json(self, code, obj, record):
         body = json.dumps(obj).encode()
@@ -203,6 +259,7 @@ class StandinAPIServer:
         self._list_status = None
         self._stopping = False
         self._httpd = None
+        self.resources = Resources(self)
         self.port = port or self._free_port()
         self.come_back()
 
@@ -259,6 +316,28 @@ class StandinAPIServer:
         for w in self._watches:
             w.queue.append(copy.deepcopy(ev))
         self.cond.notify_all()
+
+    # ---- other namespaced objects, the services proxy and RBAC (standin_resources.py) ----
+
+    def put_object(self, obj):
+        """Create or replace a Service, ConfigMap, Secret, Deployment, DaemonSet or EndpointSlice."""
+        self.resources.put(obj)
+
+    def route_service(self, namespace, service, port, address):
+        """Send the services proxy for this Service port to address ("127.0.0.1:PORT")."""
+        self.resources.route(namespace, service, port, address)
+
+    def authorize_with(self, rules, user="alice"):
+        """Allow only what these Role-like rules grant (dicts: apiGroups, resources, verbs, optional
+        resourceNames and namespace); None allows everything again."""
+        with self.cond:
+            self.resources.rules = rules
+            self.resources.user = user
+
+    def forbid(self, verb, resource, namespace=None):
+        """Refuse one verb on one resource ("services/proxy" for the proxy), in one namespace or all."""
+        with self.cond:
+            self.resources.forbidden.append((verb, resource, namespace))
 
     # ---- failures ----
 
@@ -336,7 +415,7 @@ class StandinAPIServer:
     # ---- what the client did ----
 
     def requests(self, watch=None):
-        """Requests so far (dicts: path, query, watch, authorization, status), optionally only watches
+        """Requests so far (dicts: method, path, query, watch, body, authorization, status), optionally only watches
         (watch=True) or only lists (watch=False)."""
         with self.cond:
             return [dict(r) for r in self._requests if watch is None or r["watch"] == watch]
