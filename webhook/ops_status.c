@@ -1,0 +1,457 @@
+/*
+ * `manual-gate status`: one row per gated Canary, with what an operator of a slow release asks first:
+ * where it stands (phase, weight of max weight, where the next step goes, failed checks of the
+ * threshold), for how long, and whether its gates are open, read from the loadtester itself through the
+ * API server's service proxy. The data is built once as JSON (what -o json/yaml print); the table is a
+ * rendering of it, fitted to the terminal. --watch polls (every --interval, default 5s: Flagger itself
+ * acts once per analysis interval, at least 10s) and redraws when something changed.
+ */
+#include "ops_status.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "buf.h"
+#include "canary.h"
+#include "loadtester.h"
+#include "ops.h"
+#include "table.h"
+#include "yamlio.h"
+
+static const char usage[] =
+    "usage: manual-gate status [NAME] [-n NS | -A] [-o json|yaml] [-w [--interval 5s]]\n\n"
+    "One row per gated Canary: phase, canary weight / max weight, where the next opened gate takes it,\n"
+    "failed checks / threshold, how long the release has run and since its last change, and the state\n"
+    "of its traffic gate and rollback gate, read from the loadtester through the API server's service\n"
+    "proxy (open, closed, unreachable, forbidden). A loadtester with more than one ready pod gets a\n"
+    "warning: each pod keeps its own gates.\n\n"
+    "  NAME                   only this Canary (shown even when it is not gated)\n"
+    "  -A, --all-namespaces   every namespace\n"
+    "  -o, --output FORMAT    json or yaml\n"
+    "  -w, --watch            poll every --interval (default 5s) and redraw when something changed\n";
+
+/* Status output for one Canary list is a few kilobytes per Canary; this bounds a redraw. */
+#define STATUS_SCREEN_MAX (16u * 1024 * 1024)
+
+/* Ready pods per loadtester Service, read once per refresh: Canaries usually share one loadtester. */
+#define SEEN_MAX 32
+struct seen_lt {
+    char key[160];
+    int pods;
+    char err[400];
+};
+
+struct refresh {
+    struct ops_opts *o;
+    struct seen_lt seen[SEEN_MAX];
+    int nseen;
+};
+
+static void add_warning(cJSON *warnings, const char *text)
+{
+    const cJSON *w;
+
+    cJSON_ArrayForEach(w, warnings)
+        if (strcmp(w->valuestring, text) == 0)
+            return;
+    cJSON_AddItemToArray(warnings, cJSON_CreateString(text));
+}
+
+static int ready_pods(struct refresh *r, const struct loadtester *lt, char *err, size_t errlen)
+{
+    char key[160];
+    struct seen_lt *s;
+    int i;
+
+    loadtester_name(lt, key, sizeof(key));
+    for (i = 0; i < r->nseen; i++)
+        if (strcmp(r->seen[i].key, key) == 0)
+            break;
+    if (i == r->nseen) {
+        if (r->nseen == SEEN_MAX)
+            return loadtester_ready_pods(&r->o->kube, lt, err, errlen);
+        s = &r->seen[r->nseen++];
+        snprintf(s->key, sizeof(s->key), "%s", key);
+        s->pods = loadtester_ready_pods(&r->o->kube, lt, s->err, sizeof(s->err));
+    }
+    snprintf(err, errlen, "%s", r->seen[i].err);
+    return r->seen[i].pods;
+}
+
+/* The loadtester object of an item, and the warnings about its pods. */
+static void add_loadtester(struct refresh *r, const struct loadtester *lt, cJSON *item, cJSON *warnings)
+{
+    cJSON *obj = cJSON_AddObjectToObject(item, "loadtester");
+    char err[400], text[600];
+    int pods = ready_pods(r, lt, err, sizeof(err));
+
+    cJSON_AddStringToObject(obj, "url", lt->url);
+    cJSON_AddStringToObject(obj, "namespace", lt->namespace_);
+    cJSON_AddStringToObject(obj, "service", lt->service);
+    cJSON_AddNumberToObject(obj, "port", lt->port);
+    if (pods < 0) {
+        cJSON_AddNullToObject(obj, "readyPods");
+        snprintf(text, sizeof(text), "cannot count the loadtester's ready pods: %s", err);
+        add_warning(warnings, text);
+        return;
+    }
+    cJSON_AddNumberToObject(obj, "readyPods", pods);
+    if (pods == 0)
+        snprintf(text, sizeof(text), "loadtester Service %s/%s has no ready pod: no gate can open", lt->namespace_,
+                 lt->service);
+    else if (pods > 1)
+        snprintf(text, sizeof(text), "loadtester Service %s/%s has %d ready pods: each keeps its own gates, so an "
+                                     "open and a check can land on different pods", lt->namespace_, lt->service, pods);
+    else
+        return;
+    add_warning(warnings, text);
+}
+
+/* Read one gate into item[key]; the traffic gate's loadtester also goes into the item. */
+static void add_gate(struct refresh *r, const cJSON *canary, enum loadtester_gate which, cJSON *item,
+                     cJSON *warnings)
+{
+    const char *check = which == LOADTESTER_ROLLBACK ? PATH_ROLLBACK_CHECK : PATH_GATE_CHECK;
+    struct loadtester lt;
+    enum gate_state st;
+    char err[700];
+    int rc = loadtester_of_canary(canary, which, &lt, err, sizeof(err));
+
+    if (rc == 1) {
+        st = GATE_NO_HOOK;
+    } else if (rc < 0) {
+        st = GATE_UNREACHABLE;
+        add_warning(warnings, err);
+    } else {
+        st = loadtester_check(&r->o->kube, &lt, check, ops_meta(canary, "name"), ops_meta(canary, "namespace"), err,
+                              sizeof(err));
+        if (err[0])
+            add_warning(warnings, err);
+        if (which == LOADTESTER_TRAFFIC)
+            add_loadtester(r, &lt, item, warnings);
+    }
+    cJSON_AddStringToObject(item, which == LOADTESTER_ROLLBACK ? "rollbackGate" : "gate", gate_state_name(st));
+}
+
+static void add_time(cJSON *item, const char *key, long t)
+{
+    char buf[32];
+    time_t tt = (time_t)t;
+    struct tm tm;
+
+    if (t < 0 || !gmtime_r(&tt, &tm)) {
+        cJSON_AddNullToObject(item, key);
+        return;
+    }
+    strftime(buf, sizeof(buf), "%Y-%m-%dT%H:%M:%SZ", &tm);
+    cJSON_AddStringToObject(item, key, buf);
+}
+
+static int status_int(const cJSON *canary, const char *key)
+{
+    const cJSON *v = cJSON_GetObjectItemCaseSensitive(cJSON_GetObjectItemCaseSensitive(canary, "status"), key);
+
+    return cJSON_IsNumber(v) ? v->valueint : 0;
+}
+
+/* Where, state and progress of the release (everything but the gates). */
+static void add_release(const cJSON *canary, cJSON *item)
+{
+    const cJSON *ref = cJSON_GetObjectItemCaseSensitive(cJSON_GetObjectItemCaseSensitive(canary, "spec"), "targetRef");
+    const cJSON *kind = cJSON_GetObjectItemCaseSensitive(ref, "kind"), *name = cJSON_GetObjectItemCaseSensitive(ref, "name");
+    const cJSON *th = cJSON_GetObjectItemCaseSensitive(canary_analysis(canary), "threshold");
+    const char *phase = canary_phase(canary);
+    int weight = canary_weight(canary), next = canary_next_weight(canary, weight);
+    /* Flagger consults the traffic gates only while Progressing (and Waiting leads there). */
+    int consults = strcmp(phase, "Progressing") == 0 || strcmp(phase, "Waiting") == 0;
+    char target[600];
+
+    snprintf(target, sizeof(target), "%s/%s", cJSON_IsString(kind) ? kind->valuestring : "?",
+             cJSON_IsString(name) ? name->valuestring : "?");
+    cJSON_AddStringToObject(item, "target", target);
+    cJSON_AddStringToObject(item, "phase", phase);
+    cJSON_AddBoolToObject(item, "gated", canary_is_gated(canary));
+    cJSON_AddNumberToObject(item, "canaryWeight", weight);
+    cJSON_AddNumberToObject(item, "maxWeight", canary_max_weight(canary));
+    if (consults && next > 0)
+        cJSON_AddNumberToObject(item, "nextWeight", next);
+    else
+        cJSON_AddNullToObject(item, "nextWeight");
+    cJSON_AddBoolToObject(item, "nextStepPromotes", consults && next == CANARY_NEXT_PROMOTION);
+    cJSON_AddNumberToObject(item, "failedChecks", status_int(canary, "failedChecks"));
+    /* Flagger: failedChecks >= threshold rolls back, and a threshold <= 0 means 1. */
+    cJSON_AddNumberToObject(item, "threshold", cJSON_IsNumber(th) && th->valueint > 0 ? th->valueint : 1);
+    add_time(item, "releaseStarted", ops_release_started(canary));
+    add_time(item, "lastTransitionTime", ops_last_transition(canary));
+}
+
+static cJSON *status_item(struct refresh *r, const cJSON *canary)
+{
+    cJSON *item = cJSON_CreateObject(), *warnings = cJSON_CreateArray();
+
+    cJSON_AddStringToObject(item, "namespace", ops_meta(canary, "namespace"));
+    cJSON_AddStringToObject(item, "name", ops_meta(canary, "name"));
+    add_release(canary, item);
+    add_gate(r, canary, LOADTESTER_TRAFFIC, item, warnings);
+    add_gate(r, canary, LOADTESTER_ROLLBACK, item, warnings);
+    cJSON_AddItemToObject(item, "warnings", warnings);
+    return item;
+}
+
+/* {"items": [...]} for the Canaries asked for, or NULL with a reason in err. */
+static cJSON *collect(struct ops_opts *o, const char *ns, char *err, size_t errlen)
+{
+    struct refresh *r = calloc(1, sizeof(*r));
+    cJSON *out = NULL, *items, *list = NULL, *one = NULL;
+    const cJSON *c;
+
+    if (!r) {
+        snprintf(err, errlen, "out of memory");
+        return NULL;
+    }
+    r->o = o;
+    if (o->nargs == 1 && !(one = ops_get_canary(o, ns, o->args[0], err, errlen)))
+        goto done;
+    if (o->nargs == 0 && !(list = ops_list_canaries(o, o->all_namespaces ? NULL : ns, err, errlen)))
+        goto done;
+    out = cJSON_CreateObject();
+    items = cJSON_AddArrayToObject(out, "items");
+    if (one)
+        cJSON_AddItemToArray(items, status_item(r, one));
+    cJSON_ArrayForEach(c, cJSON_GetObjectItemCaseSensitive(list, "items"))
+        if (canary_is_gated(c))
+            cJSON_AddItemToArray(items, status_item(r, c));
+done:
+    cJSON_Delete(list);
+    cJSON_Delete(one);
+    free(r);
+    return out;
+}
+
+enum { COL_NAMESPACE, COL_NAME, COL_TARGET, COL_PHASE, COL_WEIGHT, COL_NEXT, COL_FAILED, COL_RUNNING, COL_SINCE,
+       COL_GATE, COL_ROLLBACK, NCOLS };
+
+/* On a narrow terminal TARGET goes first, then SINCE, FAILED, NEXT, RUNNING, ROLLBACK. */
+static const struct table_col columns[NCOLS] = {
+    {"NAMESPACE", 0}, {"NAME", 0}, {"TARGET", 1}, {"PHASE", 0}, {"WEIGHT", 0}, {"NEXT", 4},
+    {"FAILED", 3},    {"RUNNING", 5}, {"SINCE", 2}, {"GATE", 0}, {"ROLLBACK", 6},
+};
+
+static const char *str_at(const cJSON *item, const char *key)
+{
+    const cJSON *v = cJSON_GetObjectItemCaseSensitive(item, key);
+
+    return cJSON_IsString(v) ? v->valuestring : "";
+}
+
+static int int_at(const cJSON *item, const char *key)
+{
+    const cJSON *v = cJSON_GetObjectItemCaseSensitive(item, key);
+
+    return cJSON_IsNumber(v) ? v->valueint : 0;
+}
+
+static const char *phase_colour(const char *phase)
+{
+    if (strcmp(phase, "Succeeded") == 0)
+        return TABLE_GREEN;
+    if (strcmp(phase, "Failed") == 0)
+        return TABLE_RED;
+    return canary_phase_in_flight(phase) ? TABLE_YELLOW : NULL;
+}
+
+/* An open traffic gate is good news (a step is coming); an open rollback gate is a rollback coming. */
+static const char *gate_colour(const char *state, int rollback)
+{
+    if (strcmp(state, "open") == 0)
+        return rollback ? TABLE_RED : TABLE_GREEN;
+    return strcmp(state, "closed") == 0 || strcmp(state, "no hook") == 0 ? NULL : TABLE_RED;
+}
+
+static void table_row(struct table *t, const cJSON *item, long now)
+{
+    const cJSON *next = cJSON_GetObjectItemCaseSensitive(item, "nextWeight");
+    long started = ops_parse_time(str_at(item, "releaseStarted")), moved = ops_parse_time(str_at(item, "lastTransitionTime"));
+    char age[32];
+
+    table_set(t, COL_NAMESPACE, NULL, "%s", str_at(item, "namespace"));
+    table_set(t, COL_NAME, NULL, "%s", str_at(item, "name"));
+    table_set(t, COL_TARGET, NULL, "%s", str_at(item, "target"));
+    table_set(t, COL_PHASE, phase_colour(str_at(item, "phase")), "%s", *str_at(item, "phase") ? str_at(item, "phase") : "-");
+    table_set(t, COL_WEIGHT, NULL, "%d/%d%%", int_at(item, "canaryWeight"), int_at(item, "maxWeight"));
+    if (cJSON_IsNumber(next))
+        table_set(t, COL_NEXT, NULL, "%d%%", next->valueint);
+    else
+        table_set(t, COL_NEXT, NULL, "%s", cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(item, "nextStepPromotes")) ? "promote" : "-");
+    table_set(t, COL_FAILED, NULL, "%d/%d", int_at(item, "failedChecks"), int_at(item, "threshold"));
+    table_set(t, COL_RUNNING, NULL, "%s", ops_age(started < 0 ? -1 : now - started, age, sizeof(age)));
+    table_set(t, COL_SINCE, NULL, "%s", ops_age(moved < 0 ? -1 : now - moved, age, sizeof(age)));
+    table_set(t, COL_GATE, gate_colour(str_at(item, "gate"), 0), "%s", str_at(item, "gate"));
+    table_set(t, COL_ROLLBACK, gate_colour(str_at(item, "rollbackGate"), 1), "%s", str_at(item, "rollbackGate"));
+}
+
+/* Each distinct warning once, after the Canaries it concerns. */
+static int render_warnings(const cJSON *items, struct buf *out)
+{
+    const cJSON *item, *w, *other, *ow;
+    int rc = 0;
+
+    cJSON_ArrayForEach(item, items) {
+        cJSON_ArrayForEach(w, cJSON_GetObjectItemCaseSensitive(item, "warnings")) {
+            int first = 1, sep = 0;
+
+            /* Printed with the first Canary that has it. */
+            for (other = items->child; other != item && first; other = other->next)
+                cJSON_ArrayForEach(ow, cJSON_GetObjectItemCaseSensitive(other, "warnings"))
+                    first &= strcmp(ow->valuestring, w->valuestring) != 0;
+            if (!first)
+                continue;
+            rc |= buf_printf(out, "warning: ");
+            for (other = item; other; other = other->next)
+                cJSON_ArrayForEach(ow, cJSON_GetObjectItemCaseSensitive(other, "warnings"))
+                    if (strcmp(ow->valuestring, w->valuestring) == 0)
+                        rc |= buf_printf(out, "%s%s/%s", sep++ ? ", " : "", str_at(other, "namespace"), str_at(other, "name"));
+            rc |= buf_printf(out, ": %s\n", w->valuestring);
+        }
+    }
+    return rc;
+}
+
+static int render_table(const cJSON *data, int all_namespaces, const char *ns, struct buf *out)
+{
+    const cJSON *items = cJSON_GetObjectItemCaseSensitive(data, "items"), *item;
+    long now = (long)time(NULL);
+    struct table *t;
+    int rc;
+
+    if (!cJSON_GetArraySize(items))
+        return all_namespaces ? buf_printf(out, "No gated Canaries in any namespace.\n")
+                              : buf_printf(out, "No gated Canaries in namespace %s.\n", ns);
+    /* Without -A the namespace is the one asked for, as kubectl leaves it out. */
+    if (!(t = table_new(columns, NCOLS)))
+        return -1;
+    if (!all_namespaces)
+        table_hide(t, COL_NAMESPACE);
+    cJSON_ArrayForEach(item, items) {
+        if (table_add_row(t) != 0)
+            break;
+        table_row(t, item, now);
+    }
+    rc = table_render(t, ops_use_colour(), ops_term_width(), out);
+    table_free(t);
+    return rc ? rc : render_warnings(items, out);
+}
+
+/* The whole output for one refresh into screen: JSON, YAML or the table. */
+static int render(const struct ops_opts *o, const char *ns, const cJSON *data, struct buf *screen)
+{
+    cJSON *docs;
+    char *text;
+    int rc;
+
+    if (!o->output)
+        return render_table(data, o->all_namespaces, ns, screen);
+    if (strcmp(o->output, "json") == 0) {
+        text = o->watch ? cJSON_PrintUnformatted(data) : cJSON_Print(data);
+    } else {
+        docs = cJSON_CreateArray();
+        cJSON_AddItemReferenceToArray(docs, (cJSON *)data);
+        text = yaml_emit(docs);
+        cJSON_Delete(docs);
+    }
+    rc = text ? buf_printf(screen, "%s\n", text) : -1;
+    free(text);
+    return rc;
+}
+
+static int status_once(struct ops_opts *o, const char *ns)
+{
+    struct buf screen = BUF_INIT(STATUS_SCREEN_MAX);
+    char err[1024];
+    cJSON *data = collect(o, ns, err, sizeof(err));
+    int rc = OPS_EXIT_ERROR;
+
+    if (!data) {
+        ops_error(o, "%s", err);
+    } else if (render(o, ns, data, &screen) != 0) {
+        ops_error(o, "cannot print the status");
+    } else {
+        fputs(screen.data, stdout);
+        rc = OPS_EXIT_OK;
+    }
+    cJSON_Delete(data);
+    buf_free(&screen);
+    return rc;
+}
+
+/* One poll of --watch. On a terminal the screen is redrawn whenever its text changes (ages included);
+ * elsewhere a new table or JSON line is printed only when the state changed. */
+static void watch_step(struct ops_opts *o, const char *ns, struct buf *prev_state, struct buf *prev_screen)
+{
+    struct buf screen = BUF_INIT(STATUS_SCREEN_MAX), state = BUF_INIT(STATUS_SCREEN_MAX);
+    char err[1024], stamp[16];
+    cJSON *data = collect(o, ns, err, sizeof(err));
+    char *json = data ? cJSON_PrintUnformatted(data) : NULL;
+    time_t now = time(NULL);
+    struct tm tm;
+    int tty = ops_is_tty();
+
+    /* Ctrl-C also ends the kubectl calls of this poll: their errors are not news. */
+    if (ops_interrupted())
+        goto done;
+    if (!data || render(o, ns, data, &screen) != 0 || !json) {
+        buf_free(&screen);
+        buf_printf(&screen, "error: %s\n", data ? "cannot print the status" : err);
+    }
+    buf_printf(&state, "%s", json ? json : screen.data ? screen.data : "");
+    if (!screen.data || !state.data ||
+        !(tty ? strcmp(screen.data, prev_screen->data ? prev_screen->data : "")
+              : strcmp(state.data, prev_state->data ? prev_state->data : "")))
+        goto done;
+    localtime_r(&now, &tm);
+    strftime(stamp, sizeof(stamp), "%H:%M:%S", &tm);
+    if (tty)
+        fputs("\033[H\033[2J", stdout); /* cursor home, clear the screen */
+    else if (prev_state->data && !o->output)
+        fputs("\n", stdout);
+    if (tty || !o->output)
+        printf("manual-gate status, every %lds (Ctrl-C to stop), %s\n\n", o->interval, stamp);
+    fputs(screen.data, stdout);
+    fflush(stdout);
+    buf_free(prev_screen);
+    buf_free(prev_state);
+    *prev_screen = screen;
+    *prev_state = state;
+    screen.data = state.data = NULL;
+done:
+    free(json);
+    cJSON_Delete(data);
+    buf_free(&screen);
+    buf_free(&state);
+}
+
+int ops_status_main(int argc, char **argv)
+{
+    struct ops_opts o;
+    struct buf prev_state = BUF_INIT(STATUS_SCREEN_MAX), prev_screen = BUF_INIT(STATUS_SCREEN_MAX);
+    const char *ns = NULL;
+    int rc = ops_parse(argc, argv, "status", OPS_F_ALL | OPS_F_OUTPUT | OPS_F_WATCH, 1, usage, &o);
+
+    if (rc != OPS_GO)
+        return rc;
+    if (o.all_namespaces && o.nargs == 1)
+        return ops_error(&o, "a NAME needs its namespace (-n), not -A");
+    ops_catch_signals();
+    if (!o.all_namespaces && !(ns = ops_namespace(&o)))
+        return OPS_EXIT_ERROR;
+    if (!o.watch)
+        return status_once(&o, ns);
+    do
+        watch_step(&o, ns, &prev_state, &prev_screen);
+    while (!ops_sleep(o.interval));
+    buf_free(&prev_state);
+    buf_free(&prev_screen);
+    return OPS_EXIT_OK;
+}
