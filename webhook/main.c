@@ -11,6 +11,7 @@
 #include "cache.h"
 #include "log.h"
 #include "offline.h"
+#include "ops_check.h"
 #include "ops_gate.h"
 #include "ops_status.h"
 #include "policy.h"
@@ -58,6 +59,7 @@ static void usage(FILE *f)
                "  manual-gate status [NAME]          gated releases and their gates (--help for its flags)\n"
                "  manual-gate gate open|close NAME   open the next step of a gated release (--help)\n"
                "  manual-gate rollback open|close NAME  roll a gated release back, or close the rollback gate\n"
+               "  manual-gate check KIND/NAME        exit 0 when a change may be released now, 1 when denied\n"
                "  manual-gate version\n\nflags (environment: MANUAL_GATE_<FLAG>, e.g. MANUAL_GATE_LOADTESTER_URL):\n",
             VERSION);
     for (i = 0; i < NSPECS; i++)
@@ -215,6 +217,8 @@ int main(int argc, char **argv)
         return ops_gate_main(argc - 2, argv + 2);
     if (strcmp(cmd, "rollback") == 0)
         return ops_rollback_main(argc - 2, argv + 2);
+    if (strcmp(cmd, "check") == 0)
+        return ops_check_main(argc - 2, argv + 2);
     npos = parse_flags(argc - 2, argv + 2, &fl, pos, strcmp(cmd, "mutate") == 0 ? 1 : 0);
     if (npos < 0)
         return 2;
