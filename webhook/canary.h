@@ -10,6 +10,8 @@
 #include <stdint.h>
 #include <cjson/cJSON.h>
 
+#include "obj.h"
+
 #define CANARY_LABEL_ENABLED "manual-gate.io/enabled"
 #define CANARY_ANN_LOADTESTER "manual-gate.io/loadtester"
 #define CANARY_ANN_MAX_DURATION "manual-gate.io/max-duration"
@@ -62,9 +64,6 @@ int canary_next_weight(const cJSON *canary, int weight);
 #define CANARY_NEXT_PROMOTION -1
 /* The manual-gate.io/enabled label. */
 enum canary_enabled canary_enabled_label(const cJSON *canary);
-/* A label or annotation value, NULL when absent or not a string. */
-const char *canary_label(const cJSON *obj, const char *key);
-const char *canary_annotation(const cJSON *obj, const char *key);
 /* 1 when hook is a webhook of the given type whose URL path equals path. */
 int canary_hook_is(const cJSON *hook, const char *type, const char *path);
 /* The first confirm-traffic-increase /gate/check hook of the analysis, NULL if none. */

@@ -45,12 +45,12 @@ static int in_group(const cJSON *groups, const char *group)
 static enum override_kind override_find(const struct admission_request *req, const struct policy_config *cfg,
                                         const struct guard_subject *s, const char **reason)
 {
-    const char *ann = canary_annotation(s->annotated, CANARY_ANN_OVERRIDE);
+    const char *ann = obj_annotation(s->annotated, CANARY_ANN_OVERRIDE);
     const char *stored = NULL;
     int kept;
 
     if (ann && strcmp(req->operation, "UPDATE") == 0)
-        stored = canary_annotation(req->old_object, CANARY_ANN_OVERRIDE);
+        stored = obj_annotation(req->old_object, CANARY_ANN_OVERRIDE);
     kept = stored && strcmp(stored, ann) == 0;
     *reason = NULL;
     if (ann && !is_blank(ann) && !kept) {

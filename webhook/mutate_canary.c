@@ -310,7 +310,7 @@ static int deny_other_loadtester(const struct hook *kept, size_t nk, const char 
 static int find_base(const cJSON *canary, const struct hook *kept, size_t nk, const struct policy_config *cfg,
                      char *base, const char **from, struct decision *d)
 {
-    const char *ann = canary_annotation(canary, CANARY_ANN_LOADTESTER);
+    const char *ann = obj_annotation(canary, CANARY_ANN_LOADTESTER);
     char quoted[QUOTED_URL_MAX];
     size_t i;
     int r;
@@ -464,7 +464,7 @@ static void complete(const cJSON *canary, const struct policy_config *cfg, struc
 {
     const char *key = canary_analysis_key(canary);
     const cJSON *hooks = child(canary_analysis(canary), "webhooks"), *h;
-    const char *max_text = canary_annotation(canary, CANARY_ANN_MAX_DURATION), *from = "";
+    const char *max_text = obj_annotation(canary, CANARY_ANN_MAX_DURATION), *from = "";
     struct hook *kept = NULL;
     int seen_owned[ROLE_COUNT] = {0}, has_user[ROLE_COUNT] = {0}, n_checks = 0;
     const char *user_name[ROLE_COUNT] = {NULL};
@@ -556,7 +556,7 @@ done:
 
 void mutate_canary_object(const cJSON *canary, const struct policy_config *cfg, struct decision *d)
 {
-    const char *label = canary_label(canary, CANARY_LABEL_ENABLED);
+    const char *label = obj_label(canary, CANARY_LABEL_ENABLED);
     enum canary_enabled enabled = canary_enabled_label(canary);
 
     if (!cJSON_IsObject(canary))
