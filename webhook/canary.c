@@ -293,6 +293,13 @@ const cJSON *canary_gate_check_hook(const cJSON *canary)
     return NULL;
 }
 
+int canary_gating_enabled(const cJSON *canary)
+{
+    enum canary_enabled e = canary_enabled_label(canary);
+
+    return e == ENABLED_TRUE || (e == ENABLED_UNSET && canary_gate_check_hook(canary) != NULL);
+}
+
 int canary_is_gated(const cJSON *canary)
 {
     return canary_gate_check_hook(canary) != NULL || canary_enabled_label(canary) == ENABLED_TRUE;

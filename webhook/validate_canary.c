@@ -33,14 +33,6 @@ static const char *child_string(const cJSON *obj, const char *key, const char *f
     return cJSON_IsString(v) ? v->valuestring : fallback;
 }
 
-/* "Gating enabled" as the mutator acts on it: trigger A or B, and the label "false" wins over both. */
-static int gating_enabled(const cJSON *canary)
-{
-    enum canary_enabled e = canary_enabled_label(canary);
-
-    return e == ENABLED_TRUE || (e == ENABLED_UNSET && canary_gate_check_hook(canary) != NULL);
-}
-
 /* 1 and a description in *how when new_obj switches off the gating old_obj had. */
 static int removes_gating(const cJSON *old_obj, const cJSON *new_obj, const char **how)
 {
@@ -222,7 +214,7 @@ void validate_canary(const struct admission_request *req, const struct policy_co
     /* Gated as Flagger sees it: the label "false" over a /gate/check hook still has Flagger call it. */
     if (canary_is_gated(obj) && deny_self_opening(obj, ns, name, d))
         return;
-    if (!gating_enabled(obj))
+    if (!canary_gating_enabled(obj))
         return;
     if (deny_unconsulted(obj, cfg, ns, name, d))
         return;
