@@ -359,13 +359,13 @@ void mutate_canary(const struct admission_request *req, const struct policy_conf
 {
     const cJSON *obj = req->object;
 
-    if (!cJSON_IsObject(obj) || strcmp(req->operation, "DELETE") == 0)
+    if (!cJSON_IsObject(obj) || req->op == OP_DELETE)
         return;
     /* A Canary being deleted only loses its finalizers now: any denial would wedge the deletion. */
     if (obj_get(obj_get(obj, "metadata"), "deletionTimestamp"))
         return;
     /* With a \u0000 in the body equal-looking strings may differ: judged in full, as the validator does. */
-    if (strcmp(req->operation, "UPDATE") == 0 && req->old_object && !req->lossy &&
+    if (req->op == OP_UPDATE && req->old_object && !req->lossy &&
         canary_gating_inputs_unchanged(req->old_object, obj)) {
         leave_as_stored(obj, cfg, d);
         return;

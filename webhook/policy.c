@@ -10,6 +10,19 @@
 #include "validate_config.h"
 #include "validate_target.h"
 
+enum admission_op admission_op_of(const char *s)
+{
+    static const struct { const char *name; enum admission_op op; } ops[] = {
+        {"CREATE", OP_CREATE}, {"UPDATE", OP_UPDATE}, {"DELETE", OP_DELETE}, {"CONNECT", OP_CONNECT},
+    };
+    size_t i;
+
+    for (i = 0; s && i < sizeof(ops) / sizeof(ops[0]); i++)
+        if (strcmp(s, ops[i].name) == 0)
+            return ops[i].op;
+    return OP_OTHER;
+}
+
 static int is_kind(const struct admission_request *req, const char *group, const char *kind)
 {
     return strcmp(req->group, group) == 0 && strcmp(req->kind, kind) == 0;
@@ -18,7 +31,7 @@ static int is_kind(const struct admission_request *req, const char *group, const
 void policy_mutate(const struct admission_request *req, const struct policy_config *cfg, struct decision *d)
 {
     /* A patch on DELETE is a 500 for the user (DESIGN.md section 4): never mutate one. */
-    if (is_kind(req, "flagger.app", "Canary") && strcmp(req->operation, "DELETE") != 0)
+    if (is_kind(req, "flagger.app", "Canary") && req->op != OP_DELETE)
         mutate_canary(req, cfg, d);
 }
 

@@ -18,6 +18,12 @@
 
 #include "decision.h"
 
+/* request.operation, decoded once. */
+enum admission_op { OP_OTHER, OP_CREATE, OP_UPDATE, OP_DELETE, OP_CONNECT };
+
+/* The operation named by s ("CREATE", "UPDATE", "DELETE", "CONNECT"); OP_OTHER for anything else. */
+enum admission_op admission_op_of(const char *s);
+
 /* A decoded admission request as the policies see it. Absent strings are "" (never NULL); absent or
  * null objects are NULL. */
 struct admission_request {
@@ -27,7 +33,8 @@ struct admission_request {
     const char *kind;       /* request.kind.kind: "Canary", "Deployment", ... */
     const char *namespace_; /* request.namespace */
     const char *name;       /* request.name (may be "" on CREATE with generateName) */
-    const char *operation;  /* "CREATE", "UPDATE", "DELETE", "CONNECT" */
+    const char *operation;  /* as sent, for logs: "CREATE", "UPDATE", "DELETE", "CONNECT" */
+    enum admission_op op;   /* the same, decoded: what the policies compare */
     const char *username;   /* request.userInfo.username */
     const cJSON *groups;    /* request.userInfo.groups (array of strings) or NULL */
     const cJSON *object;

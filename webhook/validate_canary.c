@@ -185,12 +185,12 @@ void validate_canary(const struct admission_request *req, const struct policy_co
     static const struct policy_config no_cfg;
     const cJSON *obj = req->object, *old_obj = req->old_object;
     const char *ns, *name, *how = NULL;
-    int update = strcmp(req->operation, "UPDATE") == 0;
+    int update = req->op == OP_UPDATE;
 
     (void)lookup; /* the old object carries the Canary's own phase */
     if (!cfg)
         cfg = &no_cfg;
-    if ((!update && strcmp(req->operation, "CREATE") != 0) || !obj)
+    if ((!update && req->op != OP_CREATE) || !obj)
         return;
     /* A Canary being deleted only loses its finalizers now: blocking that would wedge the deletion. */
     if (child(child(obj, "metadata"), "deletionTimestamp"))

@@ -27,8 +27,10 @@ static const char *get_str(const cJSON *o, const char *k)
 
 static struct admission_request request(const char *op, const cJSON *obj, const cJSON *old, int dry_run)
 {
-    struct admission_request r = {"uid-1", "flagger.app", "v1beta1", "Canary", "test", "podinfo", op,
-                                  "alice", NULL, obj, old, dry_run, 0};
+    struct admission_request r = {.uid = "uid-1", .group = "flagger.app", .version = "v1beta1", .kind = "Canary",
+                                  .namespace_ = "test", .name = "podinfo", .operation = op,
+                                  .op = admission_op_of(op), .username = "alice", .object = obj,
+                                  .old_object = old, .dry_run = dry_run};
     return r;
 }
 
