@@ -10,28 +10,17 @@
 #include <string.h>
 
 #include "json.h"
+#include "obj.h"
 #include "url.h"
-
-static const cJSON *get(const cJSON *obj, const char *key)
-{
-    return cJSON_IsObject(obj) ? cJSON_GetObjectItemCaseSensitive(obj, key) : NULL;
-}
-
-static const char *get_string(const cJSON *obj, const char *key)
-{
-    const cJSON *v = get(obj, key);
-
-    return cJSON_IsString(v) ? v->valuestring : NULL;
-}
 
 const char *canary_analysis_key(const cJSON *canary)
 {
-    const cJSON *spec = get(canary, "spec");
+    const cJSON *spec = obj_get(canary, "spec");
 
     /* Flagger: `if c.Spec.Analysis != nil` - a null or absent analysis falls back. */
-    if (cJSON_IsObject(get(spec, "analysis")))
+    if (cJSON_IsObject(obj_get(spec, "analysis")))
         return "analysis";
-    if (cJSON_IsObject(get(spec, "canaryAnalysis")))
+    if (cJSON_IsObject(obj_get(spec, "canaryAnalysis")))
         return "canaryAnalysis";
     return NULL;
 }
@@ -40,7 +29,7 @@ const cJSON *canary_analysis(const cJSON *canary)
 {
     const char *key = canary_analysis_key(canary);
 
-    return key ? get(get(canary, "spec"), key) : NULL;
+    return key ? obj_get(obj_get(canary, "spec"), key) : NULL;
 }
 
 /* Go's time.ParseDuration works in int64 nanoseconds: this is 2^63, one more than the largest
@@ -143,7 +132,7 @@ int64_t canary_interval_ns(const cJSON *analysis)
     uint64_t ns;
     int neg;
 
-    if (parse_go_duration(get_string(analysis, "interval"), &ns, &neg) < 0)
+    if (parse_go_duration(obj_string(analysis, "interval"), &ns, &neg) < 0)
         return (int64_t)INTERVAL_DEFAULT_NS;
     /* Below 10s, negative durations included, counts as 10s. */
     if (neg || ns < INTERVAL_MIN_NS)
@@ -161,7 +150,7 @@ long canary_interval_seconds(const cJSON *analysis)
 const char *canary_provider(const cJSON *canary, const char *default_provider)
 {
     /* Flagger: "override the global provider if one is specified in the canary spec". */
-    const char *provider = get_string(get(canary, "spec"), "provider");
+    const char *provider = obj_string(obj_get(canary, "spec"), "provider");
 
     return provider && *provider ? provider : default_provider;
 }
@@ -169,9 +158,9 @@ const char *canary_provider(const cJSON *canary, const char *default_provider)
 enum canary_strategy canary_strategy(const cJSON *canary, const char *default_provider)
 {
     const cJSON *analysis = canary_analysis(canary);
-    const cJSON *iterations = get(analysis, "iterations");
+    const cJSON *iterations = obj_get(analysis, "iterations");
     const char *provider = canary_provider(canary, default_provider);
-    const cJSON *match = get(analysis, "match");
+    const cJSON *match = obj_get(analysis, "match");
 
     if (provider && strcmp(provider, "kubernetes") == 0)
         return STRATEGY_BLUE_GREEN;
@@ -193,14 +182,14 @@ int canary_phase_in_flight(const char *phase)
 
 const char *canary_phase(const cJSON *canary)
 {
-    const char *p = get_string(get(canary, "status"), "phase");
+    const char *p = obj_string(obj_get(canary, "status"), "phase");
 
     return p ? p : "";
 }
 
 int canary_weight(const cJSON *canary)
 {
-    const cJSON *w = get(get(canary, "status"), "canaryWeight");
+    const cJSON *w = obj_get(obj_get(canary, "status"), "canaryWeight");
 
     return cJSON_IsNumber(w) ? w->valueint : 0;
 }
@@ -219,8 +208,8 @@ static int int_of(const cJSON *v)
 
 int canary_max_weight(const cJSON *canary)
 {
-    const cJSON *analysis = canary_analysis(canary), *steps = get(analysis, "stepWeights");
-    int n = cJSON_IsArray(steps) ? cJSON_GetArraySize(steps) : 0, max = int_of(get(analysis, "maxWeight"));
+    const cJSON *analysis = canary_analysis(canary), *steps = obj_get(analysis, "stepWeights");
+    int n = cJSON_IsArray(steps) ? cJSON_GetArraySize(steps) : 0, max = int_of(obj_get(analysis, "maxWeight"));
 
     if (n > 0) {
         int last = int_of(cJSON_GetArrayItem(steps, n - 1));
@@ -232,8 +221,8 @@ int canary_max_weight(const cJSON *canary)
 
 int canary_step_weight(const cJSON *canary, int weight)
 {
-    const cJSON *analysis = canary_analysis(canary), *steps = get(analysis, "stepWeights");
-    int n = cJSON_IsArray(steps) ? cJSON_GetArraySize(steps) : 0, step = int_of(get(analysis, "stepWeight"));
+    const cJSON *analysis = canary_analysis(canary), *steps = obj_get(analysis, "stepWeights");
+    int n = cJSON_IsArray(steps) ? cJSON_GetArraySize(steps) : 0, step = int_of(obj_get(analysis, "stepWeight"));
     int max_step = TOTAL_WEIGHT - weight, i;
     const cJSON *s;
 
@@ -268,19 +257,9 @@ int canary_next_weight(const cJSON *canary, int weight)
     return next > TOTAL_WEIGHT ? TOTAL_WEIGHT : next;
 }
 
-const char *canary_label(const cJSON *obj, const char *key)
-{
-    return get_string(get(get(obj, "metadata"), "labels"), key);
-}
-
-const char *canary_annotation(const cJSON *obj, const char *key)
-{
-    return get_string(get(get(obj, "metadata"), "annotations"), key);
-}
-
 enum canary_enabled canary_enabled_label(const cJSON *canary)
 {
-    const char *v = canary_label(canary, CANARY_LABEL_ENABLED);
+    const char *v = obj_label(canary, CANARY_LABEL_ENABLED);
 
     if (!v)
         return ENABLED_UNSET;
@@ -293,7 +272,7 @@ enum canary_enabled canary_enabled_label(const cJSON *canary)
 
 int canary_hook_is(const cJSON *hook, const char *type, const char *path)
 {
-    const char *t = get_string(hook, "type"), *url = get_string(hook, "url");
+    const char *t = obj_string(hook, "type"), *url = obj_string(hook, "url");
     char buf[256];
 
     if (!t || strcmp(t, type) != 0 || !url)
@@ -303,7 +282,7 @@ int canary_hook_is(const cJSON *hook, const char *type, const char *path)
 
 const cJSON *canary_gate_check_hook(const cJSON *canary)
 {
-    const cJSON *hooks = get(canary_analysis(canary), "webhooks");
+    const cJSON *hooks = obj_get(canary_analysis(canary), "webhooks");
     const cJSON *h;
 
     if (!cJSON_IsArray(hooks))
@@ -314,6 +293,13 @@ const cJSON *canary_gate_check_hook(const cJSON *canary)
     return NULL;
 }
 
+int canary_gating_enabled(const cJSON *canary)
+{
+    enum canary_enabled e = canary_enabled_label(canary);
+
+    return e == ENABLED_TRUE || (e == ENABLED_UNSET && canary_gate_check_hook(canary) != NULL);
+}
+
 int canary_is_gated(const cJSON *canary)
 {
     return canary_gate_check_hook(canary) != NULL || canary_enabled_label(canary) == ENABLED_TRUE;
@@ -321,8 +307,8 @@ int canary_is_gated(const cJSON *canary)
 
 int canary_gating_inputs_unchanged(const cJSON *old_obj, const cJSON *new_obj)
 {
-    const cJSON *om = get(old_obj, "metadata"), *nm = get(new_obj, "metadata");
+    const cJSON *om = obj_get(old_obj, "metadata"), *nm = obj_get(new_obj, "metadata");
 
-    return json_equal(get(old_obj, "spec"), get(new_obj, "spec")) && json_equal(get(om, "labels"), get(nm, "labels")) &&
-           json_equal(get(om, "annotations"), get(nm, "annotations"));
+    return json_equal(obj_get(old_obj, "spec"), obj_get(new_obj, "spec")) && json_equal(obj_get(om, "labels"), obj_get(nm, "labels")) &&
+           json_equal(obj_get(om, "annotations"), obj_get(nm, "annotations"));
 }
