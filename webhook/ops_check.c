@@ -17,6 +17,7 @@
 #include "cache.h"
 #include "ops.h"
 #include "policy.h"
+#include "review.h"
 
 static const char usage[] =
     "usage: manual-gate check KIND/NAME [-n NS]\n\n"
@@ -165,15 +166,40 @@ static int report(const struct decision *d, const struct kind *k, const char *ns
     return OPS_EXIT_REFUSED;
 }
 
+/* The AdmissionReview the API server would send for the change, as JSON text (the caller frees it), so
+ * that it goes through the webhook's own codec too. */
+static char *review_body(const struct kind *k, const char *ns, const char *name, const cJSON *old, const cJSON *obj)
+{
+    cJSON *review = cJSON_CreateObject(), *req = cJSON_AddObjectToObject(review, "request");
+    cJSON *gvk = cJSON_AddObjectToObject(req, "kind");
+    char *text;
+
+    cJSON_AddStringToObject(review, "apiVersion", "admission.k8s.io/v1");
+    cJSON_AddStringToObject(review, "kind", "AdmissionReview");
+    cJSON_AddStringToObject(req, "uid", "manual-gate-check");
+    cJSON_AddStringToObject(gvk, "group", k->group);
+    cJSON_AddStringToObject(gvk, "version", "v1");
+    cJSON_AddStringToObject(gvk, "kind", k->kind);
+    cJSON_AddStringToObject(req, "namespace", ns);
+    cJSON_AddStringToObject(req, "name", name);
+    cJSON_AddStringToObject(req, "operation", "UPDATE");
+    cJSON_AddItemToObject(req, "object", cJSON_Duplicate(obj, 1));
+    cJSON_AddItemToObject(req, "oldObject", cJSON_Duplicate(old, 1));
+    cJSON_AddBoolToObject(req, "dryRun", 1);
+    text = cJSON_PrintUnformatted(review);
+    cJSON_Delete(review);
+    return text;
+}
+
 /* Run the validating policy on the simulated UPDATE with the namespace's Canaries indexed. */
 static int judge(struct ops_opts *o, const struct kind *k, const char *ns, const char *name, const cJSON *old)
 {
     struct policy_config pcfg = {NULL, NULL, 0, NULL};
-    struct admission_request req;
+    struct review review = {NULL, {0}};
     struct canary_lookup lookup;
     struct decision d;
     struct cache *cache = cache_new(0);
-    char err[800];
+    char err[800], *body = NULL;
     cJSON *canaries = ops_list_canaries(o, ns, err, sizeof(err)), *obj = changed_copy(old, k);
     int rc = OPS_EXIT_ERROR;
 
@@ -182,22 +208,17 @@ static int judge(struct ops_opts *o, const struct kind *k, const char *ns, const
         ops_error(o, "%s", !canaries ? err : !obj ? "the object has no spec.template to change" : "out of memory");
         goto done;
     }
-    memset(&req, 0, sizeof(req));
-    req.uid = req.username = "";
-    req.group = k->group;
-    req.version = "v1";
-    req.kind = k->kind;
-    req.namespace_ = ns;
-    req.name = name;
-    req.operation = "UPDATE";
-    req.object = obj;
-    req.old_object = old;
-    req.dry_run = 1;
+    if (!(body = review_body(k, ns, name, old, obj)) || review_decode(body, strlen(body), &review, err, sizeof(err))) {
+        ops_error(o, "cannot form the admission request: %s", body ? err : "out of memory");
+        goto done;
+    }
     cache_lookup(cache, &lookup);
-    policy_validate(&req, &pcfg, &lookup, &d);
+    policy_validate(&review.req, &pcfg, &lookup, &d);
     rc = report(&d, k, ns, name, &lookup);
 done:
     decision_free(&d);
+    review_free(&review);
+    cJSON_free(body);
     cJSON_Delete(obj);
     cJSON_Delete(canaries);
     cache_stop(cache);
