@@ -13,6 +13,7 @@
 #include <string.h>
 
 #include "canary.h"
+#include "obj.h"
 
 #define LOADTESTER_ANSWER_FORBIDDEN "Forbidden"
 
@@ -96,30 +97,20 @@ int loadtester_from_url(const char *url, const char *canary_ns, struct loadteste
 /* The URL of the first hook of the analysis that is of type and calls path, NULL if none. */
 static const char *hook_url(const cJSON *canary, const char *type, const char *path)
 {
-    const cJSON *hooks = cJSON_GetObjectItemCaseSensitive(canary_analysis(canary), "webhooks"), *h, *url;
+    const cJSON *hooks = obj_get(canary_analysis(canary), "webhooks"), *h;
 
     if (!cJSON_IsArray(hooks))
         return NULL;
-    cJSON_ArrayForEach(h, hooks) {
-        if (!canary_hook_is(h, type, path))
-            continue;
-        url = cJSON_GetObjectItemCaseSensitive(h, "url");
-        return url->valuestring;
-    }
+    cJSON_ArrayForEach(h, hooks)
+        if (canary_hook_is(h, type, path))
+            return obj_string(h, "url");
     return NULL;
-}
-
-static const char *meta_string(const cJSON *obj, const char *key)
-{
-    const cJSON *v = cJSON_GetObjectItemCaseSensitive(cJSON_GetObjectItemCaseSensitive(obj, "metadata"), key);
-
-    return cJSON_IsString(v) ? v->valuestring : NULL;
 }
 
 int loadtester_of_canary(const cJSON *canary, enum loadtester_gate gate, struct loadtester *out, char *err,
                          size_t errlen)
 {
-    const char *url = NULL, *ns = meta_string(canary, "namespace");
+    const char *url = NULL, *ns = obj_namespace(canary);
 
     memset(out, 0, sizeof(*out));
     if (gate == LOADTESTER_ROLLBACK) {
@@ -237,12 +228,11 @@ int loadtester_act(const struct kubectl *k, const struct loadtester *lt, const c
  * address. "" when it has neither. */
 static void endpoint_id(const cJSON *ep, char *buf, size_t len)
 {
-    const cJSON *ref = cJSON_GetObjectItemCaseSensitive(ep, "targetRef");
-    const cJSON *rname = cJSON_GetObjectItemCaseSensitive(ref, "name");
-    const cJSON *addr = cJSON_GetArrayItem(cJSON_GetObjectItemCaseSensitive(ep, "addresses"), 0);
+    const char *pod = obj_string(obj_get(ep, "targetRef"), "name");
+    const cJSON *addr = cJSON_GetArrayItem(obj_get(ep, "addresses"), 0);
 
-    if (cJSON_IsString(rname))
-        snprintf(buf, len, "pod/%s", rname->valuestring);
+    if (pod)
+        snprintf(buf, len, "pod/%s", pod);
     else if (cJSON_IsString(addr))
         snprintf(buf, len, "ip/%s", addr->valuestring);
     else
@@ -258,13 +248,11 @@ int loadtester_count_ready(const cJSON *slices)
     const cJSON *slice, *ep;
     int n = 0, anonymous = 0, i;
 
-    cJSON_ArrayForEach(slice, cJSON_GetObjectItemCaseSensitive(slices, "items")) {
-        cJSON_ArrayForEach(ep, cJSON_GetObjectItemCaseSensitive(slice, "endpoints")) {
-            const cJSON *ready = cJSON_GetObjectItemCaseSensitive(cJSON_GetObjectItemCaseSensitive(ep, "conditions"),
-                                                                  "ready");
+    cJSON_ArrayForEach(slice, obj_get(slices, "items")) {
+        cJSON_ArrayForEach(ep, obj_get(slice, "endpoints")) {
             char id[128];
 
-            if (cJSON_IsFalse(ready) || n == READY_MAX)
+            if (cJSON_IsFalse(obj_get(obj_get(ep, "conditions"), "ready")) || n == READY_MAX)
                 continue;
             endpoint_id(ep, id, sizeof(id));
             if (!id[0]) {

@@ -16,6 +16,7 @@
 #include <unistd.h>
 
 #include "canary.h"
+#include "obj.h"
 
 #define CANARIES_API "/apis/flagger.app/v1beta1"
 
@@ -176,11 +177,12 @@ const char *ops_namespace(struct ops_opts *o)
     return o->namespace_;
 }
 
-const char *ops_meta(const cJSON *obj, const char *key)
+const char *ops_target(const cJSON *canary, char *buf, size_t len)
 {
-    const cJSON *v = cJSON_GetObjectItemCaseSensitive(cJSON_GetObjectItemCaseSensitive(obj, "metadata"), key);
+    const cJSON *ref = obj_get(obj_get(canary, "spec"), "targetRef");
 
-    return cJSON_IsString(v) ? v->valuestring : "";
+    snprintf(buf, len, "%s/%s", obj_string_or(ref, "kind", "?"), obj_string_or(ref, "name", "?"));
+    return buf;
 }
 
 cJSON *ops_get_canary(const struct ops_opts *o, const char *ns, const char *name, char *err, size_t errlen)
@@ -217,7 +219,7 @@ cJSON *ops_list_canaries(const struct ops_opts *o, const char *ns, char *err, si
     } else if (!list) {
         snprintf(where, sizeof(where), "in %s%s", ns ? "namespace " : "all namespaces", ns ? ns : "");
         kubectl_describe(&res, "list", "canaries.flagger.app", where, err, errlen);
-    } else if (!cJSON_IsArray(cJSON_GetObjectItemCaseSensitive(list, "items"))) {
+    } else if (!cJSON_IsArray(obj_get(list, "items"))) {
         snprintf(err, errlen, "the answer to GET %s is not a list", path);
         cJSON_Delete(list);
         list = NULL;
@@ -305,32 +307,21 @@ const char *ops_age(long s, char *buf, size_t len)
     return buf;
 }
 
-static const cJSON *status_of(const cJSON *canary)
-{
-    return cJSON_GetObjectItemCaseSensitive(canary, "status");
-}
-
 long ops_release_started(const cJSON *canary)
 {
     const cJSON *c;
 
     if (!canary_phase_in_flight(canary_phase(canary)))
         return -1;
-    cJSON_ArrayForEach(c, cJSON_GetObjectItemCaseSensitive(status_of(canary), "conditions")) {
-        const cJSON *type = cJSON_GetObjectItemCaseSensitive(c, "type");
-        const cJSON *t = cJSON_GetObjectItemCaseSensitive(c, "lastTransitionTime");
-
-        if (cJSON_IsString(type) && strcmp(type->valuestring, "Promoted") == 0)
-            return cJSON_IsString(t) ? ops_parse_time(t->valuestring) : -1;
-    }
+    cJSON_ArrayForEach(c, obj_get(obj_get(canary, "status"), "conditions"))
+        if (strcmp(obj_string_or(c, "type", ""), "Promoted") == 0)
+            return ops_parse_time(obj_string(c, "lastTransitionTime"));
     return -1;
 }
 
 long ops_last_transition(const cJSON *canary)
 {
-    const cJSON *t = cJSON_GetObjectItemCaseSensitive(status_of(canary), "lastTransitionTime");
-
-    return cJSON_IsString(t) ? ops_parse_time(t->valuestring) : -1;
+    return ops_parse_time(obj_string(obj_get(canary, "status"), "lastTransitionTime"));
 }
 
 static volatile sig_atomic_t interrupted;

@@ -65,8 +65,8 @@ const char *ops_namespace(struct ops_opts *o);
 cJSON *ops_get_canary(const struct ops_opts *o, const char *ns, const char *name, char *err, size_t errlen);
 /* List the Canaries of ns (NULL: all namespaces): the CanaryList. NULL with a reason in err. */
 cJSON *ops_list_canaries(const struct ops_opts *o, const char *ns, char *err, size_t errlen);
-/* metadata.name / metadata.namespace of an object, "" when absent. */
-const char *ops_meta(const cJSON *obj, const char *key);
+/* "Deployment/podinfo": the Canary's spec.targetRef, "?" for what is missing. Returns buf. */
+const char *ops_target(const cJSON *canary, char *buf, size_t len);
 
 /* Ask question on the terminal (stdin) and read the answer: 1 yes, 0 no. Without a terminal on stdin it
  * asks nothing and returns -1. */

@@ -17,6 +17,7 @@
 #include <time.h>
 
 #include "canary.h"
+#include "obj.h"
 #include "loadtester.h"
 #include "ops.h"
 
@@ -145,13 +146,11 @@ static void print_effect(const cJSON *canary, enum ops_gate_action a)
 static void print_situation(const cJSON *canary, const struct loadtester *lt, int pods, enum gate_state st,
                             enum ops_gate_action a)
 {
-    const cJSON *ref = cJSON_GetObjectItemCaseSensitive(cJSON_GetObjectItemCaseSensitive(canary, "spec"), "targetRef");
-    const cJSON *kind = cJSON_GetObjectItemCaseSensitive(ref, "kind"), *name = cJSON_GetObjectItemCaseSensitive(ref, "name");
     const char *phase = canary_phase(canary);
+    char target[600];
 
-    printf("Canary %s/%s (%s/%s): phase %s, canary weight %d%% (max %d%%).\n", ops_meta(canary, "namespace"),
-           ops_meta(canary, "name"), cJSON_IsString(kind) ? kind->valuestring : "?",
-           cJSON_IsString(name) ? name->valuestring : "?", *phase ? phase : "none", canary_weight(canary),
+    printf("Canary %s/%s (%s): phase %s, canary weight %d%% (max %d%%).\n", obj_namespace(canary), obj_name(canary),
+           ops_target(canary, target, sizeof(target)), *phase ? phase : "none", canary_weight(canary),
            canary_max_weight(canary));
     printf("Loadtester %s (Service %s/%s, port %d", lt->url, lt->namespace_, lt->service, lt->port);
     if (pods >= 0)

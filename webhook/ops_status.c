@@ -15,6 +15,7 @@
 
 #include "buf.h"
 #include "canary.h"
+#include "obj.h"
 #include "loadtester.h"
 #include "ops.h"
 #include "table.h"
@@ -125,7 +126,7 @@ static void add_gate(struct refresh *r, const cJSON *canary, enum loadtester_gat
         st = GATE_UNREACHABLE;
         add_warning(warnings, err);
     } else {
-        st = loadtester_check(&r->o->kube, &lt, check, ops_meta(canary, "name"), ops_meta(canary, "namespace"), err,
+        st = loadtester_check(&r->o->kube, &lt, check, obj_name(canary), obj_namespace(canary), err,
                               sizeof(err));
         if (err[0])
             add_warning(warnings, err);
@@ -151,7 +152,7 @@ static void add_time(cJSON *item, const char *key, long t)
 
 static int status_int(const cJSON *canary, const char *key)
 {
-    const cJSON *v = cJSON_GetObjectItemCaseSensitive(cJSON_GetObjectItemCaseSensitive(canary, "status"), key);
+    const cJSON *v = obj_get(obj_get(canary, "status"), key);
 
     return cJSON_IsNumber(v) ? v->valueint : 0;
 }
@@ -159,18 +160,14 @@ static int status_int(const cJSON *canary, const char *key)
 /* Where, state and progress of the release (everything but the gates). */
 static void add_release(const cJSON *canary, cJSON *item)
 {
-    const cJSON *ref = cJSON_GetObjectItemCaseSensitive(cJSON_GetObjectItemCaseSensitive(canary, "spec"), "targetRef");
-    const cJSON *kind = cJSON_GetObjectItemCaseSensitive(ref, "kind"), *name = cJSON_GetObjectItemCaseSensitive(ref, "name");
-    const cJSON *th = cJSON_GetObjectItemCaseSensitive(canary_analysis(canary), "threshold");
+    const cJSON *th = obj_get(canary_analysis(canary), "threshold");
     const char *phase = canary_phase(canary);
     int weight = canary_weight(canary), next = canary_next_weight(canary, weight);
     /* Flagger consults the traffic gates only while Progressing (and Waiting leads there). */
     int consults = strcmp(phase, "Progressing") == 0 || strcmp(phase, "Waiting") == 0;
     char target[600];
 
-    snprintf(target, sizeof(target), "%s/%s", cJSON_IsString(kind) ? kind->valuestring : "?",
-             cJSON_IsString(name) ? name->valuestring : "?");
-    cJSON_AddStringToObject(item, "target", target);
+    cJSON_AddStringToObject(item, "target", ops_target(canary, target, sizeof(target)));
     cJSON_AddStringToObject(item, "phase", phase);
     cJSON_AddBoolToObject(item, "gated", canary_is_gated(canary));
     cJSON_AddNumberToObject(item, "canaryWeight", weight);
@@ -191,8 +188,8 @@ static cJSON *status_item(struct refresh *r, const cJSON *canary)
 {
     cJSON *item = cJSON_CreateObject(), *warnings = cJSON_CreateArray();
 
-    cJSON_AddStringToObject(item, "namespace", ops_meta(canary, "namespace"));
-    cJSON_AddStringToObject(item, "name", ops_meta(canary, "name"));
+    cJSON_AddStringToObject(item, "namespace", obj_namespace(canary));
+    cJSON_AddStringToObject(item, "name", obj_name(canary));
     add_release(canary, item);
     add_gate(r, canary, LOADTESTER_TRAFFIC, item, warnings);
     add_gate(r, canary, LOADTESTER_ROLLBACK, item, warnings);
@@ -220,7 +217,7 @@ static cJSON *collect(struct ops_opts *o, const char *ns, char *err, size_t errl
     items = cJSON_AddArrayToObject(out, "items");
     if (one)
         cJSON_AddItemToArray(items, status_item(r, one));
-    cJSON_ArrayForEach(c, cJSON_GetObjectItemCaseSensitive(list, "items"))
+    cJSON_ArrayForEach(c, obj_get(list, "items"))
         if (canary_is_gated(c))
             cJSON_AddItemToArray(items, status_item(r, c));
 done:
@@ -241,14 +238,12 @@ static const struct table_col columns[NCOLS] = {
 
 static const char *str_at(const cJSON *item, const char *key)
 {
-    const cJSON *v = cJSON_GetObjectItemCaseSensitive(item, key);
-
-    return cJSON_IsString(v) ? v->valuestring : "";
+    return obj_string_or(item, key, "");
 }
 
 static int int_at(const cJSON *item, const char *key)
 {
-    const cJSON *v = cJSON_GetObjectItemCaseSensitive(item, key);
+    const cJSON *v = obj_get(item, key);
 
     return cJSON_IsNumber(v) ? v->valueint : 0;
 }
@@ -272,7 +267,7 @@ static const char *gate_colour(const char *state, int rollback)
 
 static void table_row(struct table *t, const cJSON *item, long now)
 {
-    const cJSON *next = cJSON_GetObjectItemCaseSensitive(item, "nextWeight");
+    const cJSON *next = obj_get(item, "nextWeight");
     long started = ops_parse_time(str_at(item, "releaseStarted")), moved = ops_parse_time(str_at(item, "lastTransitionTime"));
     char age[32];
 
@@ -284,7 +279,7 @@ static void table_row(struct table *t, const cJSON *item, long now)
     if (cJSON_IsNumber(next))
         table_set(t, COL_NEXT, NULL, "%d%%", next->valueint);
     else
-        table_set(t, COL_NEXT, NULL, "%s", cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(item, "nextStepPromotes")) ? "promote" : "-");
+        table_set(t, COL_NEXT, NULL, "%s", cJSON_IsTrue(obj_get(item, "nextStepPromotes")) ? "promote" : "-");
     table_set(t, COL_FAILED, NULL, "%d/%d", int_at(item, "failedChecks"), int_at(item, "threshold"));
     table_set(t, COL_RUNNING, NULL, "%s", ops_age(started < 0 ? -1 : now - started, age, sizeof(age)));
     table_set(t, COL_SINCE, NULL, "%s", ops_age(moved < 0 ? -1 : now - moved, age, sizeof(age)));
@@ -299,18 +294,18 @@ static int render_warnings(const cJSON *items, struct buf *out)
     int rc = 0;
 
     cJSON_ArrayForEach(item, items) {
-        cJSON_ArrayForEach(w, cJSON_GetObjectItemCaseSensitive(item, "warnings")) {
+        cJSON_ArrayForEach(w, obj_get(item, "warnings")) {
             int first = 1, sep = 0;
 
             /* Printed with the first Canary that has it. */
             for (other = items->child; other != item && first; other = other->next)
-                cJSON_ArrayForEach(ow, cJSON_GetObjectItemCaseSensitive(other, "warnings"))
+                cJSON_ArrayForEach(ow, obj_get(other, "warnings"))
                     first &= strcmp(ow->valuestring, w->valuestring) != 0;
             if (!first)
                 continue;
             rc |= buf_printf(out, "warning: ");
             for (other = item; other; other = other->next)
-                cJSON_ArrayForEach(ow, cJSON_GetObjectItemCaseSensitive(other, "warnings"))
+                cJSON_ArrayForEach(ow, obj_get(other, "warnings"))
                     if (strcmp(ow->valuestring, w->valuestring) == 0)
                         rc |= buf_printf(out, "%s%s/%s", sep++ ? ", " : "", str_at(other, "namespace"), str_at(other, "name"));
             rc |= buf_printf(out, ": %s\n", w->valuestring);
@@ -321,7 +316,7 @@ static int render_warnings(const cJSON *items, struct buf *out)
 
 static int render_table(const cJSON *data, int all_namespaces, const char *ns, struct buf *out)
 {
-    const cJSON *items = cJSON_GetObjectItemCaseSensitive(data, "items"), *item;
+    const cJSON *items = obj_get(data, "items"), *item;
     long now = (long)time(NULL);
     struct table *t;
     int rc;
