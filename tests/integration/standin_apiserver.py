@@ -98,6 +98,9 @@ class _Handler(BaseHTTPRequestHandler):
             return self._json(401, status_body(401, "Unauthorized", "Unauthorized"), record)
         if url.path != CANARIES:
             return self._resource("GET", url.path, query, b"", record)
+        refusal = self.server.api.resources.authorize(parse_path("GET", url.path, query))
+        if refusal:
+            return self._json(403, refusal, record)
         if watch:
             return self._watch(query, record)
         return self._list(query, record)

@@ -38,7 +38,10 @@ def status_body(code, reason, message):
 
 def parse_path(method, path, query):
     """Authorization attributes of a request, as the API server's RequestInfo reads them; None for a
-    path that is not a namespaced resource."""
+    path that is neither a namespaced resource nor the cluster-wide list of Canaries."""
+    if path == CANARY_PREFIX + "/canaries":
+        return {"prefix": CANARY_PREFIX, "namespace": "", "resource": "canaries", "name": "", "subresource": "",
+                "rest": "", "group": "flagger.app", "verb": "watch" if query.get("watch") in ("true", "1") else "list"}
     m = PATH_RE.match(path)
     if not m:
         return None
@@ -82,6 +85,7 @@ class Resources:
     @staticmethod
     def _matches(rule, a):
         resource = a["resource"] + ("/" + a["subresource"] if a["subresource"] else "")
+        # A rule bound in a namespace (a RoleBinding) grants nothing at the cluster scope.
         if rule.get("namespace") not in (None, a["namespace"]):
             return False
         if a["group"] not in rule["apiGroups"] and "*" not in rule["apiGroups"]:
@@ -103,8 +107,9 @@ class Resources:
             return None
         qualified = a["resource"] + ("." + a["group"] if a["group"] else "")
         who = '%s "%s"' % (qualified, a["name"]) if a["name"] else qualified
-        return status_body(403, "Forbidden", '%s is forbidden: User "%s" cannot %s resource "%s" in API group "%s" '
-                           'in the namespace "%s"' % (who, user, a["verb"], resource, a["group"], a["namespace"]))
+        scope = 'in the namespace "%s"' % a["namespace"] if a["namespace"] else "at the cluster scope"
+        return status_body(403, "Forbidden", '%s is forbidden: User "%s" cannot %s resource "%s" in API group "%s" %s'
+                           % (who, user, a["verb"], resource, a["group"], scope))
 
     # ---- answers ----
 
