@@ -18,6 +18,7 @@
 #include "obj.h"
 #include "loadtester.h"
 #include "ops.h"
+#include "ops_probe.h"
 #include "table.h"
 #include "yamlio.h"
 
@@ -36,20 +37,6 @@ static const char usage[] =
 /* Status output for one Canary list is a few kilobytes per Canary; this bounds a redraw. */
 #define STATUS_SCREEN_MAX (16u * 1024 * 1024)
 
-/* Ready pods per loadtester Service, read once per refresh: Canaries usually share one loadtester. */
-#define SEEN_MAX 32
-struct seen_lt {
-    char key[160];
-    int pods;
-    char err[400];
-};
-
-struct refresh {
-    struct ops_opts *o;
-    struct seen_lt seen[SEEN_MAX];
-    int nseen;
-};
-
 static void add_warning(cJSON *warnings, const char *text)
 {
     const cJSON *w;
@@ -60,80 +47,49 @@ static void add_warning(cJSON *warnings, const char *text)
     cJSON_AddItemToArray(warnings, cJSON_CreateString(text));
 }
 
-static int ready_pods(struct refresh *r, const struct loadtester *lt, char *err, size_t errlen)
-{
-    char key[160];
-    struct seen_lt *s;
-    int i;
-
-    loadtester_name(lt, key, sizeof(key));
-    for (i = 0; i < r->nseen; i++)
-        if (strcmp(r->seen[i].key, key) == 0)
-            break;
-    if (i == r->nseen) {
-        if (r->nseen == SEEN_MAX)
-            return loadtester_ready_pods(&r->o->kube, lt, err, errlen);
-        s = &r->seen[r->nseen++];
-        snprintf(s->key, sizeof(s->key), "%s", key);
-        s->pods = loadtester_ready_pods(&r->o->kube, lt, s->err, sizeof(s->err));
-    }
-    snprintf(err, errlen, "%s", r->seen[i].err);
-    return r->seen[i].pods;
-}
-
 /* The loadtester object of an item, and the warnings about its pods. */
-static void add_loadtester(struct refresh *r, const struct loadtester *lt, cJSON *item, cJSON *warnings)
+static void add_loadtester(const struct probe *p, cJSON *item, cJSON *warnings)
 {
+    const struct loadtester *lt = &p->gate[LOADTESTER_TRAFFIC].lt;
     cJSON *obj = cJSON_AddObjectToObject(item, "loadtester");
-    char err[400], text[600];
-    int pods = ready_pods(r, lt, err, sizeof(err));
+    char text[600];
 
     cJSON_AddStringToObject(obj, "url", lt->url);
     cJSON_AddStringToObject(obj, "namespace", lt->namespace_);
     cJSON_AddStringToObject(obj, "service", lt->service);
     cJSON_AddNumberToObject(obj, "port", lt->port);
-    if (pods < 0) {
+    if (p->pods < 0) {
         cJSON_AddNullToObject(obj, "readyPods");
-        snprintf(text, sizeof(text), "cannot count the loadtester's ready pods: %s", err);
+        snprintf(text, sizeof(text), "cannot count the loadtester's ready pods: %s", p->pods_err);
         add_warning(warnings, text);
         return;
     }
-    cJSON_AddNumberToObject(obj, "readyPods", pods);
-    if (pods == 0)
+    cJSON_AddNumberToObject(obj, "readyPods", p->pods);
+    if (p->pods == 0)
         snprintf(text, sizeof(text), "loadtester Service %s/%s has no ready pod: no gate can open", lt->namespace_,
                  lt->service);
-    else if (pods > 1)
+    else if (p->pods > 1)
         snprintf(text, sizeof(text), "loadtester Service %s/%s has %d ready pods: each keeps its own gates, so an "
-                                     "open and a check can land on different pods", lt->namespace_, lt->service, pods);
+                                     "open and a check can land on different pods", lt->namespace_, lt->service,
+                 p->pods);
     else
         return;
     add_warning(warnings, text);
 }
 
-/* Read one gate into item[key]; the traffic gate's loadtester also goes into the item. */
-static void add_gate(struct refresh *r, const cJSON *canary, enum loadtester_gate which, cJSON *item,
-                     cJSON *warnings)
+/* Both gates as read, their warnings, and the traffic gate's loadtester. */
+static void add_gates(const struct probe *p, cJSON *item, cJSON *warnings)
 {
-    const char *check = which == LOADTESTER_ROLLBACK ? PATH_ROLLBACK_CHECK : PATH_GATE_CHECK;
-    struct loadtester lt;
-    enum gate_state st;
-    char err[700];
-    int rc = loadtester_of_canary(canary, which, &lt, err, sizeof(err));
+    const struct probe_gate *traffic = &p->gate[LOADTESTER_TRAFFIC], *rollback = &p->gate[LOADTESTER_ROLLBACK];
 
-    if (rc == 1) {
-        st = GATE_NO_HOOK;
-    } else if (rc < 0) {
-        st = GATE_UNREACHABLE;
-        add_warning(warnings, err);
-    } else {
-        st = loadtester_check(&r->o->kube, &lt, check, obj_name(canary), obj_namespace(canary), err,
-                              sizeof(err));
-        if (err[0])
-            add_warning(warnings, err);
-        if (which == LOADTESTER_TRAFFIC)
-            add_loadtester(r, &lt, item, warnings);
-    }
-    cJSON_AddStringToObject(item, which == LOADTESTER_ROLLBACK ? "rollbackGate" : "gate", gate_state_name(st));
+    cJSON_AddStringToObject(item, "gate", gate_state_name(traffic->st));
+    cJSON_AddStringToObject(item, "rollbackGate", gate_state_name(rollback->st));
+    if (traffic->err[0])
+        add_warning(warnings, traffic->err);
+    if (rollback->err[0])
+        add_warning(warnings, rollback->err);
+    if (traffic->found == 0)
+        add_loadtester(p, item, warnings);
 }
 
 static void add_time(cJSON *item, const char *key, long t)
@@ -184,46 +140,61 @@ static void add_release(const cJSON *canary, cJSON *item)
     add_time(item, "lastTransitionTime", ops_last_transition(canary));
 }
 
-static cJSON *status_item(struct refresh *r, const cJSON *canary)
+static cJSON *status_item(const struct probe *p)
 {
     cJSON *item = cJSON_CreateObject(), *warnings = cJSON_CreateArray();
 
-    cJSON_AddStringToObject(item, "namespace", obj_namespace(canary));
-    cJSON_AddStringToObject(item, "name", obj_name(canary));
-    add_release(canary, item);
-    add_gate(r, canary, LOADTESTER_TRAFFIC, item, warnings);
-    add_gate(r, canary, LOADTESTER_ROLLBACK, item, warnings);
+    cJSON_AddStringToObject(item, "namespace", obj_namespace(p->canary));
+    cJSON_AddStringToObject(item, "name", obj_name(p->canary));
+    add_release(p->canary, item);
+    add_gates(p, item, warnings);
     cJSON_AddItemToObject(item, "warnings", warnings);
     return item;
+}
+
+/* The Canaries to show: the one named, or the gated ones of the list. */
+static size_t select_canaries(const cJSON *one, const cJSON *list, struct probe *probes)
+{
+    const cJSON *c;
+    size_t n = 0;
+
+    if (one)
+        probes[n++].canary = one;
+    cJSON_ArrayForEach(c, obj_get(list, "items"))
+        if (canary_is_gated(c))
+            probes[n++].canary = c;
+    return n;
 }
 
 /* {"items": [...]} for the Canaries asked for, or NULL with a reason in err. */
 static cJSON *collect(struct ops_opts *o, const char *ns, char *err, size_t errlen)
 {
-    struct refresh *r = calloc(1, sizeof(*r));
     cJSON *out = NULL, *items, *list = NULL, *one = NULL;
-    const cJSON *c;
+    struct probe *probes = NULL;
+    size_t n, i;
 
-    if (!r) {
-        snprintf(err, errlen, "out of memory");
-        return NULL;
-    }
-    r->o = o;
     if (o->nargs == 1 && !(one = ops_get_canary(o, ns, o->args[0], err, errlen)))
         goto done;
     if (o->nargs == 0 && !(list = ops_list_canaries(o, o->all_namespaces ? NULL : ns, err, errlen)))
         goto done;
+    n = one ? 1 : (size_t)cJSON_GetArraySize(obj_get(list, "items"));
+    if (!(probes = calloc(n ? n : 1, sizeof(*probes)))) {
+        snprintf(err, errlen, "out of memory");
+        goto done;
+    }
+    n = select_canaries(one, list, probes);
+    if (ops_probe(&o->kube, probes, n) != 0) {
+        snprintf(err, errlen, "out of memory");
+        goto done;
+    }
     out = cJSON_CreateObject();
     items = cJSON_AddArrayToObject(out, "items");
-    if (one)
-        cJSON_AddItemToArray(items, status_item(r, one));
-    cJSON_ArrayForEach(c, obj_get(list, "items"))
-        if (canary_is_gated(c))
-            cJSON_AddItemToArray(items, status_item(r, c));
+    for (i = 0; i < n; i++)
+        cJSON_AddItemToArray(items, status_item(&probes[i]));
 done:
+    free(probes);
     cJSON_Delete(list);
     cJSON_Delete(one);
-    free(r);
     return out;
 }
 
@@ -368,7 +339,9 @@ static int status_once(struct ops_opts *o, const char *ns)
     cJSON *data = collect(o, ns, err, sizeof(err));
     int rc = OPS_EXIT_ERROR;
 
-    if (!data) {
+    if (ops_interrupted()) {
+        /* Interrupted reads are not a status: print nothing. */
+    } else if (!data) {
         ops_error(o, "%s", err);
     } else if (render(o, ns, data, &screen) != 0) {
         ops_error(o, "cannot print the status");
