@@ -18,12 +18,18 @@
 #include "server.h"
 
 #define VERSION "0.1.0"
+/* More Flagger controllers than one cluster runs (one per mesh, at most a few). */
+#define FLAGGER_DEPLOYMENTS_MAX 16
 
 struct flags {
     const char *listen, *tls_cert, *tls_key, *kube_api, *kube_token_file, *kube_ca_file, *canaries;
     const char *loadtester_url, *override_group, *log_level, *max_unsynced, *threads, *shutdown_timeout;
     const char *mesh_provider;
     int fail_open;
+    /* --flagger-deployment, repeatable: NULL-terminated for policy_config. */
+    const char *flagger_deployments[FLAGGER_DEPLOYMENTS_MAX + 1];
+    int n_flagger;
+    char *flagger_env; /* MANUAL_GATE_FLAGGER_DEPLOYMENT, split in place at commas */
 };
 
 static const struct flag_spec {
@@ -65,6 +71,8 @@ static void usage(FILE *f)
     for (i = 0; i < NSPECS; i++)
         fprintf(f, "  --%-18s %s\n", specs[i].name, specs[i].help);
     fprintf(f, "  --%-18s %s\n", "fail-open", "allow template changes when the Canary cache cannot answer");
+    fprintf(f, "  --%-18s %s\n", "flagger-deployment", "NAMESPACE/NAME of a Deployment running Flagger (repeatable):");
+    fprintf(f, "  %-20s %s\n", "", "its new pod template is denied while a gated release is in flight");
 }
 
 static const char **flag_slot(struct flags *fl, const struct flag_spec *s)
@@ -87,6 +95,31 @@ static void env_defaults(struct flags *fl)
     }
     v = getenv("MANUAL_GATE_FAIL_OPEN");
     fl->fail_open = v && strcmp(v, "true") == 0;
+    if ((v = getenv("MANUAL_GATE_FLAGGER_DEPLOYMENT")) != NULL && *v && (fl->flagger_env = strdup(v)) != NULL) {
+        char *save = NULL, *tok;
+
+        for (tok = strtok_r(fl->flagger_env, ",", &save); tok && fl->n_flagger < FLAGGER_DEPLOYMENTS_MAX;
+             tok = strtok_r(NULL, ",", &save))
+            fl->flagger_deployments[fl->n_flagger++] = tok;
+    }
+}
+
+/* NAMESPACE/NAME: two non-empty parts. */
+static int add_flagger_deployment(struct flags *fl, const char *v)
+{
+    const char *slash = strchr(v, '/');
+
+    if (!slash || slash == v || !slash[1] || strchr(slash + 1, '/')) {
+        fprintf(stderr, "manual-gate: --flagger-deployment wants NAMESPACE/NAME (e.g. flagger-system/flagger), "
+                        "not '%s'\n", v);
+        return -1;
+    }
+    if (fl->n_flagger == FLAGGER_DEPLOYMENTS_MAX) {
+        fprintf(stderr, "manual-gate: at most %d --flagger-deployment flags\n", FLAGGER_DEPLOYMENTS_MAX);
+        return -1;
+    }
+    fl->flagger_deployments[fl->n_flagger++] = v;
+    return 0;
 }
 
 /* Parses --name value and --name=value; returns the index of the first positional argument's end or
@@ -119,6 +152,15 @@ static int parse_flags(int argc, char **argv, struct flags *fl, const char **pos
         a += 2;
         if (strcmp(a, "fail-open") == 0) {
             fl->fail_open = 1;
+            continue;
+        }
+        if (strncmp(a, "flagger-deployment", 18) == 0 && (a[18] == '=' || a[18] == '\0')) {
+            if (!a[18] && i + 1 == argc) {
+                fprintf(stderr, "manual-gate: flag '--flagger-deployment' needs a value\n");
+                return -1;
+            }
+            if (add_flagger_deployment(fl, a[18] ? a + 19 : argv[++i]) < 0)
+                return -1;
             continue;
         }
         eq = strchr(a, '=');
@@ -160,7 +202,8 @@ static int parse_uint(const char *s, const char *flag, unsigned long max, unsign
 
 static int cmd_serve(const struct flags *fl)
 {
-    struct policy_config pcfg = {fl->loadtester_url, fl->override_group, fl->fail_open, fl->mesh_provider};
+    struct policy_config pcfg = {fl->loadtester_url, fl->override_group, fl->fail_open, fl->mesh_provider,
+                                 fl->flagger_deployments};
     struct cache_config ccfg = {fl->kube_api, fl->kube_token_file, fl->kube_ca_file, fl->canaries, 60};
     struct server_config scfg = {fl->listen ? fl->listen : ":8443", fl->tls_cert, fl->tls_key, 2, 20, &pcfg, NULL};
     unsigned long max_unsynced = 60, threads = 2, shutdown = 20;
@@ -193,15 +236,14 @@ static int cmd_serve(const struct flags *fl)
     return rc;
 }
 
-int main(int argc, char **argv)
+/* The command line, with flags already holding the environment's defaults. */
+static int run(int argc, char **argv, struct flags *flp)
 {
-    struct flags fl;
+    struct flags fl = *flp;
     const char *pos[2] = {NULL, NULL};
     const char *cmd = argc > 1 ? argv[1] : NULL;
     int npos;
 
-    memset(&fl, 0, sizeof(fl));
-    env_defaults(&fl);
     if (!cmd || strcmp(cmd, "-h") == 0 || strcmp(cmd, "--help") == 0 || strcmp(cmd, "help") == 0) {
         usage(cmd ? stdout : stderr);
         return cmd ? 0 : 2;
@@ -229,7 +271,7 @@ int main(int argc, char **argv)
     if (strcmp(cmd, "serve") == 0)
         return cmd_serve(&fl);
     if (strcmp(cmd, "mutate") == 0) {
-        struct policy_config pcfg = {fl.loadtester_url, fl.override_group, fl.fail_open, fl.mesh_provider};
+        struct policy_config pcfg = {fl.loadtester_url, fl.override_group, fl.fail_open, fl.mesh_provider, NULL};
         if (npos != 1) {
             fprintf(stderr, "manual-gate mutate: give one FILE (or - for stdin)\n");
             return 2;
@@ -238,4 +280,16 @@ int main(int argc, char **argv)
     }
     fprintf(stderr, "manual-gate: unknown command '%s' (see --help)\n", cmd);
     return 2;
+}
+
+int main(int argc, char **argv)
+{
+    struct flags fl;
+    int rc;
+
+    memset(&fl, 0, sizeof(fl));
+    env_defaults(&fl);
+    rc = run(argc, argv, &fl);
+    free(fl.flagger_env);
+    return rc;
 }
