@@ -15,8 +15,9 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/wait.h>
-#include <time.h>
 #include <unistd.h>
+
+#include "monotime.h"
 
 extern char **environ;
 
@@ -28,14 +29,6 @@ extern char **environ;
  * start-up and for a version probe that some kubectl wrappers make first (with their own 5 s limit). */
 #define KUBECTL_GRACE_SECONDS 10
 #define KUBECTL_MAX_ARGS 24
-
-static double now_seconds(void)
-{
-    struct timespec ts;
-
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
 
 static void set_message(struct kubectl_result *res, const char *s, size_t n)
 {
@@ -222,7 +215,7 @@ static int pump(int fds[3], const char *in, struct buf *out, struct buf *err, do
     }
     while (fds[1] >= 0 || fds[2] >= 0) {
         struct pollfd p[3];
-        double left = deadline - now_seconds();
+        double left = deadline - monotime_now();
         int i;
 
         if (left <= 0)
@@ -291,7 +284,7 @@ int kubectl_run(const struct kubectl *k, const char *const *args, const char *st
         snprintf(res->message, sizeof(res->message), "cannot run %s: %s", argv[0], strerror(rc));
         return -1;
     }
-    rc = pump(fds, stdin_data, &res->out, &res->err, now_seconds() + timeout_seconds);
+    rc = pump(fds, stdin_data, &res->out, &res->err, monotime_now() + timeout_seconds);
     for (i = 0; i < 3; i++)
         if (fds[i] >= 0)
             close(fds[i]);

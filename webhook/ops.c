@@ -95,6 +95,7 @@ static const struct flag_def {
     {"-w", "--watch", OPS_F_WATCH, FLAG_SWITCH, offsetof(struct ops_opts, watch)},
     {"-y", "--yes", OPS_F_YES, FLAG_SWITCH, offsetof(struct ops_opts, yes)},
     {NULL, "--wait", OPS_F_WAIT, FLAG_SWITCH, offsetof(struct ops_opts, wait)},
+    {NULL, "--flagger-deployment", OPS_F_FLAGGER, FLAG_STRING, offsetof(struct ops_opts, flagger_deployment)},
 };
 
 /* One flag at argv[*i]; 0 handled, -1 error (printed), 1 not a flag this command takes. */
@@ -311,7 +312,7 @@ long ops_release_started(const cJSON *canary)
 {
     const cJSON *c;
 
-    if (!canary_phase_in_flight(canary_phase(canary)))
+    if (!canary_in_flight(canary))
         return -1;
     cJSON_ArrayForEach(c, obj_get(obj_get(canary, "status"), "conditions"))
         if (strcmp(obj_string_or(c, "type", ""), "Promoted") == 0)

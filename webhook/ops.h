@@ -29,6 +29,7 @@
 #define OPS_F_WATCH (1u << 2)  /* -w/--watch, --interval DURATION */
 #define OPS_F_YES (1u << 3)    /* -y/--yes */
 #define OPS_F_WAIT (1u << 4)   /* --wait, --timeout DURATION */
+#define OPS_F_FLAGGER (1u << 5) /* --flagger-deployment NAMESPACE/NAME */
 
 #define OPS_MAX_ARGS 3
 
@@ -43,6 +44,7 @@ struct ops_opts {
     int yes;
     int wait;
     long timeout;              /* seconds --wait waits */
+    const char *flagger_deployment; /* NAMESPACE/NAME of the Deployment running Flagger, NULL if not given */
     const char *args[OPS_MAX_ARGS];
     int nargs;
     char ns_buf[64];

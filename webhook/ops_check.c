@@ -25,7 +25,10 @@ static const char usage[] =
     "ConfigMap or Secret) may be released now; 1 when a gated release in flight would deny it (the Canary,\n"
     "its phase and weight and the webhook's reason are printed); 2 on errors. It runs the webhook's own\n"
     "policy on the namespace's Canaries; Secrets are never read.\n\n"
-    "  KIND                   deployment (deploy), daemonset (ds), configmap (cm) or secret\n";
+    "  KIND                   deployment (deploy), daemonset (ds), configmap (cm) or secret\n"
+    "      --flagger-deployment NAMESPACE/NAME\n"
+    "                         the Deployment running Flagger, as the webhook's flag: a new pod template\n"
+    "                         for it is denied while a gated release is in flight in any namespace\n";
 
 /* The annotation and key the simulated change sets: nothing is written anywhere. */
 #define CHECK_MARK "manual-gate.io/check"
@@ -191,16 +194,30 @@ static char *review_body(const struct kind *k, const char *ns, const char *name,
     return text;
 }
 
-/* Run the validating policy on the simulated UPDATE with the namespace's Canaries indexed. */
+/* 1 when the object is the Deployment running Flagger (--flagger-deployment): its new pod template
+ * concerns the gated releases of every namespace. */
+static int is_flagger(const struct ops_opts *o, const struct kind *k, const char *ns, const char *name)
+{
+    const char *f = o->flagger_deployment;
+    size_t n = strlen(ns);
+
+    return f && strcmp(k->kind, "Deployment") == 0 && strncmp(f, ns, n) == 0 && f[n] == '/' &&
+           strcmp(f + n + 1, name) == 0;
+}
+
+/* Run the validating policy on the simulated UPDATE with the namespace's Canaries indexed (every
+ * namespace's for Flagger's own Deployment). */
 static int judge(struct ops_opts *o, const struct kind *k, const char *ns, const char *name, const cJSON *old)
 {
-    struct policy_config pcfg = {NULL, NULL, 0, NULL};
+    const char *flagger[2] = {o->flagger_deployment, NULL};
+    struct policy_config pcfg = {NULL, NULL, 0, NULL, o->flagger_deployment ? flagger : NULL};
     struct review review = {NULL, {0}};
     struct canary_lookup lookup;
     struct decision d;
     struct cache *cache = cache_new(0);
     char err[800], *body = NULL;
-    cJSON *canaries = ops_list_canaries(o, ns, err, sizeof(err)), *obj = changed_copy(old, k);
+    cJSON *canaries = ops_list_canaries(o, is_flagger(o, k, ns, name) ? NULL : ns, err, sizeof(err));
+    cJSON *obj = changed_copy(old, k);
     int rc = OPS_EXIT_ERROR;
 
     decision_init(&d);
@@ -231,7 +248,7 @@ int ops_check_main(int argc, char **argv)
     const struct kind *k;
     const char *ns, *slash, *name;
     cJSON *old;
-    int rc = ops_parse(argc, argv, "check", 0, 1, usage, &o);
+    int rc = ops_parse(argc, argv, "check", OPS_F_FLAGGER, 1, usage, &o);
 
     if (rc != OPS_GO)
         return rc;

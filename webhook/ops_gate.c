@@ -19,6 +19,7 @@
 #include "canary.h"
 #include "obj.h"
 #include "loadtester.h"
+#include "monotime.h"
 #include "ops.h"
 
 static const char usage_gate[] =
@@ -101,7 +102,7 @@ int ops_gate_refusal(const cJSON *canary, enum ops_gate_action a, char *why, siz
         snprintf(why, len, "it is not gated: it has no %s hook on %s", HOOK_CONFIRM_TRAFFIC, PATH_GATE_CHECK);
         return 1;
     }
-    if (!canary_phase_in_flight(phase)) {
+    if (!canary_in_flight(canary)) {
         snprintf(why, len, "no release is in flight (phase %s): there is nothing to %s; a change to its target "
                            "starts a gated release", *phase ? phase : "none", a == OPS_GATE_OPEN ? "open" : "roll back");
         return 1;
@@ -212,7 +213,7 @@ static int wait_verdict(const struct target *t, enum ops_gate_action a, const cJ
 
     if (a == OPS_ROLLBACK_OPEN && strcmp(phase, "Failed") == 0)
         return rolled_back(t);
-    if (!canary_phase_in_flight(phase)) {
+    if (!canary_in_flight(c)) {
         printf("The release ended in phase %s.\n", *phase ? phase : "none");
         return 1 + (a == OPS_GATE_OPEN && strcmp(phase, "Succeeded") == 0 ? OPS_EXIT_OK : OPS_EXIT_REFUSED);
     }
@@ -260,7 +261,7 @@ static int wait_for_flagger(const struct target *t, enum ops_gate_action a, cons
 {
     char phase0[32], last_phase[32], limit[32];
     int weight0 = canary_weight(canary), last_weight = weight0, rc;
-    time_t deadline = time(NULL) + t->o->timeout;
+    double deadline = monotime_now() + (double)t->o->timeout;
 
     snprintf(phase0, sizeof(phase0), "%s", canary_phase(canary));
     snprintf(last_phase, sizeof(last_phase), "%s", phase0);
@@ -275,7 +276,7 @@ static int wait_for_flagger(const struct target *t, enum ops_gate_action a, cons
         if ((rc = wait_poll(t, a, phase0, weight0, last_phase, &last_weight)) != 0)
             return rc - 1;
         fflush(stdout);
-        if (time(NULL) >= deadline) {
+        if (monotime_now() >= deadline) {
             printf("Timed out after %s: %s. The %s gate stays open.\n", limit,
                    a == OPS_GATE_OPEN ? "Flagger has not taken the step" : "Flagger has not rolled back",
                    a == OPS_GATE_OPEN ? "traffic" : "rollback");

@@ -126,6 +126,7 @@ static void add_release(const cJSON *canary, cJSON *item)
     cJSON_AddStringToObject(item, "target", ops_target(canary, target, sizeof(target)));
     cJSON_AddStringToObject(item, "phase", phase);
     cJSON_AddBoolToObject(item, "gated", canary_is_gated(canary));
+    cJSON_AddBoolToObject(item, "inFlight", canary_in_flight(canary));
     cJSON_AddNumberToObject(item, "canaryWeight", weight);
     cJSON_AddNumberToObject(item, "maxWeight", canary_max_weight(canary));
     if (consults && next > 0)
@@ -219,13 +220,15 @@ static int int_at(const cJSON *item, const char *key)
     return cJSON_IsNumber(v) ? v->valueint : 0;
 }
 
-static const char *phase_colour(const char *phase)
+static const char *phase_colour(const cJSON *item)
 {
+    const char *phase = str_at(item, "phase");
+
     if (strcmp(phase, "Succeeded") == 0)
         return TABLE_GREEN;
     if (strcmp(phase, "Failed") == 0)
         return TABLE_RED;
-    return canary_phase_in_flight(phase) ? TABLE_YELLOW : NULL;
+    return cJSON_IsTrue(obj_get(item, "inFlight")) ? TABLE_YELLOW : NULL;
 }
 
 /* An open traffic gate is good news (a step is coming); an open rollback gate is a rollback coming. */
@@ -245,7 +248,7 @@ static void table_row(struct table *t, const cJSON *item, long now)
     table_set(t, COL_NAMESPACE, NULL, "%s", str_at(item, "namespace"));
     table_set(t, COL_NAME, NULL, "%s", str_at(item, "name"));
     table_set(t, COL_TARGET, NULL, "%s", str_at(item, "target"));
-    table_set(t, COL_PHASE, phase_colour(str_at(item, "phase")), "%s", *str_at(item, "phase") ? str_at(item, "phase") : "-");
+    table_set(t, COL_PHASE, phase_colour(item), "%s", *str_at(item, "phase") ? str_at(item, "phase") : "-");
     table_set(t, COL_WEIGHT, NULL, "%d/%d%%", int_at(item, "canaryWeight"), int_at(item, "maxWeight"));
     if (cJSON_IsNumber(next))
         table_set(t, COL_NEXT, NULL, "%d%%", next->valueint);

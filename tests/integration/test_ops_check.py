@@ -85,6 +85,22 @@ class CheckTest(unittest.TestCase):
         self.assertEqual(rc, 0, err)
         self.assertEqual([r["path"] for r in self.scene.api.requests() if "/secrets" in r["path"]], [])
 
+    def test_flaggers_own_deployment_is_judged_against_every_namespace(self):
+        flagger = deployment("flagger")
+        flagger["metadata"]["namespace"] = "flagger-system"
+        self.scene.put(flagger)
+        self.scene.put(canary(weight=20))
+        args = ("check", "deployment/flagger", "-n", "flagger-system")
+        rc, out, err = self.scene.run(*args)
+        self.assertEqual(rc, 0, err)  # without the flag it is just a Deployment no Canary targets
+        rc, out, err = self.scene.run(*args, "--flagger-deployment", "flagger-system/flagger")
+        self.assertEqual(rc, 1, err)
+        self.assertTrue(out.startswith("denied: Deployment flagger-system/flagger\n"), out)
+        self.assertIn("test/podinfo", out)
+        self.scene.put(canary(phase="Succeeded", weight=0))
+        rc, out, err = self.scene.run(*args, "--flagger-deployment", "flagger-system/flagger")
+        self.assertEqual(rc, 0, err)
+
     def test_errors_exit_2(self):
         self.scene.put(canary(weight=20))
         for args, says in ((("check", "deployment/missing"), "no Deployment missing in namespace test"),

@@ -65,8 +65,8 @@ class StatusTest(unittest.TestCase):
         items = self.status_json()
         p, f = items["podinfo"], items["frontend"]
         c = self.scene.get_canary("podinfo")
-        self.assertEqual((p["phase"], p["canaryWeight"], p["maxWeight"], p["nextWeight"], p["nextStepPromotes"]),
-                         ("Progressing", 10, 50, 20, False))
+        self.assertEqual((p["phase"], p["inFlight"], p["canaryWeight"], p["maxWeight"], p["nextWeight"],
+                          p["nextStepPromotes"]), ("Progressing", True, 10, 50, 20, False))
         self.assertEqual((p["failedChecks"], p["threshold"]), (0, 20160))
         self.assertEqual(p["releaseStarted"], c["status"]["conditions"][0]["lastTransitionTime"])
         self.assertEqual(p["lastTransitionTime"], c["status"]["lastTransitionTime"])
