@@ -599,7 +599,8 @@ static int cache_releases(void *ctx, const char *ns, struct canary_info *out, in
         all[n++] = r->info;
     }
     pthread_rwlock_unlock(&c->lock);
-    qsort(all, (size_t)n, sizeof(*all), info_order);
+    if (n > 1) /* all is NULL when nothing matched, and qsort's pointer must not be NULL even for 0 */
+        qsort(all, (size_t)n, sizeof(*all), info_order);
     if (n > 0 && max > 0)
         memcpy(out, all, sizeof(*all) * (size_t)(n < max ? n : max));
     rc = n;
