@@ -334,7 +334,8 @@ static int run_action(struct ops_opts *o, enum ops_gate_action a, const char *na
         return ops_error(o, "%s", err);
     rc = ops_gate_refusal(canary, a, err, sizeof(err)) ? 1 : loadtester_of_canary(canary, act->gate, &t.lt, err, sizeof(err));
     if (rc != 0) {
-        fprintf(stderr, "manual-gate %s: refused: Canary %s/%s: %s\n", act->words, t.ns, name, err);
+        fprintf(stderr, "manual-gate %s: %sCanary %s/%s: %s\n", act->words, rc > 0 ? "refused: " : "", t.ns, name,
+                err);
         cJSON_Delete(canary);
         return rc > 0 ? OPS_EXIT_REFUSED : OPS_EXIT_ERROR;
     }

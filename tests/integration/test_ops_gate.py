@@ -180,6 +180,11 @@ class GateTest(unittest.TestCase):
 
     def test_errors_exit_2_with_the_reason(self):
         self.scene.put(canary())
+        self.scene.put(canary("direct", lt_url="http://10.0.0.7:8080"))
+        rc, out, err = self.scene.run("gate", "open", "direct", "--yes")
+        self.assertEqual((rc, out), (2, ""))
+        self.assertIn("manual-gate gate open: Canary test/direct: the loadtester URL http://10.0.0.7:8080/gate/check "
+                      "names an IP address, not a Service", err)
         for args, says in ((("gate", "open", "nosuch", "--yes"), "no Canary nosuch in namespace test"),
                            (("gate", "flip", "podinfo"), "usage: manual-gate gate open|close NAME"),
                            (("rollback", "open"), "usage: manual-gate rollback open|close NAME"),
