@@ -70,6 +70,16 @@ cJSON *log_line_new(enum log_level level, const char *msg)
     return o;
 }
 
+void log_line_merge(cJSON *line, const cJSON *fields)
+{
+    const cJSON *f;
+
+    if (!line || !cJSON_IsObject(fields))
+        return;
+    cJSON_ArrayForEach(f, fields)
+        cJSON_AddItemToObject(line, f->string, cJSON_Duplicate(f, 1));
+}
+
 void log_line_write(cJSON *line)
 {
     char *s;

@@ -62,6 +62,21 @@ static size_t scan_body(const char *s, size_t n, int *nul)
     return values;
 }
 
+/* ---- decoding ---- */
+
+enum admission_op admission_op_of(const char *s)
+{
+    static const struct { const char *name; enum admission_op op; } ops[] = {
+        {"CREATE", OP_CREATE}, {"UPDATE", OP_UPDATE}, {"DELETE", OP_DELETE}, {"CONNECT", OP_CONNECT},
+    };
+    size_t i;
+
+    for (i = 0; s && i < sizeof(ops) / sizeof(ops[0]); i++)
+        if (strcmp(s, ops[i].name) == 0)
+            return ops[i].op;
+    return OP_OTHER;
+}
+
 int review_decode(const char *body, size_t len, struct review *out, char *err, size_t errlen)
 {
     const cJSON *request, *uid, *kind, *user, *groups, *dry;
