@@ -2,7 +2,7 @@
  * The AdmissionReview codec (admission.k8s.io/v1): decode a request body into a struct admission_request
  * for the policies, and encode a struct decision into the response review the API server expects:
  * same apiVersion/kind, uid echoed, allowed, status on denial, base64 JSON Patch, warnings,
- * auditAnnotations (DESIGN.md section 4).
+ * auditAnnotations (docs/design.md, "The admission contract").
  *
  * Memory: a struct review owns the parsed body (root); every pointer in review.req points into it, so
  * the request is valid until review_free(). review_encode returns a malloc'd string the caller frees.
