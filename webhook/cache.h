@@ -1,7 +1,8 @@
 /*
- * The Canary cache: a background thread keeps an index of every Canary, fed either by list+watch of
- * canaries.flagger.app through the Kubernetes API (kube.c) or by files (--canaries PATH, re-read on
- * change). The admission threads read it through struct canary_lookup without touching the network.
+ * The Canary cache: a background thread keeps an index of every Canary (cache_index.c), fed either by
+ * list+watch of canaries.flagger.app through the Kubernetes API (cache_kube.c) or by files (--canaries
+ * PATH, re-read on change: cache_files.c). The admission threads read it through struct canary_lookup
+ * without touching the network.
  *
  * Lookups: by namespace + spec.targetRef kind + name, and by namespace + a key of status.trackedConfigs
  * ("configmap/NAME", "secret/NAME"), each one hash probe whatever the number of Canaries. The index
@@ -17,6 +18,8 @@
 #include <cjson/cJSON.h>
 
 #include "policy.h"
+
+struct cache_index;
 
 struct cache;
 
@@ -34,6 +37,7 @@ struct cache_stats {
     long relists;           /* full lists after the first */
     double last_sync_age;   /* seconds since the source was last known in sync; -1 if never */
     int synced;             /* the first list has arrived */
+    int in_sync;            /* the source sees every change now (a watch is open, the files were read) */
 };
 
 /* Start the cache. With no source at all (no API, no files) it starts empty and never synced. NULL
@@ -48,20 +52,27 @@ int cache_ready(struct cache *c);
 /* Current numbers for /metrics. */
 void cache_stats(struct cache *c, struct cache_stats *out);
 
-/* The index without a source, and the two ways to feed it. The watch loop, the file source and the
- * unit tests all go through these. */
+/* Feeding the cache: the Kubernetes source, the file source and the unit tests all publish through
+ * these (a full list through cache_publish or cache_apply_list, changes through cache_apply_event). */
 
-/* cache_apply_event's answer to an ERROR event with code 410: the resourceVersion is gone, list again. */
+/* cache_apply_event's answers besides 0 (applied) and -1 (an ERROR event other than 410, or an event that
+ * cannot be applied): the resourceVersion is gone (410), or memory ran out and the index may miss the
+ * Canary (the cache answers "unknown" until the next list). Both mean: list again. */
 #define CACHE_EVENT_GONE 1
+#define CACHE_EVENT_BROKEN 2
 
 /* A never-synced cache with no source and no thread (max_unsynced_seconds <= 0 means 60). */
 struct cache *cache_new(long max_unsynced_seconds);
-/* Replace the whole index with a List (an object with "items") or an array of Canaries, take the
- * List's metadata.resourceVersion, and mark the cache synced. 0, or -1 when list is neither. */
+/* Swap idx (built with cache_index.h, now owned by the cache) in as the whole index, with the list's
+ * resourceVersion rv; mark the cache synced and in sync. A reload (files) counts as an event, a list
+ * after the first as a relist. */
+void cache_publish(struct cache *c, struct cache_index *idx, const char *rv, int reload);
+/* Build an index from a List (an object with "items") or an array of Canaries and publish it with the
+ * List's metadata.resourceVersion. 0; -1 when list is neither, or out of memory (then the index there was
+ * stays, and the cache is marked out of sync). */
 int cache_apply_list(struct cache *c, const cJSON *list);
 /* Apply one watch event {"type", "object"}: ADDED and MODIFIED insert or replace, DELETED removes,
- * BOOKMARK only advances the resourceVersion. 0 when applied, CACHE_EVENT_GONE for an ERROR event with
- * code 410, -1 for any other ERROR event or an event that cannot be applied. */
+ * BOOKMARK only advances the resourceVersion. 0, CACHE_EVENT_GONE, CACHE_EVENT_BROKEN or -1 (above). */
 int cache_apply_event(struct cache *c, const cJSON *event);
 /* The resourceVersion of the last list or event into buf ("" before any). */
 void cache_resource_version(struct cache *c, char *buf, size_t len);

@@ -1,7 +1,7 @@
 /*
- * Flagger's model of a Canary, as Flagger's own code reads it (DESIGN.md section 3): which analysis
- * block applies, how the interval parses, which strategy runs, which phases are a release in flight,
- * and what makes a Canary gated. Pure functions over cJSON; nothing here allocates.
+ * Flagger's model of a Canary, as Flagger's own code reads it (docs/design.md, "Flagger facts"): which
+ * analysis block applies, how the interval parses, which strategy runs, which phases are a release in
+ * flight, and what makes a Canary gated. Pure functions over cJSON; nothing here allocates.
  */
 #ifndef MG_CANARY_H
 #define MG_CANARY_H

@@ -19,6 +19,7 @@
 
 #include "canary.h"
 #include "obj.h"
+#include "utf8.h"
 
 /* An audit annotation is one line of the API server's audit log: a reason longer than this is cut
  * there rather than letting one request bloat the log. */
@@ -84,15 +85,14 @@ static enum override_kind override_find(const struct admission_request *req, con
  * valid UTF-8). */
 static void copy_utf8(char *dst, size_t dstlen, const char *s, size_t max)
 {
-    size_t n = strlen(s);
+    size_t len = strlen(s), n = len;
 
     if (n > max)
         n = max;
     if (n >= dstlen)
         n = dstlen - 1;
-    if (n < strlen(s))
-        while (n > 0 && ((unsigned char)s[n] & 0xc0) == 0x80)
-            n--;
+    if (n < len)
+        n = utf8_complete(s, n);
     memcpy(dst, s, n);
     dst[n] = '\0';
 }

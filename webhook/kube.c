@@ -41,6 +41,7 @@ struct kube {
     struct stat token_st;
     CURL *easy;
     CURLM *multi;
+    int curl_ready; /* curl_global_init succeeded: kube_close balances it */
     atomic_int interrupted;
 };
 
@@ -66,6 +67,16 @@ static void secret_free(char *s)
     if (s) {
         explicit_bzero(s, strlen(s));
         free(s);
+    }
+}
+
+/* Tokens live in buffers of TOKEN_MAX + 1 bytes (token_read): wipe all of it, not only up to a NUL a
+ * file larger than a token never had. */
+static void token_free(char *tok)
+{
+    if (tok) {
+        explicit_bzero(tok, TOKEN_MAX + 1);
+        free(tok);
     }
 }
 
@@ -135,15 +146,44 @@ static size_t xfer_header(char *data, size_t size, size_t nitems, void *userdata
     return n;
 }
 
+/* 1 when the token file is another file, or the same one rewritten, since it was read last. */
+static int token_file_changed(const struct kube *k, const struct stat *st)
+{
+    return st->st_ino != k->token_st.st_ino || st->st_dev != k->token_st.st_dev ||
+           st->st_size != k->token_st.st_size || st->st_mtim.tv_sec != k->token_st.st_mtim.tv_sec ||
+           st->st_mtim.tv_nsec != k->token_st.st_mtim.tv_nsec;
+}
+
+/* Read a token file (trailing white space dropped) into a new NUL-terminated buffer of TOKEN_MAX + 1
+ * bytes, which the caller wipes and frees. NULL after logging why. */
+static char *token_read(const char *path)
+{
+    char *tok = calloc(1, TOKEN_MAX + 1);
+    FILE *f = fopen(path, "rb");
+    size_t n = 0;
+
+    if (tok && f)
+        n = fread(tok, 1, TOKEN_MAX + 1, f);
+    if (f)
+        fclose(f);
+    if (!tok || !f || n > TOKEN_MAX) {
+        log_warn(n > TOKEN_MAX ? "kube: token file %s is larger than the 64 KiB a token may be"
+                               : "kube: cannot read token file %s", path);
+        token_free(tok);
+        return NULL;
+    }
+    while (n && strchr("\n\r \t", tok[n - 1]))
+        n--;
+    tok[n] = '\0';
+    return tok;
+}
+
 /* Re-read the token when forced or when the file is not the one read last. 1 when the token
  * changed, 0 when not, -1 when there is no token at all. */
 static int kube_token_refresh(struct kube *k, int force)
 {
     struct stat st;
-    FILE *f = NULL;
-    char *tok = NULL;
-    size_t n;
-    int rc = -1;
+    char *tok;
 
     if (!k->token_file)
         return 0;
@@ -151,45 +191,20 @@ static int kube_token_refresh(struct kube *k, int force)
         log_warn("kube: cannot stat token file %s", k->token_file);
         return k->token ? 0 : -1;
     }
-    if (!force && k->token && st.st_ino == k->token_st.st_ino && st.st_dev == k->token_st.st_dev &&
-        st.st_size == k->token_st.st_size && st.st_mtim.tv_sec == k->token_st.st_mtim.tv_sec &&
-        st.st_mtim.tv_nsec == k->token_st.st_mtim.tv_nsec)
+    if (!force && k->token && !token_file_changed(k, &st))
         return 0;
-    tok = calloc(1, TOKEN_MAX + 1);
-    f = fopen(k->token_file, "rb");
-    if (!tok || !f) {
-        log_warn("kube: cannot read token file %s", k->token_file);
-        rc = k->token ? 0 : -1;
-        goto out;
-    }
-    n = fread(tok, 1, TOKEN_MAX + 1, f);
-    if (n > TOKEN_MAX) {
-        log_warn("kube: token file %s is larger than %d bytes", k->token_file, TOKEN_MAX);
-        rc = k->token ? 0 : -1;
-        goto out;
-    }
-    while (n && (tok[n - 1] == '\n' || tok[n - 1] == '\r' || tok[n - 1] == ' ' || tok[n - 1] == '\t'))
-        n--;
-    tok[n] = '\0';
+    if (!(tok = token_read(k->token_file)))
+        return k->token ? 0 : -1;
     k->token_st = st;
     if (k->token && strcmp(k->token, tok) == 0) {
-        rc = 0;
-        goto out;
+        token_free(tok);
+        return 0;
     }
     if (k->token)
         log_info("kube: token file %s changed, using the new token", k->token_file);
-    secret_free(k->token);
+    token_free(k->token);
     k->token = tok;
-    tok = NULL;
-    rc = 1;
-out:
-    if (f)
-        fclose(f);
-    if (tok) {
-        explicit_bzero(tok, TOKEN_MAX + 1);
-        free(tok);
-    }
-    return rc;
+    return 1;
 }
 
 static void headers_free(struct curl_slist *h)
@@ -201,39 +216,32 @@ static void headers_free(struct curl_slist *h)
     curl_slist_free_all(h);
 }
 
-/* One request through the multi handle. 0 with *status when a response arrived. */
-static int kube_perform(struct kube *k, const char *path, struct xfer *x, long timeout_s, long *status,
-                        char *err, size_t errlen)
+/* Accept and, with a token, Authorization headers; NULL when out of memory. The Authorization line is a
+ * secret: headers_free wipes it. */
+static struct curl_slist *request_headers(const struct kube *k)
 {
-    struct curl_slist *headers = NULL, *h;
-    char *url = NULL, *auth = NULL;
-    char cerr[CURL_ERROR_SIZE] = "";
-    CURLcode res = CURLE_OK;
-    CURLMsg *msg;
-    int running = 1, left, added = 0, rc = -1;
+    struct curl_slist *headers = curl_slist_append(NULL, "Accept: application/json"), *h;
+    char *auth = NULL;
     size_t n;
 
-    *status = 0;
-    n = strlen(k->base) + strlen(path) + 1;
-    url = malloc(n);
-    if (!url)
-        goto fail;
-    snprintf(url, n, "%s%s", k->base, path);
-    headers = curl_slist_append(NULL, "Accept: application/json");
-    if (!headers)
-        goto fail;
-    if (k->token && k->token[0]) {
-        n = strlen(k->token) + sizeof("Authorization: Bearer ");
-        auth = malloc(n);
-        if (!auth)
-            goto fail;
-        snprintf(auth, n, "Authorization: Bearer %s", k->token);
-        h = curl_slist_append(headers, auth);
-        if (!h)
-            goto fail;
-        headers = h;
+    if (!headers || !k->token || !k->token[0])
+        return headers;
+    n = strlen(k->token) + sizeof("Authorization: Bearer ");
+    if (!(auth = malloc(n))) {
+        headers_free(headers);
+        return NULL;
     }
+    snprintf(auth, n, "Authorization: Bearer %s", k->token);
+    h = curl_slist_append(headers, auth);
+    secret_free(auth);
+    if (!h)
+        headers_free(headers);
+    return h;
+}
 
+static void setup_easy(struct kube *k, const char *url, struct curl_slist *headers, struct xfer *x, long timeout_s,
+                       char *cerr)
+{
     curl_easy_reset(k->easy);
     x->easy = k->easy;
     curl_easy_setopt(k->easy, CURLOPT_URL, url);
@@ -257,43 +265,66 @@ static int kube_perform(struct kube *k, const char *path, struct xfer *x, long t
     curl_easy_setopt(k->easy, CURLOPT_WRITEDATA, x);
     curl_easy_setopt(k->easy, CURLOPT_HEADERFUNCTION, xfer_header);
     curl_easy_setopt(k->easy, CURLOPT_HEADERDATA, x);
+}
 
-    if (curl_multi_add_handle(k->multi, k->easy) != CURLM_OK)
-        goto fail;
-    added = 1;
+/* Drive the transfer until it ends or the client is interrupted. The transfer's result, or -1 when the
+ * multi interface failed or the client was interrupted (*interrupted then 1). */
+static int run_transfer(struct kube *k, CURLcode *res, int *interrupted)
+{
+    CURLMsg *msg;
+    int running = 1, left;
+
+    *res = CURLE_OK;
     while (running && !atomic_load(&k->interrupted)) {
         if (curl_multi_perform(k->multi, &running) != CURLM_OK)
-            goto fail;
+            return -1;
         if (running && curl_multi_poll(k->multi, NULL, 0, 1000, NULL) != CURLM_OK)
-            goto fail;
+            return -1;
     }
-    if (atomic_load(&k->interrupted)) {
-        snprintf(err, errlen, "interrupted");
-        goto out;
-    }
+    if ((*interrupted = atomic_load(&k->interrupted)) != 0)
+        return -1;
     while ((msg = curl_multi_info_read(k->multi, &left)) != NULL)
         if (msg->msg == CURLMSG_DONE && msg->easy_handle == k->easy)
-            res = msg->data.result;
-    if (res != CURLE_OK) {
+            *res = msg->data.result;
+    return 0;
+}
+
+/* One request through the multi handle. 0 with *status when a response arrived. */
+static int kube_perform(struct kube *k, const char *path, struct xfer *x, long timeout_s, long *status,
+                        char *err, size_t errlen)
+{
+    struct curl_slist *headers = request_headers(k);
+    char cerr[CURL_ERROR_SIZE] = "", *url = NULL;
+    int interrupted = 0, rc = -1;
+    CURLcode res;
+
+    *status = 0;
+    snprintf(err, errlen, "out of memory or libcurl error");
+    if (!headers || asprintf(&url, "%s%s", k->base, path) < 0) {
+        url = NULL;
+        goto out;
+    }
+    setup_easy(k, url, headers, x, timeout_s, cerr);
+    if (curl_multi_add_handle(k->multi, k->easy) != CURLM_OK)
+        goto out;
+    if (run_transfer(k, &res, &interrupted) != 0) {
+        if (interrupted)
+            snprintf(err, errlen, "interrupted");
+    } else if (res != CURLE_OK) {
         if (x->reader_stopped)
             snprintf(err, errlen, "stream ended by the reader");
         else if (x->too_big)
             snprintf(err, errlen, "response larger than %zu bytes", x->body.max);
         else
             snprintf(err, errlen, "%s", cerr[0] ? cerr : curl_easy_strerror(res));
-        goto out;
+    } else {
+        curl_easy_getinfo(k->easy, CURLINFO_RESPONSE_CODE, status);
+        rc = 0;
     }
-    curl_easy_getinfo(k->easy, CURLINFO_RESPONSE_CODE, status);
-    rc = 0;
-    goto out;
-fail:
-    snprintf(err, errlen, "out of memory or libcurl error");
+    curl_multi_remove_handle(k->multi, k->easy);
 out:
-    if (added)
-        curl_multi_remove_handle(k->multi, k->easy);
     curl_easy_setopt(k->easy, CURLOPT_ERRORBUFFER, NULL);
     headers_free(headers);
-    secret_free(auth);
     free(url);
     return rc;
 }
@@ -393,87 +424,103 @@ int kube_configured(const struct kube_config *cfg)
     return (cfg->api_url && cfg->api_url[0]) || (host && host[0]);
 }
 
+/* Where the API server is: --kube-api, else in-cluster from KUBERNETES_SERVICE_HOST/_PORT. */
+static int resolve_base(struct kube *k, const struct kube_config *cfg, char *err, size_t errlen)
+{
+    const char *host = getenv("KUBERNETES_SERVICE_HOST"), *port = getenv("KUBERNETES_SERVICE_PORT");
+    size_t n;
+    int rc;
+
+    if (cfg->api_url && cfg->api_url[0]) {
+        if (strncmp(cfg->api_url, "http://", 7) != 0 && !kube_https(cfg->api_url)) {
+            snprintf(err, errlen, "--kube-api %s: want an http:// or https:// URL", cfg->api_url);
+            return -1;
+        }
+        rc = (k->base = strdup(cfg->api_url)) ? 0 : -1;
+    } else if (host && host[0]) {
+        rc = asprintf(&k->base, strchr(host, ':') ? "https://[%s]:%s" : "https://%s:%s", host,
+                      port && port[0] ? port : "443") < 0 ? -1 : 0;
+        if (rc < 0)
+            k->base = NULL;
+    } else {
+        snprintf(err, errlen, "no Kubernetes API: give --kube-api or run in a cluster (KUBERNETES_SERVICE_HOST)");
+        return -1;
+    }
+    if (rc < 0) {
+        snprintf(err, errlen, "out of memory");
+        return -1;
+    }
+    n = strlen(k->base);
+    while (n > 0 && k->base[n - 1] == '/')
+        k->base[--n] = '\0';
+    return 0;
+}
+
+/* Who we are: --kube-token-file, else the service account's token (https only: a local kubectl proxy on
+ * http:// needs none). */
+static int resolve_token(struct kube *k, const struct kube_config *cfg, char *err, size_t errlen)
+{
+    const char *file = cfg->token_file && cfg->token_file[0] ? cfg->token_file : NULL;
+
+    if (!file && !(kube_https(k->base) && access(SA_TOKEN, R_OK) == 0))
+        return 0;
+    if (!(k->token_file = strdup(file ? file : SA_TOKEN))) {
+        snprintf(err, errlen, "out of memory");
+        return -1;
+    }
+    if (kube_token_refresh(k, 1) < 0 && file) {
+        snprintf(err, errlen, "--kube-token-file %s: cannot read it", file);
+        return -1;
+    }
+    return 0;
+}
+
+/* How to trust it: --kube-ca-file, else the service account's CA (https), else the system's CAs. */
+static int resolve_ca(struct kube *k, const struct kube_config *cfg, char *err, size_t errlen)
+{
+    const char *file = cfg->ca_file && cfg->ca_file[0] ? cfg->ca_file : NULL;
+
+    if (file && access(file, R_OK) != 0) {
+        snprintf(err, errlen, "--kube-ca-file %s: cannot read it", file);
+        return -1;
+    }
+    if (!file && !(kube_https(k->base) && access(SA_CA, R_OK) == 0))
+        return 0;
+    if (!(k->ca_file = strdup(file ? file : SA_CA))) {
+        snprintf(err, errlen, "out of memory");
+        return -1;
+    }
+    return 0;
+}
+
 struct kube *kube_open(const struct kube_config *cfg, char *err, size_t errlen)
 {
     struct kube *k = calloc(1, sizeof(*k));
-    const char *host = getenv("KUBERNETES_SERVICE_HOST"), *port = getenv("KUBERNETES_SERVICE_PORT");
-    size_t n;
 
     if (!k) {
         snprintf(err, errlen, "out of memory");
         return NULL;
     }
     atomic_init(&k->interrupted, 0);
-    if (cfg->api_url && cfg->api_url[0]) {
-        if (strncmp(cfg->api_url, "http://", 7) != 0 && !kube_https(cfg->api_url)) {
-            snprintf(err, errlen, "--kube-api %s: want an http:// or https:// URL", cfg->api_url);
-            goto fail;
-        }
-        k->base = strdup(cfg->api_url);
-    } else if (host && host[0]) {
-        if (!port || !port[0])
-            port = "443";
-        n = strlen(host) + strlen(port) + 16;
-        if ((k->base = malloc(n)) != NULL)
-            snprintf(k->base, n, strchr(host, ':') ? "https://[%s]:%s" : "https://%s:%s", host, port);
-    } else {
-        snprintf(err, errlen, "no Kubernetes API: give --kube-api or run in a cluster (KUBERNETES_SERVICE_HOST)");
+    if (resolve_base(k, cfg, err, errlen) < 0 || resolve_token(k, cfg, err, errlen) < 0 ||
+        resolve_ca(k, cfg, err, errlen) < 0)
         goto fail;
-    }
-    if (!k->base)
-        goto oom;
-    n = strlen(k->base);
-    while (n > 0 && k->base[n - 1] == '/')
-        k->base[--n] = '\0';
-
-    if (cfg->token_file && cfg->token_file[0]) {
-        if (!(k->token_file = strdup(cfg->token_file)))
-            goto oom;
-        if (kube_token_refresh(k, 1) < 0) {
-            snprintf(err, errlen, "--kube-token-file %s: cannot read it", cfg->token_file);
-            goto fail;
-        }
-    } else if (kube_https(k->base) && access(SA_TOKEN, R_OK) == 0) {
-        /* http:// (a local kubectl proxy) needs no token; only https falls back to the service account. */
-        if (!(k->token_file = strdup(SA_TOKEN)))
-            goto oom;
-        kube_token_refresh(k, 1);
-    }
-    if (cfg->ca_file && cfg->ca_file[0]) {
-        if (access(cfg->ca_file, R_OK) != 0) {
-            snprintf(err, errlen, "--kube-ca-file %s: cannot read it", cfg->ca_file);
-            goto fail;
-        }
-        if (!(k->ca_file = strdup(cfg->ca_file)))
-            goto oom;
-    } else if (kube_https(k->base) && access(SA_CA, R_OK) == 0) {
-        if (!(k->ca_file = strdup(SA_CA)))
-            goto oom;
-    }
     if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK) {
         snprintf(err, errlen, "libcurl initialisation failed");
         goto fail;
     }
-    k->easy = curl_easy_init();
-    k->multi = curl_multi_init();
-    if (!k->easy || !k->multi) {
-        kube_close(k);
+    k->curl_ready = 1;
+    if (!(k->easy = curl_easy_init()) || !(k->multi = curl_multi_init())) {
         snprintf(err, errlen, "libcurl initialisation failed");
-        return NULL;
+        goto fail;
     }
     if (kube_https(k->base) && !k->token_file)
         log_warn("kube: no token for %s: requests are anonymous", k->base);
     log_info("kube: API server %s (token %s, CA %s)", k->base, k->token_file ? k->token_file : "none",
              k->ca_file ? k->ca_file : "system");
     return k;
-oom:
-    snprintf(err, errlen, "out of memory");
 fail:
-    free(k->base);
-    free(k->token_file);
-    free(k->ca_file);
-    secret_free(k->token);
-    free(k);
+    kube_close(k);
     return NULL;
 }
 
@@ -485,10 +532,11 @@ void kube_close(struct kube *k)
         curl_multi_cleanup(k->multi);
     if (k->easy)
         curl_easy_cleanup(k->easy);
-    curl_global_cleanup();
+    if (k->curl_ready)
+        curl_global_cleanup();
     free(k->base);
     free(k->token_file);
     free(k->ca_file);
-    secret_free(k->token);
+    token_free(k->token);
     free(k);
 }

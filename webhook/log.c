@@ -13,6 +13,8 @@
 
 #include <cjson/cJSON.h>
 
+#include "utf8.h"
+
 static enum log_level min_level = LOG_INFO;
 
 int log_set_level(const char *name)
@@ -70,6 +72,16 @@ cJSON *log_line_new(enum log_level level, const char *msg)
     return o;
 }
 
+void log_line_merge(cJSON *line, const cJSON *fields)
+{
+    const cJSON *f;
+
+    if (!line || !cJSON_IsObject(fields))
+        return;
+    cJSON_ArrayForEach(f, fields)
+        cJSON_AddItemToObject(line, f->string, cJSON_Duplicate(f, 1));
+}
+
 void log_line_write(cJSON *line)
 {
     char *s;
@@ -83,22 +95,6 @@ void log_line_write(cJSON *line)
     cJSON_Delete(line);
 }
 
-/* msg holds len bytes of a longer text: drop a last character the cut left incomplete. */
-static void utf8_cut(char *msg, size_t len)
-{
-    size_t start = len, need;
-    unsigned char lead;
-
-    while (start > 0 && ((unsigned char)msg[start - 1] & 0xC0) == 0x80)
-        start--;
-    if (start == 0)
-        return;
-    lead = (unsigned char)msg[start - 1];
-    need = lead >= 0xF0 ? 4 : lead >= 0xE0 ? 3 : lead >= 0xC0 ? 2 : 1;
-    if (len - (start - 1) < need)
-        msg[start - 1] = '\0';
-}
-
 static void log_v(enum log_level level, const char *fmt, va_list ap)
 {
     char msg[1024];
@@ -109,7 +105,7 @@ static void log_v(enum log_level level, const char *fmt, va_list ap)
     n = vsnprintf(msg, sizeof(msg), fmt, ap);
     /* Cut short: never in the middle of a UTF-8 character, or the line would not be valid JSON. */
     if (n >= (int)sizeof(msg))
-        utf8_cut(msg, sizeof(msg) - 1);
+        msg[utf8_complete(msg, sizeof(msg) - 1)] = '\0';
     log_line_write(log_line_new(level, msg));
 }
 

@@ -23,6 +23,8 @@ void fatal(const char *fmt, ...) __attribute__((format(printf, 1, 2), noreturn))
 /* A log line to fill with fields before log_line_write: {"time","level","msg"}; NULL when the level is
  * below --log-level (or out of memory), which log_line_write and cJSON's Add functions accept. */
 cJSON *log_line_new(enum log_level level, const char *msg);
+/* Add a copy of every field of the object fields to line (NULL line or fields: nothing). */
+void log_line_merge(cJSON *line, const cJSON *fields);
 /* Write the line as one JSON object on one line, and free it. */
 void log_line_write(cJSON *line);
 

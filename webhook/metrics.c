@@ -15,8 +15,6 @@
 static const double buckets[] = {0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.1, 0.5, 1, 5};
 #define NBUCKETS (sizeof(buckets) / sizeof(buckets[0]))
 
-static const char *const endpoint_names[ENDPOINT_COUNT] = {"mutate", "validate"};
-static const char *const decision_names[DECISION_COUNT] = {"allowed", "patched", "denied", "error"};
 static const int reject_codes[] = {400, 404, 405, 413, 415, 500, 503};
 #define NREJECT (sizeof(reject_codes) / sizeof(reject_codes[0]))
 
@@ -25,13 +23,15 @@ static struct {
     unsigned long bucket[NBUCKETS];
     unsigned long count;
     double sum;
-} hist[ENDPOINT_COUNT][DECISION_COUNT];
+} hist[ADMISSION_ENDPOINTS][ADMISSION_OUTCOMES];
 static unsigned long rejects[NREJECT + 1]; /* last slot: any other status */
 
-void metrics_observe(enum metrics_endpoint ep, enum metrics_decision dec, double seconds)
+void metrics_observe(enum admission_endpoint ep, enum admission_outcome dec, double seconds)
 {
     size_t i;
 
+    if ((unsigned)ep >= ADMISSION_ENDPOINTS || (unsigned)dec >= ADMISSION_OUTCOMES)
+        return;
     pthread_mutex_lock(&lock);
     for (i = 0; i < NBUCKETS; i++)
         if (seconds <= buckets[i])
@@ -62,9 +62,10 @@ char *metrics_render(const struct cache_stats *cache, long cert_not_after)
     failed |= buf_printf(&o, "# HELP manual_gate_admission_duration_seconds Time to answer an admission review.\n"
                    "# TYPE manual_gate_admission_duration_seconds histogram\n");
     pthread_mutex_lock(&lock);
-    for (e = 0; e < ENDPOINT_COUNT; e++)
-        for (d = 0; d < DECISION_COUNT; d++) {
-            const char *en = endpoint_names[e], *dn = decision_names[d];
+    for (e = 0; e < ADMISSION_ENDPOINTS; e++)
+        for (d = 0; d < ADMISSION_OUTCOMES; d++) {
+            const char *en = admission_endpoint_name((enum admission_endpoint)e);
+            const char *dn = admission_outcome_name((enum admission_outcome)d);
             for (i = 0; i < NBUCKETS; i++)
                 failed |= buf_printf(&o, "manual_gate_admission_duration_seconds_bucket{endpoint=\"%s\",decision=\"%s\",le=\"%g\"} %lu\n",
                            en, dn, buckets[i], hist[e][d].bucket[i]);
@@ -77,10 +78,11 @@ char *metrics_render(const struct cache_stats *cache, long cert_not_after)
         }
     failed |= buf_printf(&o, "# HELP manual_gate_admission_reviews_total Admission reviews answered, by endpoint and decision.\n"
                    "# TYPE manual_gate_admission_reviews_total counter\n");
-    for (e = 0; e < ENDPOINT_COUNT; e++)
-        for (d = 0; d < DECISION_COUNT; d++)
+    for (e = 0; e < ADMISSION_ENDPOINTS; e++)
+        for (d = 0; d < ADMISSION_OUTCOMES; d++)
             failed |= buf_printf(&o, "manual_gate_admission_reviews_total{endpoint=\"%s\",decision=\"%s\"} %lu\n",
-                       endpoint_names[e], decision_names[d], hist[e][d].count);
+                       admission_endpoint_name((enum admission_endpoint)e),
+                       admission_outcome_name((enum admission_outcome)d), hist[e][d].count);
     failed |= buf_printf(&o, "# HELP manual_gate_http_rejected_total Requests answered without a review, by HTTP status.\n"
                    "# TYPE manual_gate_http_rejected_total counter\n");
     for (i = 0; i < NREJECT; i++)

@@ -7,13 +7,11 @@
 #ifndef MG_METRICS_H
 #define MG_METRICS_H
 
+#include "admission.h"
 #include "cache.h"
 
-enum metrics_endpoint { ENDPOINT_MUTATE, ENDPOINT_VALIDATE, ENDPOINT_COUNT };
-enum metrics_decision { DECISION_ALLOWED, DECISION_PATCHED, DECISION_DENIED, DECISION_ERROR, DECISION_COUNT };
-
-/* Count one answered review and its latency. Thread-safe. */
-void metrics_observe(enum metrics_endpoint ep, enum metrics_decision dec, double seconds);
+/* Count one answered review (outcome below ADMISSION_OUTCOMES) and its latency. Thread-safe. */
+void metrics_observe(enum admission_endpoint ep, enum admission_outcome outcome, double seconds);
 /* Count one request answered without a review (4xx), by HTTP status. Thread-safe. */
 void metrics_reject(int http_status);
 /* The Prometheus text exposition, with the cache numbers and the serving certificate's expiry

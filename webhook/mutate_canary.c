@@ -355,10 +355,12 @@ static void leave_as_stored(const cJSON *canary, const struct policy_config *cfg
     decision_free(&m);
 }
 
-void mutate_canary(const struct admission_request *req, const struct policy_config *cfg, struct decision *d)
+void mutate_canary(const struct admission_request *req, const struct policy_config *cfg,
+                   const struct canary_lookup *lookup, struct decision *d)
 {
     const cJSON *obj = req->object;
 
+    (void)lookup; /* completing a Canary needs no other Canary */
     if (!cJSON_IsObject(obj) || req->op == OP_DELETE)
         return;
     /* A Canary being deleted only loses its finalizers now: any denial would wedge the deletion. */

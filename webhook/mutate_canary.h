@@ -18,7 +18,8 @@
 
 /* Mutate the Canary in req->object: fills d with a patch and warnings, or a denial. An UPDATE that leaves
  * spec, labels and annotations as stored gets neither (the validator skips it too), only a warning. */
-void mutate_canary(const struct admission_request *req, const struct policy_config *cfg, struct decision *d);
+void mutate_canary(const struct admission_request *req, const struct policy_config *cfg,
+                   const struct canary_lookup *lookup, struct decision *d);
 /* The same policy on a bare Canary object (offline `mutate`, and the validator's invariant check). */
 void mutate_canary_object(const cJSON *canary, const struct policy_config *cfg, struct decision *d);
 /* Parse a max-duration ("10d", "36h", "90m", "1h30m", "1d12h": whole numbers of d, h, m, s) into

@@ -206,86 +206,109 @@ static int array_insert(cJSON *array, int idx, cJSON *item)
     return 0;
 }
 
-static int apply_one(cJSON *doc, const char *op, const char *path, const cJSON *value, char *err, size_t errlen)
+enum patch_op { PATCH_ADD, PATCH_REPLACE, PATCH_REMOVE };
+
+/* Walk path to the parent of its last token, which goes into token. The parent, or NULL with a reason. */
+static cJSON *resolve_parent(cJSON *doc, const char *op, const char *path, char *token, char *err, size_t errlen)
 {
-    char *token = NULL;
     const char *p = path;
-    cJSON *parent = doc, *copy = NULL;
-    long idx = -1;
-    int size;
+    cJSON *parent = doc;
 
     if (*path != '/') {
         set_err(err, errlen, "%s %s: only paths below the document root are supported", op, path);
-        goto fail;
+        return NULL;
     }
-    if (!(token = malloc(strlen(path) + 1)))
-        goto fail;
     for (;;) {
         p++;
         if (token_next(&p, token) < 0) {
             set_err(err, errlen, "%s %s: bad ~ escape", op, path);
-            goto fail;
+            return NULL;
         }
         if (!*p)
-            break;
+            return parent;
         if (!(parent = child_of(parent, token))) {
             set_err(err, errlen, "%s %s: parent does not exist", op, path);
-            goto fail;
+            return NULL;
         }
     }
-    if (strcmp(op, "remove") != 0) {
-        if (!value) {
-            set_err(err, errlen, "%s %s: no value", op, path);
-            goto fail;
-        }
-        if (!(copy = cJSON_Duplicate(value, 1)))
-            goto fail;
-    }
-    if (cJSON_IsObject(parent)) {
-        int exists = cJSON_GetObjectItemCaseSensitive(parent, token) != NULL;
+}
 
-        if (!exists && strcmp(op, "add") != 0) {
-            set_err(err, errlen, "%s %s: target does not exist", op, path);
-            goto fail;
-        }
-        if (strcmp(op, "remove") == 0)
-            cJSON_DeleteItemFromObjectCaseSensitive(parent, token);
-        else if (exists && !cJSON_ReplaceItemInObjectCaseSensitive(parent, token, copy))
-            goto fail;
-        else if (!exists && !cJSON_AddItemToObject(parent, token, copy))
-            goto fail;
-    } else if (cJSON_IsArray(parent)) {
-        size = cJSON_GetArraySize(parent);
-        if (strcmp(op, "add") == 0 && strcmp(token, "-") == 0)
-            idx = size;
-        else
-            idx = token_index(token);
-        if (idx < 0 || idx > size || (idx == size && strcmp(op, "add") != 0)) {
-            set_err(err, errlen, "%s %s: index out of range (array of %d)", op, path, size);
-            goto fail;
-        }
-        if (strcmp(op, "remove") == 0)
-            cJSON_DeleteItemFromArray(parent, (int)idx);
-        else if (strcmp(op, "replace") == 0 && !cJSON_ReplaceItemInArray(parent, (int)idx, copy))
-            goto fail;
-        else if (strcmp(op, "add") == 0 && idx == size && !cJSON_AddItemToArray(parent, copy))
-            goto fail;
-        else if (strcmp(op, "add") == 0 && idx < size && array_insert(parent, (int)idx, copy) < 0) {
-            copy = NULL;
-            goto fail;
-        }
-    } else {
-        set_err(err, errlen, "%s %s: parent is not an object or array", op, path);
-        goto fail;
+/* One op on a member of an object. Takes ownership of copy (NULL for remove). */
+static int apply_in_object(cJSON *parent, enum patch_op op, const char *token, cJSON *copy, const char *path,
+                           char *err, size_t errlen)
+{
+    int exists = cJSON_GetObjectItemCaseSensitive(parent, token) != NULL;
+
+    if (!exists && op != PATCH_ADD) {
+        set_err(err, errlen, "%s %s: target does not exist", op == PATCH_REMOVE ? "remove" : "replace", path);
+        cJSON_Delete(copy);
+        return -1;
     }
-    free(token);
-    return 0;
-fail:
-    if (err && errlen && !err[0])
-        set_err(err, errlen, "%s %s: out of memory", op, path);
-    free(token);
+    if (op == PATCH_REMOVE) {
+        cJSON_DeleteItemFromObjectCaseSensitive(parent, token);
+        return 0;
+    }
+    if (exists ? cJSON_ReplaceItemInObjectCaseSensitive(parent, token, copy) : cJSON_AddItemToObject(parent, token, copy))
+        return 0;
     cJSON_Delete(copy);
     return -1;
+}
+
+/* One op on an element of an array ("-" appends with add). Takes ownership of copy (NULL for remove). */
+static int apply_in_array(cJSON *parent, enum patch_op op, const char *token, cJSON *copy, const char *path,
+                          char *err, size_t errlen)
+{
+    int size = cJSON_GetArraySize(parent);
+    long idx = op == PATCH_ADD && strcmp(token, "-") == 0 ? size : token_index(token);
+
+    if (idx < 0 || idx > size || (idx == size && op != PATCH_ADD)) {
+        set_err(err, errlen, "%s: index out of range (array of %d)", path, size);
+        cJSON_Delete(copy);
+        return -1;
+    }
+    if (op == PATCH_REMOVE) {
+        cJSON_DeleteItemFromArray(parent, (int)idx);
+        return 0;
+    }
+    if (op == PATCH_REPLACE ? cJSON_ReplaceItemInArray(parent, (int)idx, copy)
+                            : idx == size ? cJSON_AddItemToArray(parent, copy) : array_insert(parent, (int)idx, copy) == 0)
+        return 0;
+    if (op != PATCH_ADD || idx == size)
+        cJSON_Delete(copy); /* array_insert frees it itself when it fails */
+    return -1;
+}
+
+static int apply_one(cJSON *doc, const char *opname, const char *path, const cJSON *value, char *err, size_t errlen)
+{
+    enum patch_op op = strcmp(opname, "add") == 0 ? PATCH_ADD : strcmp(opname, "replace") == 0 ? PATCH_REPLACE
+                                                                                                 : PATCH_REMOVE;
+    char *token = malloc(strlen(path) + 1);
+    cJSON *parent, *copy = NULL;
+    int rc = -1;
+
+    if (!token || !(parent = resolve_parent(doc, opname, path, token, err, errlen)))
+        goto done;
+    if (op != PATCH_REMOVE) {
+        if (!value) {
+            set_err(err, errlen, "%s %s: no value", opname, path);
+            goto done;
+        }
+        if (!(copy = cJSON_Duplicate(value, 1)))
+            goto done;
+    }
+    if (cJSON_IsObject(parent))
+        rc = apply_in_object(parent, op, token, copy, path, err, errlen);
+    else if (cJSON_IsArray(parent))
+        rc = apply_in_array(parent, op, token, copy, path, err, errlen);
+    else {
+        set_err(err, errlen, "%s %s: parent is not an object or array", opname, path);
+        cJSON_Delete(copy);
+    }
+done:
+    if (rc != 0 && err && errlen && !err[0])
+        set_err(err, errlen, "%s %s: out of memory", opname, path);
+    free(token);
+    return rc;
 }
 
 int patch_apply(cJSON *doc, const cJSON *ops, char *err, size_t errlen)

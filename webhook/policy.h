@@ -1,8 +1,7 @@
 /*
  * The vocabulary shared by the admission codec and the policies: what a request looks like to a
- * policy, the Canary lookup the policies query, and the two entry points (policy_mutate,
- * policy_validate) that route a request to the right policy. The decision every policy returns is
- * decision.h's.
+ * policy, the Canary lookup the policies query, and the server-wide settings they read. The decision every
+ * policy returns is decision.h's; admission.c routes a request to its policy.
  *
  * Policies are pure: they read a request, a lookup and a config, and fill a decision. No I/O, no
  * globals, no libmicrohttpd.
@@ -21,9 +20,6 @@
 
 /* request.operation, decoded once. */
 enum admission_op { OP_OTHER, OP_CREATE, OP_UPDATE, OP_DELETE, OP_CONNECT };
-
-/* The operation named by s ("CREATE", "UPDATE", "DELETE", "CONNECT"); OP_OTHER for anything else. */
-enum admission_op admission_op_of(const char *s);
 
 /* A decoded admission request as the policies see it. Absent strings are "" (never NULL); absent or
  * null objects are NULL. */
@@ -85,11 +81,5 @@ struct policy_config {
     const char *const *flagger_deployments; /* --flagger-deployment NAMESPACE/NAME (repeatable), the
                                    Deployments that run Flagger; NULL-terminated, or NULL for none */
 };
-
-/* POST /mutate: route by kind (Canary) and fill d. Anything else is allowed unchanged. */
-void policy_mutate(const struct admission_request *req, const struct policy_config *cfg, struct decision *d);
-/* POST /validate: route by kind (Deployment, DaemonSet, Canary, ConfigMap, Secret) and fill d. */
-void policy_validate(const struct admission_request *req, const struct policy_config *cfg,
-                     const struct canary_lookup *lookup, struct decision *d);
 
 #endif

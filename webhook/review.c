@@ -10,20 +10,15 @@
 
 #include <openssl/evp.h>
 
+#include "obj.h"
+
 #define REVIEW_API_VERSION "admission.k8s.io/v1"
 #define REVIEW_KIND "AdmissionReview"
-
-static const char *str_or_empty(const cJSON *obj, const char *key)
-{
-    const cJSON *v = cJSON_IsObject(obj) ? cJSON_GetObjectItemCaseSensitive(obj, key) : NULL;
-
-    return cJSON_IsString(v) ? v->valuestring : "";
-}
 
 /* An absent object and a JSON null are the same to the API server: both mean "no object". */
 static const cJSON *object_or_null(const cJSON *obj, const char *key)
 {
-    const cJSON *v = cJSON_GetObjectItemCaseSensitive(obj, key);
+    const cJSON *v = obj_get(obj, key);
 
     return cJSON_IsObject(v) ? v : NULL;
 }
@@ -62,9 +57,47 @@ static size_t scan_body(const char *s, size_t n, int *nul)
     return values;
 }
 
+/* ---- decoding ---- */
+
+enum admission_op admission_op_of(const char *s)
+{
+    static const struct { const char *name; enum admission_op op; } ops[] = {
+        {"CREATE", OP_CREATE}, {"UPDATE", OP_UPDATE}, {"DELETE", OP_DELETE}, {"CONNECT", OP_CONNECT},
+    };
+    size_t i;
+
+    for (i = 0; s && i < sizeof(ops) / sizeof(ops[0]); i++)
+        if (strcmp(s, ops[i].name) == 0)
+            return ops[i].op;
+    return OP_OTHER;
+}
+
+/* The request fields the policies read, pointing into the parsed review. */
+static void fill_request(const cJSON *request, const cJSON *uid, int lossy, struct admission_request *req)
+{
+    const cJSON *kind = obj_get(request, "kind"), *user = obj_get(request, "userInfo");
+    const cJSON *groups = obj_get(user, "groups");
+
+    req->uid = uid->valuestring;
+    req->group = obj_string_or(kind, "group", "");
+    req->version = obj_string_or(kind, "version", "");
+    req->kind = obj_string_or(kind, "kind", "");
+    req->namespace_ = obj_string_or(request, "namespace", "");
+    req->name = obj_string_or(request, "name", "");
+    req->operation = obj_string_or(request, "operation", "");
+    req->op = admission_op_of(req->operation);
+    req->username = obj_string_or(user, "username", "");
+    req->groups = cJSON_IsArray(groups) ? groups : NULL;
+    req->object = object_or_null(request, "object");
+    req->old_object = object_or_null(request, "oldObject");
+    req->dry_run = cJSON_IsTrue(obj_get(request, "dryRun"));
+    req->lossy = lossy;
+}
+
 int review_decode(const char *body, size_t len, struct review *out, char *err, size_t errlen)
 {
-    const cJSON *request, *uid, *kind, *user, *groups, *dry;
+    const char *api, *kind;
+    const cJSON *request, *uid;
     int nul = 0;
 
     memset(out, 0, sizeof(*out));
@@ -76,8 +109,7 @@ int review_decode(const char *body, size_t len, struct review *out, char *err, s
         snprintf(err, errlen, "body holds more than %d JSON values", REVIEW_MAX_VALUES);
         return 413;
     }
-    out->root = cJSON_ParseWithLength(body, len);
-    if (!out->root) {
+    if (!(out->root = cJSON_ParseWithLength(body, len))) {
         snprintf(err, errlen, "body is not valid JSON");
         goto fail;
     }
@@ -85,42 +117,23 @@ int review_decode(const char *body, size_t len, struct review *out, char *err, s
         snprintf(err, errlen, "body is not a JSON object");
         goto fail;
     }
-    if (strcmp(str_or_empty(out->root, "apiVersion"), REVIEW_API_VERSION) != 0 ||
-        strcmp(str_or_empty(out->root, "kind"), REVIEW_KIND) != 0) {
-        snprintf(err, errlen, "unsupported apiVersion/kind \"%.40s\"/\"%.40s\": expected %s %s",
-                 str_or_empty(out->root, "apiVersion"), str_or_empty(out->root, "kind"), REVIEW_API_VERSION,
-                 REVIEW_KIND);
+    api = obj_string_or(out->root, "apiVersion", "");
+    kind = obj_string_or(out->root, "kind", "");
+    if (strcmp(api, REVIEW_API_VERSION) != 0 || strcmp(kind, REVIEW_KIND) != 0) {
+        snprintf(err, errlen, "unsupported apiVersion/kind \"%.40s\"/\"%.40s\": expected %s %s", api, kind,
+                 REVIEW_API_VERSION, REVIEW_KIND);
         goto fail;
     }
-    request = cJSON_GetObjectItemCaseSensitive(out->root, "request");
-    if (!cJSON_IsObject(request)) {
+    if (!cJSON_IsObject(request = obj_get(out->root, "request"))) {
         snprintf(err, errlen, "review has no request object");
         goto fail;
     }
-    uid = cJSON_GetObjectItemCaseSensitive(request, "uid");
+    uid = obj_get(request, "uid");
     if (!cJSON_IsString(uid) || uid->valuestring[0] == '\0') {
         snprintf(err, errlen, "review has no request.uid");
         goto fail;
     }
-    kind = cJSON_GetObjectItemCaseSensitive(request, "kind");
-    user = cJSON_GetObjectItemCaseSensitive(request, "userInfo");
-    groups = cJSON_IsObject(user) ? cJSON_GetObjectItemCaseSensitive(user, "groups") : NULL;
-    dry = cJSON_GetObjectItemCaseSensitive(request, "dryRun");
-
-    out->req.uid = uid->valuestring;
-    out->req.group = str_or_empty(kind, "group");
-    out->req.version = str_or_empty(kind, "version");
-    out->req.kind = str_or_empty(kind, "kind");
-    out->req.namespace_ = str_or_empty(request, "namespace");
-    out->req.name = str_or_empty(request, "name");
-    out->req.operation = str_or_empty(request, "operation");
-    out->req.op = admission_op_of(out->req.operation);
-    out->req.username = str_or_empty(user, "username");
-    out->req.groups = cJSON_IsArray(groups) ? groups : NULL;
-    out->req.object = object_or_null(request, "object");
-    out->req.old_object = object_or_null(request, "oldObject");
-    out->req.dry_run = cJSON_IsTrue(dry);
-    out->req.lossy = nul;
+    fill_request(request, uid, nul, &out->req);
     return 0;
 
 fail:

@@ -2,7 +2,7 @@
  * The AdmissionReview codec (admission.k8s.io/v1): decode a request body into a struct admission_request
  * for the policies, and encode a struct decision into the response review the API server expects:
  * same apiVersion/kind, uid echoed, allowed, status on denial, base64 JSON Patch, warnings,
- * auditAnnotations (DESIGN.md section 4).
+ * auditAnnotations (docs/design.md, "The admission contract").
  *
  * Memory: a struct review owns the parsed body (root); every pointer in review.req points into it, so
  * the request is valid until review_free(). review_encode returns a malloc'd string the caller frees.
@@ -20,6 +20,8 @@ struct review {
     struct admission_request req;
 };
 
+/* The operation named by s ("CREATE", "UPDATE", "DELETE", "CONNECT"); OP_OTHER for anything else. */
+enum admission_op admission_op_of(const char *s);
 /* Decode body. 0 on success; otherwise the HTTP status to answer (400, or 413 for a body with too many
  * values to parse safely) with a one-line reason in err: no review can be formed from this body. */
 int review_decode(const char *body, size_t len, struct review *out, char *err, size_t errlen);

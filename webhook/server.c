@@ -2,7 +2,7 @@
  * HTTPS transport for the admission endpoints. libmicrohttpd does the HTTP/1.1 work; its TLS is GnuTLS
  * underneath, so the certificate is handed over as GnuTLS credentials through a per-handshake callback,
  * which is what lets a renewed certificate be served without a restart. This file routes, bounds and
- * logs requests; the decisions come from policy.c through the review codec.
+ * logs requests; every decision comes from admission_handle.
  */
 #include "server.h"
 
@@ -25,7 +25,7 @@
 #include "log.h"
 #include "metrics.h"
 #include "monotime.h"
-#include "review.h"
+#include "admission.h"
 #include "tls_creds.h"
 
 /* TLS 1.2 and 1.3 only, AEAD ciphers only, forward-secret key exchange only. The API server's Go TLS
@@ -154,76 +154,32 @@ static enum MHD_Result reject(struct MHD_Connection *conn, const char *method, c
                          route == ROUTE_MUTATE || route == ROUTE_VALIDATE ? "POST" : "GET, HEAD");
 }
 
-static const char *decision_name(const struct decision *d)
-{
-    if (!d->allowed)
-        return d->code == 403 ? "denied" : "error";
-    return d->patch ? "patched" : "allowed";
-}
-
-static void log_admission(const char *endpoint, const struct admission_request *req, const struct decision *d,
-                          double seconds)
-{
-    cJSON *o = log_line_new(LOG_INFO, "admission");
-
-    if (!o)
-        return;
-    cJSON_AddStringToObject(o, "endpoint", endpoint);
-    cJSON_AddStringToObject(o, "uid", req->uid);
-    cJSON_AddStringToObject(o, "kind", req->kind);
-    cJSON_AddStringToObject(o, "namespace", req->namespace_);
-    cJSON_AddStringToObject(o, "name", req->name);
-    cJSON_AddStringToObject(o, "operation", req->operation);
-    cJSON_AddStringToObject(o, "user", req->username);
-    cJSON_AddBoolToObject(o, "dryRun", req->dry_run);
-    cJSON_AddStringToObject(o, "decision", decision_name(d));
-    if (!d->allowed) {
-        cJSON_AddNumberToObject(o, "code", d->code);
-        /* Denial messages are built by the policies from names only, never from object contents. */
-        cJSON_AddStringToObject(o, "message", d->message ? d->message : "");
-    }
-    if (d->patch)
-        cJSON_AddNumberToObject(o, "patchOps", cJSON_GetArraySize(d->patch));
-    if (d->warnings)
-        cJSON_AddNumberToObject(o, "warnings", cJSON_GetArraySize(d->warnings));
-    cJSON_AddNumberToObject(o, "latencyMs", seconds * 1000.0);
-    log_line_write(o);
-}
-
 static enum MHD_Result handle_review(struct MHD_Connection *conn, const char *method, const char *url,
                                      struct request_ctx *ctx)
 {
-    enum metrics_endpoint ep = ctx->route == ROUTE_MUTATE ? ENDPOINT_MUTATE : ENDPOINT_VALIDATE;
-    struct review rv;
-    struct decision d;
-    char err[256], *json;
-    enum metrics_decision md;
+    enum admission_endpoint ep = ctx->route == ROUTE_MUTATE ? ADMISSION_MUTATE : ADMISSION_VALIDATE;
+    struct admission_result res;
     enum MHD_Result ret;
     double seconds;
-    int status;
+    cJSON *line;
 
-    status = review_decode(ctx->body.data, ctx->body.len, &rv, err, sizeof(err));
-    if (status != 0)
-        return reject(conn, method, url, status, err);
-    decision_init(&d);
-    if (ctx->route == ROUTE_MUTATE)
-        policy_mutate(&rv.req, srv.cfg->policy, &d);
-    else
-        policy_validate(&rv.req, srv.cfg->policy, &srv.lookup, &d);
-    if (ctx->route == ROUTE_VALIDATE && d.patch)
-        decision_patch(&d, NULL); /* only a mutating webhook may patch (DESIGN.md section 4) */
-    json = review_encode(&rv, &d);
+    admission_handle(ep, ctx->body.data, ctx->body.len, srv.cfg->policy, &srv.lookup, &res);
+    if (res.status != 200 || !res.body) {
+        ret = reject(conn, method, url, res.status ? res.status : 500, res.body ? res.body : "out of memory");
+        admission_result_free(&res);
+        return ret;
+    }
     seconds = monotime_now() - ctx->start;
-    md = !d.allowed ? (d.code == 403 ? DECISION_DENIED : DECISION_ERROR)
-                    : (d.patch ? DECISION_PATCHED : DECISION_ALLOWED);
-    log_admission(ctx->route == ROUTE_MUTATE ? "mutate" : "validate", &rv.req, &d, seconds);
-    metrics_observe(ep, md, seconds);
-    if (json)
-        ret = respond(conn, MHD_HTTP_OK, "application/json", json, strlen(json));
-    else
-        ret = reject(conn, method, url, 500, "out of memory while encoding the review");
-    decision_free(&d);
-    review_free(&rv);
+    metrics_observe(ep, res.outcome, seconds);
+    if ((line = log_line_new(LOG_INFO, "admission")) != NULL) {
+        cJSON_AddStringToObject(line, "endpoint", admission_endpoint_name(ep));
+        log_line_merge(line, res.log);
+        cJSON_AddNumberToObject(line, "latencyMs", seconds * 1000.0);
+        log_line_write(line);
+    }
+    ret = respond(conn, MHD_HTTP_OK, "application/json", res.body, res.len);
+    res.body = NULL; /* respond took it */
+    admission_result_free(&res);
     return ret;
 }
 

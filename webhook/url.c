@@ -10,41 +10,55 @@
 #include <string.h>
 #include <strings.h>
 
+/* Where the host of the authority [auth, end) ends: after "]" for IPv6, else at ':' or end. NULL when
+ * the host is empty or holds a character no host name has ('@' of userinfo included). */
+static const char *host_end(const char *auth, const char *end)
+{
+    const char *p;
+
+    if (*auth == '[') {
+        const char *close = memchr(auth, ']', (size_t)(end - auth));
+
+        if (!close || close - auth < 2)
+            return NULL;
+        for (p = auth + 1; p < close; p++)
+            if (!isxdigit((unsigned char)*p) && *p != ':' && *p != '.')
+                return NULL;
+        return close + 1;
+    }
+    for (p = auth; p < end && *p != ':'; p++)
+        if (!isalnum((unsigned char)*p) && !strchr("-._", *p))
+            return NULL;
+    return p == auth ? NULL : p;
+}
+
+/* The port after the host, [p, end): "" (none: 0) or ":" and 1 to 65535. -1 when malformed. */
+static long port_of(const char *p, const char *end)
+{
+    long port = 0;
+
+    if (p == end)
+        return 0;
+    if (*p != ':' || p + 1 == end || end - p > 6)
+        return -1;
+    for (p++; p < end; p++) {
+        if (!isdigit((unsigned char)*p))
+            return -1;
+        port = port * 10 + (*p - '0');
+    }
+    return port >= 1 && port <= 65535 ? port : -1;
+}
+
 /* 1 when the authority part [auth, end) has a well-formed host and port, filling out. */
 static int parse_authority(const char *auth, const char *end, struct url_parts *out)
 {
-    const char *host_end, *p;
-    long port = 0;
+    const char *he = host_end(auth, end);
+    long port = he ? port_of(he, end) : -1;
 
-    if (*auth == '[') {
-        host_end = memchr(auth, ']', (size_t)(end - auth));
-        if (!host_end || host_end - auth < 2)
-            return 0;
-        for (p = auth + 1; p < host_end; p++)
-            if (!isxdigit((unsigned char)*p) && *p != ':' && *p != '.')
-                return 0;
-        host_end++;
-    } else {
-        /* No '@' among these: userinfo is refused, it would hide which host is called. */
-        for (host_end = auth; host_end < end && *host_end != ':'; host_end++)
-            if (!isalnum((unsigned char)*host_end) && !strchr("-._", *host_end))
-                return 0;
-        if (host_end == auth)
-            return 0;
-    }
-    if (host_end < end) {
-        if (*host_end != ':' || host_end + 1 == end || end - host_end > 6)
-            return 0;
-        for (p = host_end + 1; p < end; p++) {
-            if (!isdigit((unsigned char)*p))
-                return 0;
-            port = port * 10 + (*p - '0');
-        }
-        if (port < 1 || port > 65535)
-            return 0;
-    }
+    if (port < 0)
+        return 0;
     out->host = auth;
-    out->host_len = (size_t)(host_end - auth);
+    out->host_len = (size_t)(he - auth);
     out->port = (int)port;
     out->rest = end;
     return 1;

@@ -268,45 +268,41 @@ static void validate_delete(const struct admission_request *req, const struct po
                   ns, name, canary_phase(old_obj), canary_weight(old_obj));
 }
 
-void validate_canary(const struct admission_request *req, const struct policy_config *cfg,
-                     const struct canary_lookup *lookup, struct decision *d)
+/* CREATE or UPDATE: the rules of a release in flight, then of gating that works. */
+static void validate_write(const struct admission_request *req, const struct policy_config *cfg, const char *ns,
+                           const char *name, struct decision *d)
 {
-    static const struct policy_config no_cfg;
-    const cJSON *obj = req->object, *old_obj = req->old_object;
-    const char *ns, *name;
-    int update = req->op == OP_UPDATE;
+    const cJSON *obj = req->object, *old_obj = req->op == OP_UPDATE ? req->old_object : NULL;
 
-    (void)lookup; /* the old object carries the Canary's own phase */
-    if (!cfg)
-        cfg = &no_cfg;
-    ns = req->namespace_[0] ? req->namespace_ : obj_namespace(obj ? obj : old_obj);
-    name = req->name[0] ? req->name : obj_name(obj ? obj : old_obj);
-    if (req->op == OP_DELETE) {
-        validate_delete(req, cfg, ns, name, d);
-        return;
-    }
-    if ((!update && req->op != OP_CREATE) || !obj)
-        return;
-    /* A Canary being deleted only loses its finalizers now: blocking that would wedge the deletion. */
-    if (obj_get(obj_get(obj, "metadata"), "deletionTimestamp"))
-        return;
-    if (update && old_obj && canary_is_gated(old_obj) && canary_in_flight(old_obj)) {
+    if (old_obj && canary_is_gated(old_obj) && canary_in_flight(old_obj)) {
         if (deny_in_flight_update(old_obj, obj, ns, name, d))
             return;
         warn_step_plan(old_obj, obj, name, d);
     }
-
     /* An unchanged Canary was judged when it was written; re-judging it would block Flagger's and
      * other controllers' metadata updates to an object they cannot fix. A lossy request may hide a
      * change in a string, so it is judged in full. */
-    if (update && old_obj && !req->lossy && canary_gating_inputs_unchanged(old_obj, obj))
+    if (old_obj && !req->lossy && canary_gating_inputs_unchanged(old_obj, obj))
         return;
     /* Gated as Flagger sees it: the label "false" over a /gate/check hook still has Flagger call it. */
     if (canary_is_gated(obj) && deny_self_opening(obj, ns, name, d))
         return;
-    if (!canary_gating_enabled(obj))
-        return;
-    if (deny_unconsulted(obj, cfg, ns, name, d))
-        return;
-    deny_broken_invariant(obj, cfg, ns, name, d);
+    if (canary_gating_enabled(obj) && !deny_unconsulted(obj, cfg, ns, name, d))
+        deny_broken_invariant(obj, cfg, ns, name, d);
+}
+
+void validate_canary(const struct admission_request *req, const struct policy_config *cfg,
+                     const struct canary_lookup *lookup, struct decision *d)
+{
+    const cJSON *obj = req->object ? req->object : req->old_object;
+    const char *ns = req->namespace_[0] ? req->namespace_ : obj_namespace(obj);
+    const char *name = req->name[0] ? req->name : obj_name(obj);
+
+    (void)lookup; /* the old object carries the Canary's own phase */
+    if (req->op == OP_DELETE)
+        validate_delete(req, cfg, ns, name, d);
+    /* A Canary being deleted only loses its finalizers now: blocking that would wedge the deletion. */
+    else if ((req->op == OP_CREATE || req->op == OP_UPDATE) && req->object &&
+             !obj_get(obj_get(req->object, "metadata"), "deletionTimestamp"))
+        validate_write(req, cfg, ns, name, d);
 }

@@ -21,7 +21,7 @@
 /* "data: {}" and no data mount the same files. */
 static const cJSON *content_of(const cJSON *obj, const char *key)
 {
-    const cJSON *v = cJSON_IsObject(obj) ? cJSON_GetObjectItemCaseSensitive(obj, key) : NULL;
+    const cJSON *v = obj_get(obj, key);
 
     return cJSON_IsNull(v) || (cJSON_IsObject(v) && !v->child) ? NULL : v;
 }

@@ -11,12 +11,11 @@
 
 #include "guard.h"
 #include "json.h"
+#include "obj.h"
 
 static const cJSON *template_of(const cJSON *obj)
 {
-    const cJSON *spec = cJSON_IsObject(obj) ? cJSON_GetObjectItemCaseSensitive(obj, "spec") : NULL;
-
-    return cJSON_IsObject(spec) ? cJSON_GetObjectItemCaseSensitive(spec, "template") : NULL;
+    return obj_get(obj_get(obj, "spec"), "template");
 }
 
 /* Flagger "scales a DaemonSet to zero" by adding this key to its template's nodeSelector (in Finalising,
@@ -28,8 +27,8 @@ static const cJSON *template_of(const cJSON *obj)
 static cJSON *daemonset_template(const cJSON *tmpl)
 {
     cJSON *copy = cJSON_Duplicate(tmpl, 1);
-    cJSON *spec = cJSON_IsObject(copy) ? cJSON_GetObjectItemCaseSensitive(copy, "spec") : NULL;
-    cJSON *sel = cJSON_IsObject(spec) ? cJSON_GetObjectItemCaseSensitive(spec, "nodeSelector") : NULL;
+    cJSON *spec = (cJSON *)obj_get(copy, "spec");
+    cJSON *sel = (cJSON *)obj_get(spec, "nodeSelector");
 
     if (cJSON_IsObject(sel))
         while (cJSON_GetObjectItemCaseSensitive(sel, SCALE_TO_ZERO_KEY))

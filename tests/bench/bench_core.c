@@ -11,6 +11,7 @@
 #include <cjson/cJSON.h>
 
 #include "cache.h"
+#include "admission.h"
 #include "policy.h"
 #include "review.h"
 
@@ -135,18 +136,11 @@ static double bench_review(long iters, size_t *body_len)
     *body_len = strlen(body);
     t0 = now();
     for (i = 0; i < iters; i++) {
-        struct review rv;
-        struct decision d;
-        char err[256], *out;
-        if (review_decode(body, *body_len, &rv, err, sizeof(err)) != 0)
-            break;
-        decision_init(&d);
-        policy_validate(&rv.req, &cfg, &lk, &d);
-        denied += !d.allowed;
-        out = review_encode(&rv, &d);
-        free(out);
-        decision_free(&d);
-        review_free(&rv);
+        struct admission_result res;
+
+        admission_handle(ADMISSION_VALIDATE, body, *body_len, &cfg, &lk, &res);
+        denied += res.outcome == ADMISSION_DENIED;
+        admission_result_free(&res);
     }
     t = now() - t0;
     if (denied != iters)
@@ -164,9 +158,8 @@ static double bench_many_labels(int labels, size_t *body_len)
     struct canary_lookup lk;
     struct policy_config cfg = {.loadtester_url = "http://loadtester.test"};
     cJSON *list = canary_list(10), *env, *obj, *old, *lo, *ln;
-    struct review rv;
-    struct decision d;
-    char key[32], err[256], *body;
+    struct admission_result res;
+    char key[32], *body;
     double t0, t;
     int i;
 
@@ -203,19 +196,11 @@ static double bench_many_labels(int labels, size_t *body_len)
     cJSON_Delete(env);
     *body_len = strlen(body);
     t0 = now();
-    if (review_decode(body, *body_len, &rv, err, sizeof(err)) != 0) {
-        fprintf(stderr, "many-labels review does not decode: %s\n", err);
-        free(body);
-        cache_stop(c);
-        return -1;
-    }
-    decision_init(&d);
-    policy_validate(&rv.req, &cfg, &lk, &d);
+    admission_handle(ADMISSION_VALIDATE, body, *body_len, &cfg, &lk, &res);
     t = now() - t0;
-    if (d.allowed)
-        fprintf(stderr, "many-labels review was allowed: broken\n");
-    decision_free(&d);
-    review_free(&rv);
+    if (res.outcome != ADMISSION_DENIED)
+        fprintf(stderr, "many-labels review was not denied (%s): broken\n", admission_outcome_name(res.outcome));
+    admission_result_free(&res);
     free(body);
     cache_stop(c);
     return t * 1e3;

@@ -9,6 +9,7 @@
 
 #include "mutate_canary.h"
 #include "patch.h"
+#include "admission.h"
 #include "policy.h"
 #include "review.h"
 
@@ -82,26 +83,27 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
     static const struct canary_lookup lookup = {NULL, gated, gated_cfg, gated_all};
     struct policy_config cfg = {.loadtester_url = "http://loadtester.test", .override_group = "sre"};
+    struct admission_result res;
     struct review rv;
     struct decision d;
-    char err[256], *out;
+    char err[256];
+    int ep;
 
+    /* The pipeline the server runs: every body gets an answer, a review (200) or a reason (4xx), and a
+     * validating answer never carries a patch. */
+    for (ep = ADMISSION_MUTATE; ep <= ADMISSION_VALIDATE; ep++) {
+        admission_handle((enum admission_endpoint)ep, (const char *)data, size, &cfg, &lookup, &res);
+        if (!res.body || (res.status != 200 && res.status / 100 != 4) ||
+            (ep == ADMISSION_VALIDATE && res.outcome == ADMISSION_PATCHED))
+            __builtin_trap();
+        admission_result_free(&res);
+    }
+    /* Idempotence of the mutation, on the decision itself. */
     if (review_decode((const char *)data, size, &rv, err, sizeof(err)) != 0)
         return 0;
     decision_init(&d);
-    policy_mutate(&rv.req, &cfg, &d);
+    admission_decide(ADMISSION_MUTATE, &rv.req, &cfg, NULL, &d);
     check_idempotent(&rv.req, &cfg, &d);
-    out = review_encode(&rv, &d);
-    if (!out)
-        __builtin_trap();
-    free(out);
-    decision_free(&d);
-    decision_init(&d);
-    policy_validate(&rv.req, &cfg, &lookup, &d);
-    out = review_encode(&rv, &d);
-    if (!out)
-        __builtin_trap();
-    free(out);
     decision_free(&d);
     review_free(&rv);
     return 0;

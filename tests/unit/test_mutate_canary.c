@@ -9,9 +9,11 @@
 #include <dirent.h>
 
 #include "check.h"
+#include "admission.h"
 #include "canary.h"
 #include "mutate_canary.h"
 #include "patch.h"
+#include "review.h"
 
 static const cJSON *get(const cJSON *o, const char *k)
 {
@@ -199,7 +201,7 @@ static void run_case(const char *name)
         struct admission_request req = request(ops[i], canary, strcmp(ops[i], "UPDATE") == 0 ? old : NULL, i == 2);
 
         decision_init(&again);
-        mutate_canary(&req, &cfg, &again);
+        mutate_canary(&req, &cfg, NULL, &again);
         CHECK_INT(again.allowed, d.allowed);
         CHECK((!again.patch && !d.patch) || (again.patch && d.patch && cJSON_Compare(again.patch, d.patch, 1)));
         CHECK((!again.warnings && !d.warnings) ||
@@ -380,7 +382,7 @@ static void mutate_update_with_unchanged_inputs_warns_instead_of_denying(void)
     /* Only metadata other than labels/annotations differs (a finalizer Flagger adds). */
     cJSON_AddItemToObject(cJSON_GetObjectItemCaseSensitive(old, "metadata"), "finalizers", cJSON_CreateArray());
     decision_init(&d);
-    mutate_canary(&req, &cfg, &d);
+    mutate_canary(&req, &cfg, NULL, &d);
     CHECK(d.allowed);
     CHECK(d.patch == NULL);
     CHECK_INT(cJSON_GetArraySize(d.warnings), 1);
@@ -390,7 +392,7 @@ static void mutate_update_with_unchanged_inputs_warns_instead_of_denying(void)
     /* An UPDATE that changes an annotation is judged like a CREATE. */
     cJSON_DeleteItemFromObjectCaseSensitive(cJSON_GetObjectItemCaseSensitive(old, "metadata"), "annotations");
     decision_init(&d);
-    mutate_canary(&req, &cfg, &d);
+    mutate_canary(&req, &cfg, NULL, &d);
     CHECK(!d.allowed);
     decision_free(&d);
     cJSON_Delete(old);
@@ -417,7 +419,7 @@ static void mutate_metadata_only_update_gets_no_patch_and_the_validator_agrees(v
                           cJSON_Parse("[\"finalizer.flagger.app\"]"));
     req = request("UPDATE", updated, stored, 0);
     decision_init(&d);
-    mutate_canary(&req, &cfg, &d);
+    mutate_canary(&req, &cfg, NULL, &d);
     CHECK(d.allowed);
     CHECK(d.patch == NULL);
     CHECK_INT(cJSON_GetArraySize(d.warnings), 1);
@@ -429,7 +431,7 @@ static void mutate_metadata_only_update_gets_no_patch_and_the_validator_agrees(v
     /* The validator sees the object the mutator let through: unchanged, so allowed. */
     req.kind = "Canary";
     decision_init(&d);
-    policy_validate(&req, &cfg, NULL, &d);
+    admission_decide(ADMISSION_VALIDATE, &req, &cfg, NULL, &d);
     CHECK(d.allowed);
     decision_free(&d);
 
@@ -446,7 +448,7 @@ static void mutate_metadata_only_update_gets_no_patch_and_the_validator_agrees(v
                           cJSON_Parse("[\"finalizer.flagger.app\"]"));
     req = request("UPDATE", updated, stored, 0);
     decision_init(&d);
-    mutate_canary(&req, &cfg, &d);
+    mutate_canary(&req, &cfg, NULL, &d);
     CHECK(d.allowed && !d.patch && !d.warnings);
     decision_free(&d);
     cJSON_Delete(updated);
@@ -467,7 +469,7 @@ static void mutate_lossy_update_is_judged_in_full(void)
     req.lossy = 1;
     decision_init(&d);
     decision_init(&create);
-    mutate_canary(&req, &cfg, &d);
+    mutate_canary(&req, &cfg, NULL, &d);
     mutate_canary_object(canary, &cfg, &create);
     CHECK(d.allowed);
     CHECK(d.patch != NULL);
@@ -599,11 +601,11 @@ static void mutate_leaves_deleting_and_absent_objects_alone(void)
     cJSON_AddStringToObject(cJSON_GetObjectItemCaseSensitive(canary, "metadata"), "deletionTimestamp",
                             "2024-01-01T00:00:00Z");
     decision_init(&d);
-    mutate_canary(&req, &cfg, &d);
+    mutate_canary(&req, &cfg, NULL, &d);
     CHECK(d.allowed && !d.patch && !d.warnings);
-    mutate_canary(&del, &cfg, &d);
+    mutate_canary(&del, &cfg, NULL, &d);
     CHECK(d.allowed && !d.patch && !d.warnings);
-    mutate_canary(&none, &cfg, &d);
+    mutate_canary(&none, &cfg, NULL, &d);
     CHECK(d.allowed && !d.patch && !d.warnings);
     mutate_canary_object(NULL, &cfg, &d);
     CHECK(d.allowed && !d.patch && !d.warnings);

@@ -2,6 +2,7 @@
 #include <openssl/evp.h>
 
 #include "check.h"
+#include "admission.h"
 #include "review.h"
 
 /* Decode a fixture; returns the status review_decode gave. */
@@ -305,7 +306,7 @@ static void policies_route_by_kind_and_never_patch_a_delete(void)
 
     CHECK_INT(review_decode(body, strlen(body), &rv, err, sizeof(err)), 0);
     decision_init(&d);
-    policy_mutate(&rv.req, &cfg, &d);
+    admission_decide(ADMISSION_MUTATE, &rv.req, &cfg, NULL, &d);
     CHECK(d.allowed && d.patch == NULL);
     decision_free(&d);
     review_free(&rv);

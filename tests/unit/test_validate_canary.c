@@ -1,11 +1,12 @@
 /*
- * The validating policy on Canaries, through policy_validate: gating switched off while a release is
+ * The validating policy on Canaries, through admission_decide: gating switched off while a release is
  * in flight, gating Flagger would never consult (iterations, provider kubernetes, no analysis), and a
  * gated Canary that still breaks the mutator's invariants after all mutations.
  */
 #include "check.h"
 
 #include "fake_lookup.h"
+#include "admission.h"
 #include "policy.h"
 
 struct canary_world {
@@ -39,7 +40,7 @@ static void run_op(struct canary_world *w, const char *op)
     struct canary_lookup l = fake_lookup_of(&none);
 
     decision_free(&w->d);
-    policy_validate(&r, &w->cfg, &l, &w->d);
+    admission_decide(ADMISSION_VALIDATE, &r, &w->cfg, &l, &w->d);
 }
 
 static void set_label(cJSON *obj, const char *value)
@@ -470,7 +471,7 @@ static void canary_override_group_may_delete_in_flight(void)
     canary_world_init(&w);
     w.cfg.override_group = "sre";
     r = fake_request("flagger.app", "Canary", "DELETE", w.old_obj, NULL, groups);
-    policy_validate(&r, &w.cfg, &l, &w.d);
+    admission_decide(ADMISSION_VALIDATE, &r, &w.cfg, &l, &w.d);
     CHECK_INT(w.d.allowed, 1);
     CHECK_STR(fake_audit(&w.d, "override-user"), "alice");
     CHECK_STR(fake_audit(&w.d, "override-reason"), "member of the override group sre");
@@ -479,7 +480,7 @@ static void canary_override_group_may_delete_in_flight(void)
     /* An annotation on the stored Canary does not count. */
     fake_put(w.old_obj, "metadata", "annotations", cJSON_Parse("{\"manual-gate.io/override\":\"please\"}"));
     r = fake_request("flagger.app", "Canary", "DELETE", w.old_obj, NULL, NULL);
-    policy_validate(&r, &w.cfg, &l, &w.d);
+    admission_decide(ADMISSION_VALIDATE, &r, &w.cfg, &l, &w.d);
     CHECK_INT(w.d.allowed, 0);
     cJSON_Delete(groups);
     canary_world_free(&w);
@@ -496,7 +497,7 @@ static void canary_namespace_deletion_may_delete_in_flight(void)
     canary_world_init(&w);
     r = fake_request("flagger.app", "Canary", "DELETE", w.old_obj, NULL, NULL);
     r.username = "system:serviceaccount:kube-system:namespace-controller";
-    policy_validate(&r, &w.cfg, &l, &w.d);
+    admission_decide(ADMISSION_VALIDATE, &r, &w.cfg, &l, &w.d);
     CHECK_INT(w.d.allowed, 1);
     CHECK(fake_warned(&w.d, "namespace test is being deleted"));
     canary_world_free(&w);
@@ -574,9 +575,9 @@ static void canary_dry_run_gets_same_decision(void)
     fake_del(w.new_obj, "spec/analysis", "webhooks");
     r = fake_request("flagger.app", "Canary", "UPDATE", w.old_obj, w.new_obj, NULL);
     decision_init(&wet);
-    policy_validate(&r, &w.cfg, NULL, &wet);
+    admission_decide(ADMISSION_VALIDATE, &r, &w.cfg, NULL, &wet);
     r.dry_run = 1;
-    policy_validate(&r, &w.cfg, NULL, &w.d);
+    admission_decide(ADMISSION_VALIDATE, &r, &w.cfg, NULL, &w.d);
     CHECK_INT(w.d.allowed, 0);
     CHECK_INT(w.d.allowed, wet.allowed);
     CHECK_STR(w.d.message, wet.message);
@@ -610,15 +611,15 @@ static void canary_survives_malformed_objects(void)
         r = fake_request("flagger.app", "Canary", "UPDATE", w.old_obj, bad, NULL);
         r.namespace_ = "test";
         r.name = "podinfo";
-        policy_validate(&r, &w.cfg, NULL, &w.d);
+        admission_decide(ADMISSION_VALIDATE, &r, &w.cfg, NULL, &w.d);
         if (cases[i].want >= 0)
             CHECK_INT(w.d.allowed, cases[i].want);
         decision_free(&w.d);
         r = fake_request("flagger.app", "Canary", "UPDATE", bad, w.new_obj, NULL);
-        policy_validate(&r, &w.cfg, NULL, &w.d);
+        admission_decide(ADMISSION_VALIDATE, &r, &w.cfg, NULL, &w.d);
         decision_free(&w.d);
         r = fake_request("flagger.app", "Canary", "CREATE", NULL, bad, NULL);
-        policy_validate(&r, &w.cfg, NULL, &w.d);
+        admission_decide(ADMISSION_VALIDATE, &r, &w.cfg, NULL, &w.d);
         cJSON_Delete(bad);
         canary_world_free(&w);
     }
@@ -785,11 +786,11 @@ static void canary_lossy_update_is_judged_in_full(void)
     fake_put(w.new_obj, "spec/analysis", "iterations", cJSON_CreateNumber(10));
     fake_put(w.new_obj, "metadata", "finalizers", cJSON_Parse("[\"finalizer.flagger.app\"]"));
     r = fake_request("flagger.app", "Canary", "UPDATE", w.old_obj, w.new_obj, NULL);
-    policy_validate(&r, &w.cfg, NULL, &w.d);
+    admission_decide(ADMISSION_VALIDATE, &r, &w.cfg, NULL, &w.d);
     CHECK_INT(w.d.allowed, 1);
     decision_free(&w.d);
     r.lossy = 1;
-    policy_validate(&r, &w.cfg, NULL, &w.d);
+    admission_decide(ADMISSION_VALIDATE, &r, &w.cfg, NULL, &w.d);
     CHECK_INT(w.d.allowed, 0);
     CHECK(w.d.message && strstr(w.d.message, "iterations is 10"));
     canary_world_free(&w);

@@ -1,12 +1,13 @@
 /*
  * The validating policy on ConfigMaps and Secrets that a gated Canary tracks (status.trackedConfigs),
- * through policy_validate with a fake Canary lookup: content changes and DELETE are denied while the
+ * through admission_decide with a fake Canary lookup: content changes and DELETE are denied while the
  * release is in flight; metadata-only changes pass; no Secret value ever reaches a message, a warning
  * or an audit annotation.
  */
 #include "check.h"
 
 #include "fake_lookup.h"
+#include "admission.h"
 #include "policy.h"
 
 /* The values in tests/fixtures/validate/secret.json and the ones the tests write, plain and base64. */
@@ -25,7 +26,7 @@ static void run_op(struct world *w, const char *op)
     struct canary_lookup l = fake_lookup_of(&w->fake);
 
     decision_free(&w->d);
-    policy_validate(&r, &w->cfg, &l, &w->d);
+    admission_decide(ADMISSION_VALIDATE, &r, &w->cfg, &l, &w->d);
 }
 
 static void run(struct world *w)
@@ -375,9 +376,9 @@ static void config_dry_run_gets_same_decision(void)
     l = fake_lookup_of(&w.fake);
     r = fake_request("", "ConfigMap", "UPDATE", w.old_obj, w.new_obj, w.groups);
     decision_init(&wet);
-    policy_validate(&r, &w.cfg, &l, &wet);
+    admission_decide(ADMISSION_VALIDATE, &r, &w.cfg, &l, &wet);
     r.dry_run = 1;
-    policy_validate(&r, &w.cfg, &l, &w.d);
+    admission_decide(ADMISSION_VALIDATE, &r, &w.cfg, &l, &w.d);
     CHECK_INT(w.d.allowed, 0);
     CHECK_INT(w.d.allowed, wet.allowed);
     CHECK_STR(w.d.message, wet.message);
@@ -401,11 +402,11 @@ static void config_lossy_request_treats_content_as_changed(void)
         l = fake_lookup_of(&w.fake);
         r = fake_request("", cJSON_GetObjectItemCaseSensitive(w.old_obj, "kind")->valuestring, "UPDATE", w.old_obj,
                          w.new_obj, w.groups);
-        policy_validate(&r, &w.cfg, &l, &w.d);
+        admission_decide(ADMISSION_VALIDATE, &r, &w.cfg, &l, &w.d);
         CHECK_INT(w.d.allowed, 1);
         decision_free(&w.d);
         r.lossy = 1;
-        policy_validate(&r, &w.cfg, &l, &w.d);
+        admission_decide(ADMISSION_VALIDATE, &r, &w.cfg, &l, &w.d);
         CHECK_INT(w.d.allowed, 0);
         CHECK(w.d.message && strstr(w.d.message, "a change to its data"));
         CHECK(!leaks_secret(&w.d));
@@ -428,7 +429,7 @@ static void config_lossy_request_without_content_passes(void)
     l = fake_lookup_of(&w.fake);
     r = fake_request("", "ConfigMap", "UPDATE", w.old_obj, w.new_obj, w.groups);
     r.lossy = 1;
-    policy_validate(&r, &w.cfg, &l, &w.d);
+    admission_decide(ADMISSION_VALIDATE, &r, &w.cfg, &l, &w.d);
     CHECK_INT(w.d.allowed, 1);
     world_free(&w);
 }

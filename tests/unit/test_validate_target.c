@@ -1,11 +1,12 @@
 /*
- * The validating policy on Deployments and DaemonSets, through policy_validate with a fake Canary
+ * The validating policy on Deployments and DaemonSets, through admission_decide with a fake Canary
  * lookup: a template change is denied only while the gated Canary that targets the object has a
  * release in flight; break glass, an unknown cache and --fail-open.
  */
 #include "check.h"
 
 #include "fake_lookup.h"
+#include "admission.h"
 #include "policy.h"
 
 #define IMAGE_PATH "spec/template/spec/containers/0"
@@ -31,7 +32,7 @@ static void run_op(struct world *w, const char *kind, const char *op)
     struct canary_lookup l = fake_lookup_of(&w->fake);
 
     decision_free(&w->d);
-    policy_validate(&r, &w->cfg, &l, &w->d);
+    admission_decide(ADMISSION_VALIDATE, &r, &w->cfg, &l, &w->d);
 }
 
 static void run(struct world *w)
@@ -636,7 +637,7 @@ static void target_missing_lookup_counts_as_unknown(void)
     world_init(&w, "validate/deployment.json");
     set_image(w.new_obj, "ghcr.io/stefanprodan/podinfo:6.5.1");
     r = fake_request("apps", "Deployment", "UPDATE", w.old_obj, w.new_obj, w.groups);
-    policy_validate(&r, &w.cfg, NULL, &w.d);
+    admission_decide(ADMISSION_VALIDATE, &r, &w.cfg, NULL, &w.d);
     CHECK_INT(w.d.allowed, 0);
     CHECK(w.d.message && strstr(w.d.message, "is unknown"));
     world_free(&w);
@@ -654,9 +655,9 @@ static void target_dry_run_gets_same_decision(void)
     l = fake_lookup_of(&w.fake);
     r = fake_request("apps", "Deployment", "UPDATE", w.old_obj, w.new_obj, w.groups);
     decision_init(&wet);
-    policy_validate(&r, &w.cfg, &l, &wet);
+    admission_decide(ADMISSION_VALIDATE, &r, &w.cfg, &l, &wet);
     r.dry_run = 1;
-    policy_validate(&r, &w.cfg, &l, &w.d);
+    admission_decide(ADMISSION_VALIDATE, &r, &w.cfg, &l, &w.d);
     CHECK_INT(w.d.allowed, 0);
     CHECK_INT(w.d.allowed, wet.allowed);
     CHECK_STR(w.d.message, wet.message);
@@ -685,11 +686,11 @@ static void target_survives_malformed_objects(void)
         r = fake_request("apps", "Deployment", "UPDATE", w.old_obj, bad, w.groups);
         r.namespace_ = "test";
         r.name = "podinfo";
-        policy_validate(&r, &w.cfg, &l, &w.d);
+        admission_decide(ADMISSION_VALIDATE, &r, &w.cfg, &l, &w.d);
         CHECK_INT(w.d.allowed, 0);
         decision_free(&w.d);
         r = fake_request("apps", "Deployment", "UPDATE", bad, w.new_obj, w.groups);
-        policy_validate(&r, &w.cfg, &l, &w.d);
+        admission_decide(ADMISSION_VALIDATE, &r, &w.cfg, &l, &w.d);
         CHECK_INT(w.d.allowed, 0);
         cJSON_Delete(bad);
         world_free(&w);
@@ -821,11 +822,11 @@ static void target_lossy_request_treats_template_as_changed(void)
     fake_put(w.new_obj, "spec", "replicas", cJSON_CreateNumber(5));
     l = fake_lookup_of(&w.fake);
     r = fake_request("apps", "Deployment", "UPDATE", w.old_obj, w.new_obj, w.groups);
-    policy_validate(&r, &w.cfg, &l, &w.d);
+    admission_decide(ADMISSION_VALIDATE, &r, &w.cfg, &l, &w.d);
     CHECK_INT(w.d.allowed, 1);
     decision_free(&w.d);
     r.lossy = 1;
-    policy_validate(&r, &w.cfg, &l, &w.d);
+    admission_decide(ADMISSION_VALIDATE, &r, &w.cfg, &l, &w.d);
     CHECK_INT(w.d.allowed, 0);
     CHECK(w.d.message && strstr(w.d.message, "a new pod template"));
     decision_free(&w.d);
@@ -833,7 +834,7 @@ static void target_lossy_request_treats_template_as_changed(void)
     /* with no template on either side there is nothing to compare */
     fake_del(w.old_obj, "spec", "template");
     fake_del(w.new_obj, "spec", "template");
-    policy_validate(&r, &w.cfg, &l, &w.d);
+    admission_decide(ADMISSION_VALIDATE, &r, &w.cfg, &l, &w.d);
     CHECK_INT(w.d.allowed, 1);
     world_free(&w);
 }

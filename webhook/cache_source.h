@@ -1,0 +1,43 @@
+/*
+ * Between the cache (cache.c) and its sources (cache_kube.c: list+watch through the Kubernetes API;
+ * cache_files.c: --canaries files): what a source offers the cache, and the few cache functions a source
+ * calls besides the publishing ones in cache.h (cache_publish, cache_apply_event).
+ *
+ * Memory: a source's open allocates its state, close frees it. The cache runs a source in one background
+ * thread and may call interrupt from another.
+ */
+#ifndef MG_CACHE_SOURCE_H
+#define MG_CACHE_SOURCE_H
+
+#include <stddef.h>
+
+#include "cache.h"
+
+struct cache_source {
+    const char *name;
+    /* 1 when cfg asks for this source. */
+    int (*configured)(const struct cache_config *cfg);
+    /* Prepare from cfg; 0 with *state set, or -1 with a reason in err. May publish a first list. */
+    int (*open)(struct cache *c, const struct cache_config *cfg, void **state, char *err, size_t errlen);
+    /* The background thread: feed the cache until cache_stopping(c). */
+    void (*run)(struct cache *c, void *state);
+    /* From another thread: make run return promptly (a blocked network call included). */
+    void (*interrupt)(void *state);
+    /* Free the state (after run returned). */
+    void (*close)(void *state);
+};
+
+extern const struct cache_source cache_source_kube;
+extern const struct cache_source cache_source_files;
+
+/* 1 once cache_stop has begun. */
+int cache_stopping(struct cache *c);
+/* Sleep ms unless stopped first; 1 when stopping. */
+int cache_sleep(struct cache *c, long ms);
+/* A capped, jittered exponential backoff in ms after `failures` failures in a row (jitter spreads many
+ * replicas that failed together). */
+long cache_backoff_ms(struct cache *c, int failures);
+/* Whether the source currently sees every change (a watch is open, the files were read). */
+void cache_set_in_sync(struct cache *c, int in_sync);
+
+#endif

@@ -1,0 +1,14 @@
+/*
+ * UTF-8 at byte limits: where a text that must stay valid UTF-8 (a log line, an audit annotation, a
+ * message) may be cut without splitting a character. Nothing here allocates.
+ */
+#ifndef MG_UTF8_H
+#define MG_UTF8_H
+
+#include <stddef.h>
+
+/* n, less the bytes of a multi-byte character that s[0..n) ends inside of: how much of a longer text cut
+ * after n bytes can be kept. */
+size_t utf8_complete(const char *s, size_t n);
+
+#endif
