@@ -2,8 +2,8 @@
  * `manual-gate check KIND/NAME -n NS`: would a change to this object be released now, or would a gated
  * release in flight deny it? For CI, before a pull request is merged. It asks the webhook's own policy:
  * the namespace's Canaries go into the same Canary index the server keeps, and an UPDATE whose new object
- * differs where Flagger looks (the pod template, the ConfigMap's or Secret's data) goes through
- * policy_validate, as the API server would send it.
+ * differs where Flagger looks (the pod template, the ConfigMap's or Secret's data) goes through the
+ * webhook's codec and its validating pipeline (admission_decide), as the API server would send it.
  *
  * Secrets are never read: the decision needs only their name, and reading one would need `get secrets`
  * and carry its data into the CI job.
@@ -14,6 +14,7 @@
 #include <string.h>
 #include <strings.h>
 
+#include "admission.h"
 #include "cache.h"
 #include "ops.h"
 #include "policy.h"
@@ -230,7 +231,7 @@ static int judge(struct ops_opts *o, const struct kind *k, const char *ns, const
         goto done;
     }
     cache_lookup(cache, &lookup);
-    policy_validate(&review.req, &pcfg, &lookup, &d);
+    admission_decide(ADMISSION_VALIDATE, &review.req, &pcfg, &lookup, &d);
     rc = report(&d, k, ns, name, &lookup);
 done:
     decision_free(&d);
