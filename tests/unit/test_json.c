@@ -91,7 +91,40 @@ static void large_objects_in_either_order_compare_right(void)
     cJSON_Delete(b);
 }
 
+/* A JSON file printed again in its own layout is byte for byte what it was. */
+static void json_prints_in_the_layout_it_reads(void)
+{
+    static const char *const texts[] = {
+        "{\n  \"a\": 1,\n  \"b\": [\n    true,\n    {\n      \"c\": \"x\\\"y\"\n    }\n  ],\n  \"e\": {},\n  \"f\": []\n}\n",
+        "{\n    \"kind\": \"Canary\",\n    \"n\": null\n}",
+        "{\n\t\"a\": [\n\t\t1.5\n\t]\n}\n",
+        "{\r\n  \"a\": \"h\u00e9\"\r\n}\r\n",
+        "{\"a\":[1,2],\"b\":{\"c\":false}}\n",
+    };
+    static const char *const indents[] = {"  ", "    ", "\t", "  ", ""};
+    char indent[16], *out;
+    cJSON *v;
+    size_t i, len;
+    int crlf;
+
+    for (i = 0; i < sizeof(texts) / sizeof(texts[0]); i++) {
+        len = strlen(texts[i]);
+        json_layout(texts[i], len, indent, sizeof(indent), &crlf);
+        CHECK_STR(indent, indents[i]);
+        CHECK_INT(crlf, i == 3);
+        v = cJSON_Parse(texts[i]);
+        out = json_print(v, indent, crlf, texts[i][len - 1] == '\n');
+        if (i != 3)
+            CHECK_STR(out, texts[i]);
+        else
+            CHECK(out && strstr(out, "\r\n  \"a\": ") != NULL); /* cJSON writes the UTF-8 itself */
+        free(out);
+        cJSON_Delete(v);
+    }
+}
+
 TEST_MAIN("json",
+          TEST(json_prints_in_the_layout_it_reads),
           TEST(equal_values_compare_equal_whatever_the_key_order),
           TEST(different_values_compare_different),
           TEST(null_pointers_are_equal_only_to_each_other),
