@@ -10,27 +10,17 @@
 #include <string.h>
 
 #include "json.h"
-
-static const cJSON *get(const cJSON *obj, const char *key)
-{
-    return cJSON_IsObject(obj) ? cJSON_GetObjectItemCaseSensitive(obj, key) : NULL;
-}
-
-static const char *get_string(const cJSON *obj, const char *key)
-{
-    const cJSON *v = get(obj, key);
-
-    return cJSON_IsString(v) ? v->valuestring : NULL;
-}
+#include "obj.h"
+#include "url.h"
 
 const char *canary_analysis_key(const cJSON *canary)
 {
-    const cJSON *spec = get(canary, "spec");
+    const cJSON *spec = obj_get(canary, "spec");
 
     /* Flagger: `if c.Spec.Analysis != nil` - a null or absent analysis falls back. */
-    if (cJSON_IsObject(get(spec, "analysis")))
+    if (cJSON_IsObject(obj_get(spec, "analysis")))
         return "analysis";
-    if (cJSON_IsObject(get(spec, "canaryAnalysis")))
+    if (cJSON_IsObject(obj_get(spec, "canaryAnalysis")))
         return "canaryAnalysis";
     return NULL;
 }
@@ -39,7 +29,7 @@ const cJSON *canary_analysis(const cJSON *canary)
 {
     const char *key = canary_analysis_key(canary);
 
-    return key ? get(get(canary, "spec"), key) : NULL;
+    return key ? obj_get(obj_get(canary, "spec"), key) : NULL;
 }
 
 /* Go's time.ParseDuration works in int64 nanoseconds: this is 2^63, one more than the largest
@@ -142,7 +132,7 @@ int64_t canary_interval_ns(const cJSON *analysis)
     uint64_t ns;
     int neg;
 
-    if (parse_go_duration(get_string(analysis, "interval"), &ns, &neg) < 0)
+    if (parse_go_duration(obj_string(analysis, "interval"), &ns, &neg) < 0)
         return (int64_t)INTERVAL_DEFAULT_NS;
     /* Below 10s, negative durations included, counts as 10s. */
     if (neg || ns < INTERVAL_MIN_NS)
@@ -160,7 +150,7 @@ long canary_interval_seconds(const cJSON *analysis)
 const char *canary_provider(const cJSON *canary, const char *default_provider)
 {
     /* Flagger: "override the global provider if one is specified in the canary spec". */
-    const char *provider = get_string(get(canary, "spec"), "provider");
+    const char *provider = obj_string(obj_get(canary, "spec"), "provider");
 
     return provider && *provider ? provider : default_provider;
 }
@@ -168,9 +158,9 @@ const char *canary_provider(const cJSON *canary, const char *default_provider)
 enum canary_strategy canary_strategy(const cJSON *canary, const char *default_provider)
 {
     const cJSON *analysis = canary_analysis(canary);
-    const cJSON *iterations = get(analysis, "iterations");
+    const cJSON *iterations = obj_get(analysis, "iterations");
     const char *provider = canary_provider(canary, default_provider);
-    const cJSON *match = get(analysis, "match");
+    const cJSON *match = obj_get(analysis, "match");
 
     if (provider && strcmp(provider, "kubernetes") == 0)
         return STRATEGY_BLUE_GREEN;
@@ -192,31 +182,84 @@ int canary_phase_in_flight(const char *phase)
 
 const char *canary_phase(const cJSON *canary)
 {
-    const char *p = get_string(get(canary, "status"), "phase");
+    const char *p = obj_string(obj_get(canary, "status"), "phase");
 
     return p ? p : "";
 }
 
 int canary_weight(const cJSON *canary)
 {
-    const cJSON *w = get(get(canary, "status"), "canaryWeight");
+    const cJSON *w = obj_get(obj_get(canary, "status"), "canaryWeight");
 
     return cJSON_IsNumber(w) ? w->valueint : 0;
 }
 
-const char *canary_label(const cJSON *obj, const char *key)
+/* Flagger's weights are Go ints; a JSON number is read as one, anything else as 0. */
+static int int_of(const cJSON *v)
 {
-    return get_string(get(get(obj, "metadata"), "labels"), key);
+    if (!cJSON_IsNumber(v) || v->valuedouble != v->valuedouble)
+        return 0;
+    if (v->valuedouble > 1e6 || v->valuedouble < -1e6)
+        return v->valuedouble > 0 ? 1000000 : -1000000;
+    return (int)v->valuedouble;
 }
 
-const char *canary_annotation(const cJSON *obj, const char *key)
+#define TOTAL_WEIGHT 100
+
+int canary_max_weight(const cJSON *canary)
 {
-    return get_string(get(get(obj, "metadata"), "annotations"), key);
+    const cJSON *analysis = canary_analysis(canary), *steps = obj_get(analysis, "stepWeights");
+    int n = cJSON_IsArray(steps) ? cJSON_GetArraySize(steps) : 0, max = int_of(obj_get(analysis, "maxWeight"));
+
+    if (n > 0) {
+        int last = int_of(cJSON_GetArrayItem(steps, n - 1));
+
+        return last < TOTAL_WEIGHT ? last : TOTAL_WEIGHT;
+    }
+    return max > 0 ? max : TOTAL_WEIGHT;
+}
+
+int canary_step_weight(const cJSON *canary, int weight)
+{
+    const cJSON *analysis = canary_analysis(canary), *steps = obj_get(analysis, "stepWeights");
+    int n = cJSON_IsArray(steps) ? cJSON_GetArraySize(steps) : 0, step = int_of(obj_get(analysis, "stepWeight"));
+    int max_step = TOTAL_WEIGHT - weight, i;
+    const cJSON *s;
+
+    if (step > 0 || n == 0)
+        return step;
+    if (max_step == 0)
+        return 1;
+    if (weight == 0)
+        return int_of(cJSON_GetArrayItem(steps, 0)) < max_step ? int_of(cJSON_GetArrayItem(steps, 0)) : max_step;
+    i = 0;
+    cJSON_ArrayForEach(s, steps) {
+        if (i++ == n - 1)
+            break;
+        if (int_of(s) == weight) {
+            int diff = int_of(s->next) - weight;
+
+            return diff < max_step ? diff : max_step;
+        }
+    }
+    return max_step;
+}
+
+int canary_next_weight(const cJSON *canary, int weight)
+{
+    int step = canary_step_weight(canary, weight), next;
+
+    if (step <= 0)
+        return 0;
+    if (weight >= canary_max_weight(canary))
+        return CANARY_NEXT_PROMOTION;
+    next = weight + step;
+    return next > TOTAL_WEIGHT ? TOTAL_WEIGHT : next;
 }
 
 enum canary_enabled canary_enabled_label(const cJSON *canary)
 {
-    const char *v = canary_label(canary, CANARY_LABEL_ENABLED);
+    const char *v = obj_label(canary, CANARY_LABEL_ENABLED);
 
     if (!v)
         return ENABLED_UNSET;
@@ -227,72 +270,19 @@ enum canary_enabled canary_enabled_label(const cJSON *canary)
     return ENABLED_UNSET;
 }
 
-static int hex_value(char c)
-{
-    if (c >= '0' && c <= '9')
-        return c - '0';
-    if (c >= 'a' && c <= 'f')
-        return c - 'a' + 10;
-    if (c >= 'A' && c <= 'F')
-        return c - 'A' + 10;
-    return -1;
-}
-
-const char *canary_url_path(const char *url, char *buf, size_t len)
-{
-    const char *p, *end;
-    size_t n = 0;
-
-    if (!len)
-        return buf;
-    buf[0] = '\0';
-    if (!url)
-        return buf;
-    /* A "://" counts only before the path, query or fragment: "/gate/check?next=http://x" is a path. */
-    if ((p = strstr(url, "://")) != NULL && (size_t)(p - url) < strcspn(url, "/?#")) {
-        p += 3;
-        p = p + strcspn(p, "/?#");
-    } else {
-        p = url;
-    }
-    if (*p != '/')
-        return buf;
-    /* The loadtester's Go ServeMux matches the decoded path exactly: "/gate/%63heck" is its gate
-     * check, "/gate/check/" is not (its catch-all task handler answers that). */
-    for (end = p + strcspn(p, "?#"); p < end; p++) {
-        char c = *p;
-
-        if (c == '%') {
-            int hi = end - p > 2 ? hex_value(p[1]) : -1, lo = hi < 0 ? -1 : hex_value(p[2]);
-
-            /* A bad escape fails Go's url.Parse, so Flagger never calls the hook; NUL names no route. */
-            if (lo < 0 || (hi == 0 && lo == 0))
-                break;
-            c = (char)(hi * 16 + lo);
-            p += 2;
-        }
-        if (n + 1 >= len)
-            break;
-        buf[n++] = c;
-    }
-    /* A cut path is not the path: a prefix of it could match what the whole does not. */
-    buf[p < end ? 0 : n] = '\0';
-    return buf;
-}
-
 int canary_hook_is(const cJSON *hook, const char *type, const char *path)
 {
-    const char *t = get_string(hook, "type"), *url = get_string(hook, "url");
+    const char *t = obj_string(hook, "type"), *url = obj_string(hook, "url");
     char buf[256];
 
     if (!t || strcmp(t, type) != 0 || !url)
         return 0;
-    return strcmp(canary_url_path(url, buf, sizeof(buf)), path) == 0;
+    return strcmp(url_path(url, buf, sizeof(buf)), path) == 0;
 }
 
 const cJSON *canary_gate_check_hook(const cJSON *canary)
 {
-    const cJSON *hooks = get(canary_analysis(canary), "webhooks");
+    const cJSON *hooks = obj_get(canary_analysis(canary), "webhooks");
     const cJSON *h;
 
     if (!cJSON_IsArray(hooks))
@@ -303,6 +293,13 @@ const cJSON *canary_gate_check_hook(const cJSON *canary)
     return NULL;
 }
 
+int canary_gating_enabled(const cJSON *canary)
+{
+    enum canary_enabled e = canary_enabled_label(canary);
+
+    return e == ENABLED_TRUE || (e == ENABLED_UNSET && canary_gate_check_hook(canary) != NULL);
+}
+
 int canary_is_gated(const cJSON *canary)
 {
     return canary_gate_check_hook(canary) != NULL || canary_enabled_label(canary) == ENABLED_TRUE;
@@ -310,8 +307,8 @@ int canary_is_gated(const cJSON *canary)
 
 int canary_gating_inputs_unchanged(const cJSON *old_obj, const cJSON *new_obj)
 {
-    const cJSON *om = get(old_obj, "metadata"), *nm = get(new_obj, "metadata");
+    const cJSON *om = obj_get(old_obj, "metadata"), *nm = obj_get(new_obj, "metadata");
 
-    return json_equal(get(old_obj, "spec"), get(new_obj, "spec")) && json_equal(get(om, "labels"), get(nm, "labels")) &&
-           json_equal(get(om, "annotations"), get(nm, "annotations"));
+    return json_equal(obj_get(old_obj, "spec"), obj_get(new_obj, "spec")) && json_equal(obj_get(om, "labels"), obj_get(nm, "labels")) &&
+           json_equal(obj_get(om, "annotations"), obj_get(nm, "annotations"));
 }

@@ -10,16 +10,21 @@
 #include <stdint.h>
 #include <cjson/cJSON.h>
 
+#include "obj.h"
+
 #define CANARY_LABEL_ENABLED "manual-gate.io/enabled"
 #define CANARY_ANN_LOADTESTER "manual-gate.io/loadtester"
 #define CANARY_ANN_MAX_DURATION "manual-gate.io/max-duration"
 #define CANARY_ANN_OVERRIDE "manual-gate.io/override"
+#define CANARY_ANN_ORIGINAL_THRESHOLD "manual-gate.io/original-threshold"
 
 #define HOOK_CONFIRM_TRAFFIC "confirm-traffic-increase"
 #define HOOK_ROLLBACK "rollback"
+#define HOOK_POST_ROLLOUT "post-rollout"
 #define PATH_GATE_CHECK "/gate/check"
 #define PATH_GATE_CLOSE "/gate/close"
 #define PATH_ROLLBACK_CHECK "/rollback/check"
+#define PATH_ROLLBACK_CLOSE "/rollback/close"
 
 enum canary_strategy { STRATEGY_CANARY, STRATEGY_AB, STRATEGY_BLUE_GREEN };
 
@@ -49,15 +54,19 @@ int canary_phase_in_flight(const char *phase);
 const char *canary_phase(const cJSON *canary);
 /* status.canaryWeight, 0 when absent. */
 int canary_weight(const cJSON *canary);
+/* Flagger's maxWeight(): the last of stepWeights (at most 100), else maxWeight when above 0, else 100. */
+int canary_max_weight(const cJSON *canary);
+/* Flagger's nextStepWeight(): how much the step taken from canary weight `weight` adds (0: Flagger never
+ * steps, as with no stepWeight and no stepWeights). A current weight that is not one of stepWeights steps
+ * straight to 100, as Flagger's own loop does. */
+int canary_step_weight(const cJSON *canary, int weight);
+/* Where the next opened gate takes a release at canary weight `weight`: the new weight (Flagger caps it at
+ * 100, not at max weight), CANARY_NEXT_PROMOTION when weight has reached max weight (the next step
+ * promotes), or 0 when Flagger never steps. */
+int canary_next_weight(const cJSON *canary, int weight);
+#define CANARY_NEXT_PROMOTION -1
 /* The manual-gate.io/enabled label. */
 enum canary_enabled canary_enabled_label(const cJSON *canary);
-/* A label or annotation value, NULL when absent or not a string. */
-const char *canary_label(const cJSON *obj, const char *key);
-const char *canary_annotation(const cJSON *obj, const char *key);
-/* Path part of a URL ("http://h:80/gate/check?x" -> "/gate/check"), percent-decoded and exact (a
- * trailing "/" is kept), as the loadtester's router sees it, written into buf. "" when there is no
- * path, an escape is invalid or %00, or the path does not fit in buf. */
-const char *canary_url_path(const char *url, char *buf, size_t len);
 /* 1 when hook is a webhook of the given type whose URL path equals path. */
 int canary_hook_is(const cJSON *hook, const char *type, const char *path);
 /* The first confirm-traffic-increase /gate/check hook of the analysis, NULL if none. */
@@ -65,6 +74,9 @@ const cJSON *canary_gate_check_hook(const cJSON *canary);
 /* 1 when an UPDATE leaves what the policies read (spec, labels, annotations) as stored. The mutator
  * and the Canary validator both skip such updates, with this one definition so that they agree. */
 int canary_gating_inputs_unchanged(const cJSON *old_obj, const cJSON *new_obj);
+/* "Gating enabled" as the mutator acts on it: the label "true", or a /gate/check hook without the label
+ * "false" (which wins over both). */
+int canary_gating_enabled(const cJSON *canary);
 /* "Gated" as the validators mean it: a /gate/check hook, or the label enabled=true. */
 int canary_is_gated(const cJSON *canary);
 

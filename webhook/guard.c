@@ -45,12 +45,12 @@ static int in_group(const cJSON *groups, const char *group)
 static enum override_kind override_find(const struct admission_request *req, const struct policy_config *cfg,
                                         const struct guard_subject *s, const char **reason)
 {
-    const char *ann = canary_annotation(s->annotated, CANARY_ANN_OVERRIDE);
+    const char *ann = obj_annotation(s->annotated, CANARY_ANN_OVERRIDE);
     const char *stored = NULL;
     int kept;
 
-    if (ann && strcmp(req->operation, "UPDATE") == 0)
-        stored = canary_annotation(req->old_object, CANARY_ANN_OVERRIDE);
+    if (ann && req->op == OP_UPDATE)
+        stored = obj_annotation(req->old_object, CANARY_ANN_OVERRIDE);
     kept = stored && strcmp(stored, ann) == 0;
     *reason = NULL;
     if (ann && !is_blank(ann) && !kept) {
@@ -151,7 +151,7 @@ void guard_decide(const struct admission_request *req, const struct policy_confi
         advice = "Wait for the promotion to finish (phase Succeeded), then apply";
     else
         advice = "Finish the release with the loadtester's /gate/open, or roll back with /rollback/open, then apply";
-    if (strcmp(req->operation, "DELETE") == 0)
+    if (req->op == OP_DELETE)
         force = "set the annotation " CANARY_ANN_OVERRIDE ": \"<reason>\" on it first, then delete it, to force it";
     else if (ov == OVERRIDE_KEPT)
         force = "give the annotation " CANARY_ANN_OVERRIDE " a new reason in the same request to force it (the "

@@ -1,6 +1,7 @@
 /*
- * The mutating policy on Canaries: when gating is enabled, complete the Canary with the gate-check,
- * gate-close and rollback webhooks in order, a safe threshold and skipAnalysis=false (DESIGN.md 2-3).
+ * The mutating policy on Canaries: when gating is enabled, complete the Canary with the gate webhooks
+ * (gate check, close, rollback and the two post-rollout resets), a safe threshold and
+ * skipAnalysis=false; with the label enabled="false", take manual-gate's changes back.
  *
  * Memory: the policy only reads the Canary; everything it produces (patch, warnings, denial) is owned
  * by the decision (decision_free releases it).
@@ -8,12 +9,8 @@
 #ifndef MG_MUTATE_CANARY_H
 #define MG_MUTATE_CANARY_H
 
+#include "mutate_hooks.h"
 #include "policy.h"
-
-/* Names of the webhooks manual-gate adds: the label enabled="false" removes exactly these. */
-#define MUTATE_HOOK_CHECK "manual-gate-check"
-#define MUTATE_HOOK_CLOSE "manual-gate-close"
-#define MUTATE_HOOK_ROLLBACK "manual-gate-rollback"
 
 /* Longest release manual-gate.io/max-duration may plan for, and the default when it is unset. */
 #define MUTATE_MAX_DURATION_LIMIT (365L * 86400)

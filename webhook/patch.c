@@ -88,6 +88,43 @@ int patch_remove(cJSON *ops, const char *path)
     return patch_op(ops, "remove", path, NULL, 0);
 }
 
+/* Wrap value in objects for tokens[from..n-1): {"a": {"b": value}}. Takes ownership of value. */
+static cJSON *nest(const char *const *tokens, size_t from, size_t n, cJSON *value)
+{
+    cJSON *o;
+
+    while (value && n-- > from) {
+        if (!(o = cJSON_CreateObject()) || !cJSON_AddItemToObject(o, tokens[n], value)) {
+            cJSON_Delete(o);
+            cJSON_Delete(value);
+            return NULL;
+        }
+        value = o;
+    }
+    return value;
+}
+
+int patch_set(cJSON *ops, const cJSON *doc, const char *const *tokens, size_t n, cJSON *value)
+{
+    const cJSON *node = doc, *next;
+    char path[512] = "";
+    size_t i;
+
+    for (i = 0; i < n; i++) {
+        if (!cJSON_IsObject(node) || patch_path_append(path, sizeof(path), tokens[i]) < 0)
+            goto fail;
+        next = cJSON_GetObjectItemCaseSensitive(node, tokens[i]);
+        if (i + 1 == n || !next || cJSON_IsNull(next)) {
+            value = nest(tokens, i + 1, n, value);
+            return next && !cJSON_IsNull(next) ? patch_replace(ops, path, value) : patch_add(ops, path, value);
+        }
+        node = next;
+    }
+fail:
+    cJSON_Delete(value);
+    return -1;
+}
+
 static void set_err(char *err, size_t errlen, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
 static void set_err(char *err, size_t errlen, const char *fmt, ...)
 {

@@ -26,6 +26,12 @@ int patch_replace(cJSON *ops, const char *path, cJSON *value);
 /* Append {"op":"remove","path":path} to ops. 0 or -1. */
 int patch_remove(cJSON *ops, const char *path);
 
+/* Append the one op that sets doc's value at tokens (keys of nested objects) to value: a replace when it
+ * exists (not null), an add otherwise, where missing or null objects on the way are added with value inside (an
+ * add needs its parent). Takes ownership of value. 0; -1 when a node on the way is not an object or out
+ * of memory (ops is then unchanged). */
+int patch_set(cJSON *ops, const cJSON *doc, const char *const *tokens, size_t n, cJSON *value);
+
 /* Apply ops (add, replace, remove) to doc in order, strictly. -1 with a reason in err when an op
  * does not apply; doc may then hold the ops before it. */
 int patch_apply(cJSON *doc, const cJSON *ops, char *err, size_t errlen);

@@ -1,20 +1,28 @@
 /*
  * The vocabulary shared by the admission codec and the policies: what a request looks like to a
- * policy, the one decision type every policy returns, the Canary lookup the policies query, and the
- * two entry points (policy_mutate, policy_validate) that route a request to the right policy.
+ * policy, the Canary lookup the policies query, and the two entry points (policy_mutate,
+ * policy_validate) that route a request to the right policy. The decision every policy returns is
+ * decision.h's.
  *
  * Policies are pure: they read a request, a lookup and a config, and fill a decision. No I/O, no
  * globals, no libmicrohttpd.
  *
  * Memory: a struct admission_request only borrows (its pointers point into the caller's parsed
- * review, which outlives the policy call). A struct decision owns everything it holds: start it with
- * decision_init(), release it with decision_free().
+ * review, which outlives the policy call).
  */
 #ifndef MG_POLICY_H
 #define MG_POLICY_H
 
 #include <stddef.h>
 #include <cjson/cJSON.h>
+
+#include "decision.h"
+
+/* request.operation, decoded once. */
+enum admission_op { OP_OTHER, OP_CREATE, OP_UPDATE, OP_DELETE, OP_CONNECT };
+
+/* The operation named by s ("CREATE", "UPDATE", "DELETE", "CONNECT"); OP_OTHER for anything else. */
+enum admission_op admission_op_of(const char *s);
 
 /* A decoded admission request as the policies see it. Absent strings are "" (never NULL); absent or
  * null objects are NULL. */
@@ -25,7 +33,8 @@ struct admission_request {
     const char *kind;       /* request.kind.kind: "Canary", "Deployment", ... */
     const char *namespace_; /* request.namespace */
     const char *name;       /* request.name (may be "" on CREATE with generateName) */
-    const char *operation;  /* "CREATE", "UPDATE", "DELETE", "CONNECT" */
+    const char *operation;  /* as sent, for logs: "CREATE", "UPDATE", "DELETE", "CONNECT" */
+    enum admission_op op;   /* the same, decoded: what the policies compare */
     const char *username;   /* request.userInfo.username */
     const cJSON *groups;    /* request.userInfo.groups (array of strings) or NULL */
     const cJSON *object;
@@ -34,38 +43,6 @@ struct admission_request {
     int lossy;              /* a string held \u0000, where cJSON cuts it short: equal-looking strings
                                may differ, so a policy must treat what it compares as changed */
 };
-
-/* Longest warning the API server keeps, and the budget all warnings of one response share. */
-#define DECISION_WARNING_MAX 119
-#define DECISION_WARNINGS_BUDGET 4096
-
-/* What a policy answers. allowed=1 with no patch is a plain allow. */
-struct decision {
-    int allowed;
-    int code;       /* HTTP-like status for a denial: 403 (policy), 400 (bad object), 500 (internal) */
-    char *message;  /* denial message, NULL when allowed */
-    cJSON *patch;   /* JSON Patch array (owned) or NULL; only /mutate may return one */
-    cJSON *warnings;/* array of strings (owned) or NULL */
-    cJSON *audit;   /* object of string -> string (owned) or NULL */
-    size_t warn_used; /* characters of DECISION_WARNINGS_BUDGET used */
-};
-
-/* Start an empty decision (allowed, nothing attached). */
-void decision_init(struct decision *d);
-/* Release everything the decision owns and reset it to the init state. */
-void decision_free(struct decision *d);
-/* Mark the decision allowed (keeps warnings/audit). */
-void decision_allow(struct decision *d);
-/* Deny with code 403 and a printf-style message. Drops any patch. */
-void decision_deny(struct decision *d, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-/* Deny with the given code (400 for an object that cannot be judged, 500 for internal errors). */
-void decision_error(struct decision *d, int code, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
-/* Attach a JSON Patch array; takes ownership. An empty array is freed and no patch is attached. */
-void decision_patch(struct decision *d, cJSON *ops);
-/* Add a warning: made printable ASCII, cut to DECISION_WARNING_MAX, dropped beyond the budget. */
-void decision_warn(struct decision *d, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-/* Add an audit annotation (key without the webhook prefix; the API server adds it). */
-void decision_audit(struct decision *d, const char *key, const char *value);
 
 /* What the Canary cache knows of one Canary, copied out so no lock is held by the caller. */
 struct canary_info {

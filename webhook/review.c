@@ -114,6 +114,7 @@ int review_decode(const char *body, size_t len, struct review *out, char *err, s
     out->req.namespace_ = str_or_empty(request, "namespace");
     out->req.name = str_or_empty(request, "name");
     out->req.operation = str_or_empty(request, "operation");
+    out->req.op = admission_op_of(out->req.operation);
     out->req.username = str_or_empty(user, "username");
     out->req.groups = cJSON_IsArray(groups) ? groups : NULL;
     out->req.object = object_or_null(request, "object");

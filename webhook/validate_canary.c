@@ -12,6 +12,7 @@
 
 #include "canary.h"
 #include "mutate_canary.h"
+#include "url.h"
 
 /* Patch operations named in a denial before "and N more": enough to find the culprit. */
 #define INVARIANT_OPS_SHOWN 6
@@ -30,14 +31,6 @@ static const char *child_string(const cJSON *obj, const char *key, const char *f
     const cJSON *v = child(obj, key);
 
     return cJSON_IsString(v) ? v->valuestring : fallback;
-}
-
-/* "Gating enabled" as the mutator acts on it: trigger A or B, and the label "false" wins over both. */
-static int gating_enabled(const cJSON *canary)
-{
-    enum canary_enabled e = canary_enabled_label(canary);
-
-    return e == ENABLED_TRUE || (e == ENABLED_UNSET && canary_gate_check_hook(canary) != NULL);
 }
 
 /* 1 and a description in *how when new_obj switches off the gating old_obj had. */
@@ -107,7 +100,7 @@ static int deny_self_opening(const cJSON *canary, const char *ns, const char *na
         url = child(h, "url");
         if (!cJSON_IsString(url))
             continue;
-        canary_url_path(url->valuestring, path, sizeof(path));
+        url_path(url->valuestring, path, sizeof(path));
         if (strcmp(path, PATH_GATE_OPEN) != 0 && strcmp(path, PATH_ROLLBACK_OPEN) != 0)
             continue;
         hook_name = child_string(h, "name", NULL);
@@ -192,12 +185,12 @@ void validate_canary(const struct admission_request *req, const struct policy_co
     static const struct policy_config no_cfg;
     const cJSON *obj = req->object, *old_obj = req->old_object;
     const char *ns, *name, *how = NULL;
-    int update = strcmp(req->operation, "UPDATE") == 0;
+    int update = req->op == OP_UPDATE;
 
     (void)lookup; /* the old object carries the Canary's own phase */
     if (!cfg)
         cfg = &no_cfg;
-    if ((!update && strcmp(req->operation, "CREATE") != 0) || !obj)
+    if ((!update && req->op != OP_CREATE) || !obj)
         return;
     /* A Canary being deleted only loses its finalizers now: blocking that would wedge the deletion. */
     if (child(child(obj, "metadata"), "deletionTimestamp"))
@@ -221,7 +214,7 @@ void validate_canary(const struct admission_request *req, const struct policy_co
     /* Gated as Flagger sees it: the label "false" over a /gate/check hook still has Flagger call it. */
     if (canary_is_gated(obj) && deny_self_opening(obj, ns, name, d))
         return;
-    if (!gating_enabled(obj))
+    if (!canary_gating_enabled(obj))
         return;
     if (deny_unconsulted(obj, cfg, ns, name, d))
         return;

@@ -43,7 +43,7 @@ void validate_config(const struct admission_request *req, const struct policy_co
     static const char *const configmap_keys[] = {"data", "binaryData", NULL};
     static const char *const secret_keys[] = {"data", "stringData", NULL};
     int is_secret = strcmp(req->kind, "Secret") == 0;
-    int is_delete = strcmp(req->operation, "DELETE") == 0;
+    int is_delete = req->op == OP_DELETE;
     struct canary_info info;
     struct guard_subject s;
     char ref[320];
@@ -51,7 +51,7 @@ void validate_config(const struct admission_request *req, const struct policy_co
 
     if (is_delete) {
         /* Deleting anything changes what the pods mount, whatever its content. */
-    } else if (strcmp(req->operation, "UPDATE") == 0 && req->object && req->old_object) {
+    } else if (req->op == OP_UPDATE && req->object && req->old_object) {
         if (!content_changed(req->old_object, req->object, is_secret ? secret_keys : configmap_keys, req->lossy))
             return;
     } else {

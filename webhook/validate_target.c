@@ -73,7 +73,7 @@ void validate_target(const struct admission_request *req, const struct policy_co
 
     /* Without both objects an UPDATE changes nothing that can be compared; the API server always
      * sends both. */
-    if (strcmp(req->operation, "UPDATE") != 0 || !req->object || !req->old_object)
+    if (req->op != OP_UPDATE || !req->object || !req->old_object)
         return;
     if (!template_changed(req))
         return;

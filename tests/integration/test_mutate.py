@@ -22,7 +22,9 @@ CASES = os.path.join(harness.FIXTURES, "mutate", "cases")
 CRD = os.path.join(harness.FLAGGER, "crd.yaml")
 EXAMPLES = os.path.join(harness.FLAGGER, "examples")
 LABEL = "manual-gate.io/enabled"
-OWNED = ("manual-gate-check", "manual-gate-close", "manual-gate-rollback")
+OWNED = ("manual-gate-check", "manual-gate-close", "manual-gate-rollback", "manual-gate-reset-rollback",
+         "manual-gate-reset-gate")
+ORIGINAL_THRESHOLD = "manual-gate.io/original-threshold"
 
 _schema = None
 
@@ -136,6 +138,8 @@ class MutateCase:
         self.assertEqual([[h["name"], h["url"]] for h in analysis["webhooks"]], expect["hooks"])
         if "threshold" in expect:
             self.assertEqual(analysis["threshold"], expect["threshold"])
+        for key, value in expect.get("annotations", {}).items():
+            self.assertEqual(result["metadata"].get("annotations", {}).get(key), value, key)
         if "skipAnalysis" in expect:
             self.assertEqual(result["spec"]["skipAnalysis"], expect["skipAnalysis"])
         if case["schema"]:
@@ -209,11 +213,17 @@ class MutateTest(MutateCase, ServerTest):
                 canary["metadata"].setdefault("labels", {})[LABEL] = "true"
                 completed = kubectl_patch(canary, decode_patch(self.mutate(canary)))
                 completed["metadata"]["labels"][LABEL] = "false"
+                self.assertEqual(completed["metadata"]["annotations"][ORIGINAL_THRESHOLD],
+                                 str(example["spec"]["analysis"]["threshold"]))
                 resp = self.mutate(completed, operation="UPDATE", old=canary)
                 self.assertTrue(resp["allowed"], resp)
-                self.assertEqual(len(resp.get("warnings") or []), len(OWNED))
+                warnings = resp.get("warnings") or []
+                self.assertEqual(len(warnings), len(OWNED) + 1, warnings)
+                self.assertIn("restored analysis.threshold", warnings[-1])
                 back = kubectl_patch(completed, decode_patch(resp))
-                self.assertEqual(back["spec"]["analysis"]["webhooks"], example["spec"]["analysis"]["webhooks"])
+                # Every change is taken back: hooks, and the user's own threshold from the annotation.
+                self.assertEqual(back["spec"], example["spec"])
+                self.assertNotIn(ORIGINAL_THRESHOLD, back["metadata"].get("annotations", {}))
                 jsonschema.validate(back, canary_schema())
                 self.assertQuiet(back)
 

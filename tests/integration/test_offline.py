@@ -97,12 +97,14 @@ class OfflineMutateTest(unittest.TestCase):
         # Both Canaries are completed: the top-level one and the one inside the List.
         first = docs[0]["spec"]["analysis"]
         self.assertEqual([h["name"] for h in first["webhooks"]],
-                         ["manual-gate-check", "gate-close", "acceptance-test", "manual-gate-rollback"])
+                         ["manual-gate-check", "gate-close", "acceptance-test", "manual-gate-rollback",
+                          "manual-gate-reset-rollback", "manual-gate-reset-gate"])
         self.assertEqual(first["threshold"], 28800)  # 10d of 30s
         self.assertIs(docs[0]["spec"]["skipAnalysis"], False)
         listed = docs[2]["items"][0]["spec"]["analysis"]["webhooks"]
         self.assertEqual([h["url"] for h in listed], ["http://lt.web:8080/gate/check", "http://lt.web:8080/gate/close",
-                                                      "http://lt.web:8080/rollback/check"])
+                                                      "http://lt.web:8080/rollback/check",
+                                                      "http://lt.web:8080/rollback/close", "http://lt.web:8080/gate/close"])
         self.assertIn("Warning: Canary web/frontend: manual-gate: added webhook manual-gate-close", err)
         self.assertStable(out)
 
@@ -113,7 +115,8 @@ class OfflineMutateTest(unittest.TestCase):
         self.assertFalse(out.lstrip().startswith("{"), out)
         result = yaml.safe_load(out)
         self.assertEqual([h["name"] for h in result["spec"]["analysis"]["webhooks"]],
-                         ["manual-gate-check", "manual-gate-close", "manual-gate-rollback"])
+                         ["manual-gate-check", "manual-gate-close", "manual-gate-rollback",
+                          "manual-gate-reset-rollback", "manual-gate-reset-gate"])
         jsonschema.validate(result, canary_schema())
         self.assertStable(out)
 

@@ -155,44 +155,6 @@ static void canary_strategy_uses_the_mesh_provider_when_spec_names_none(void)
     }
 }
 
-static void canary_url_path_is_the_decoded_path_the_loadtester_routes(void)
-{
-    static const struct { const char *url, *want; } cases[] = {
-        {"http://lt.test/gate/check", "/gate/check"},
-        /* The loadtester's ServeMux routes "/gate/check/" to its task handler, not to the gate. */
-        {"http://lt.test:8080/gate/check/", "/gate/check/"},
-        {"http://lt.test/gate/check//", "/gate/check//"},
-        /* ServeMux matches the decoded path. */
-        {"http://lt/gate/%63heck", "/gate/check"},
-        {"http://lt/gate%2Fcheck", "/gate/check"},
-        {"http://lt/%67%61%74%65/%43heck", "/gate/Check"},
-        {"http://lt/gate/check%3Fx", "/gate/check?x"},
-        /* An escape Go's url.Parse refuses, or a NUL: no route. */
-        {"http://lt/gate/check%", ""}, {"http://lt/gate/check%4", ""}, {"http://lt/gate/%zzcheck", ""},
-        {"http://lt/gate/check%00", ""}, {"http://lt/gate/check%4?x=1", ""},
-        {"https://lt.test/gate/check?x=1#f", "/gate/check"},
-        {"http://lt.test", ""},
-        {"http://lt.test?x=/gate/check", ""},
-        {"/gate/check", "/gate/check"},
-        {"/gate/check?next=http://other/x", "/gate/check"},
-        {"lt.test/gate/check", ""},
-        {"", ""},
-        {NULL, ""},
-        {"http://lt.test/", "/"},
-    };
-    size_t i;
-    char small[12];
-
-    for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
-        char buf[64];
-
-        CHECK_STR(canary_url_path(cases[i].url, buf, sizeof(buf)), cases[i].want);
-    }
-    /* A path that does not fit is not cut to a prefix that would match. */
-    CHECK_STR(canary_url_path("http://lt/gate/check", small, sizeof(small)), "/gate/check");
-    CHECK_STR(canary_url_path("http://lt/gate/checkpoint", small, sizeof(small)), "");
-}
-
 static void canary_hook_is_matches_the_exact_decoded_path(void)
 {
     static const struct { const char *url; int want; } cases[] = {
@@ -276,14 +238,54 @@ static void canary_reads_label_values(void)
     }
 }
 
-TEST_MAIN("canary",
+/* The weight the next opened gate takes a release to, as Flagger's nextStepWeight/maxWeight compute it. */
+static void canary_next_weight_follows_flaggers_step_plan(void)
+{
+    static const struct { const char *analysis; int weight, want; } cases[] = {
+        {"{\"stepWeight\":10,\"maxWeight\":50}", 0, 10},
+        {"{\"stepWeight\":10,\"maxWeight\":50}", 10, 20},
+        {"{\"stepWeight\":10,\"maxWeight\":50}", 40, 50},
+        {"{\"stepWeight\":10,\"maxWeight\":50}", 50, CANARY_NEXT_PROMOTION},
+        /* Flagger adds the step and caps at 100, not at maxWeight. */
+        {"{\"stepWeight\":20,\"maxWeight\":50}", 40, 60},
+        {"{\"stepWeight\":30}", 90, 100},
+        {"{\"stepWeight\":30}", 100, CANARY_NEXT_PROMOTION},
+        {"{\"stepWeights\":[1,5,10,30]}", 0, 1},
+        {"{\"stepWeights\":[1,5,10,30]}", 5, 10},
+        {"{\"stepWeights\":[1,5,10,30]}", 10, 30},
+        {"{\"stepWeights\":[1,5,10,30]}", 30, CANARY_NEXT_PROMOTION},
+        /* A weight that is not one of the steps (the plan changed in flight): straight to 100%. */
+        {"{\"stepWeights\":[1,5,10,30]}", 7, 100},
+        {"{\"stepWeights\":[20,150]}", 20, 100},
+        /* stepWeight wins over stepWeights for the step; stepWeights still set the max. */
+        {"{\"stepWeight\":5,\"stepWeights\":[10,20]}", 10, 15},
+        {"{\"stepWeight\":5,\"stepWeights\":[10,20]}", 20, CANARY_NEXT_PROMOTION},
+        /* No step plan: Flagger never steps. */
+        {"{\"maxWeight\":50}", 0, 0},
+        {"{}", 0, 0},
+    };
+    size_t i;
+
+    for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        char text[256];
+        cJSON *c;
+
+        snprintf(text, sizeof(text), "{\"spec\":{\"analysis\":%s}}", cases[i].analysis);
+        c = cJSON_Parse(text);
+        if (canary_next_weight(c, cases[i].weight) != cases[i].want)
+            fprintf(stderr, "  case %zu: %s at %d\n", i, cases[i].analysis, cases[i].weight);
+        CHECK_INT(canary_next_weight(c, cases[i].weight), cases[i].want);
+        cJSON_Delete(c);
+    }
+}
+
+TEST_MAIN("canary", TEST(canary_next_weight_follows_flaggers_step_plan),
           TEST(canary_parses_go_durations),
           TEST(canary_interval_follows_flagger),
           TEST(canary_interval_ns_is_exact),
           TEST(canary_analysis_falls_back_to_canary_analysis),
           TEST(canary_strategy_follows_flagger),
           TEST(canary_strategy_uses_the_mesh_provider_when_spec_names_none),
-          TEST(canary_url_path_is_the_decoded_path_the_loadtester_routes),
           TEST(canary_hook_is_matches_the_exact_decoded_path),
           TEST(canary_gating_needs_a_check_hook_or_the_label),
           TEST(canary_phase_in_flight_matches_the_design),

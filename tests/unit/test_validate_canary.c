@@ -609,7 +609,7 @@ static void canary_self_opening_denial_does_not_quote_the_url(void)
     add_hook(w.new_obj, "{\"type\":\"rollout\",\"url\":\"http://admin:hunter2@lt/gate/open?token=abc\"}");
     run_op(&w, "CREATE");
     CHECK_INT(w.d.allowed, 0);
-    CHECK(w.d.message && strstr(w.d.message, "its webhook number 4 calls the loadtester's /gate/open"));
+    CHECK(w.d.message && strstr(w.d.message, "its webhook number 6 calls the loadtester's /gate/open"));
     CHECK(w.d.message && !strstr(w.d.message, "hunter2") && !strstr(w.d.message, "token=abc"));
     canary_world_free(&w);
 }
