@@ -5,6 +5,8 @@
  */
 #include "json.h"
 
+#include <math.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -128,11 +130,31 @@ void json_layout(const char *text, size_t len, char *indent, size_t indentlen, i
     }
 }
 
+const char *json_number(double d, char *buf, size_t len)
+{
+    int digits;
+
+    if (!isfinite(d))
+        return NULL;
+    /* cJSON prints 15 digits whenever they read back within a relative epsilon, which changes large
+     * numbers: the fewest digits that read back exactly instead. */
+    for (digits = 15; digits <= 17; digits++) {
+        snprintf(buf, len, "%.*g", digits, d);
+        if (strtod(buf, NULL) == d)
+            break;
+    }
+    return buf;
+}
+
 static int print_scalar(struct buf *b, const cJSON *v)
 {
-    char *s = cJSON_PrintUnformatted(v);
-    int rc = s ? buf_append(b, s, strlen(s)) : -1;
+    char num[JSON_NUMBER_MAX], *s;
+    int rc;
 
+    if (cJSON_IsNumber(v))
+        return json_number(v->valuedouble, num, sizeof(num)) ? buf_append(b, num, strlen(num)) : -1;
+    s = cJSON_PrintUnformatted(v);
+    rc = s ? buf_append(b, s, strlen(s)) : -1;
     free(s);
     return rc;
 }

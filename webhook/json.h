@@ -16,6 +16,11 @@
 /* 1 when a and b are the same JSON value (object key order ignored), 0 otherwise. NULL equals NULL. */
 int json_equal(const cJSON *a, const cJSON *b);
 
+/* Room for any number json_number writes. */
+#define JSON_NUMBER_MAX 32
+/* d as JSON (and YAML) writes it: the fewest of 15 to 17 significant digits that read back as exactly d,
+ * into buf (JSON_NUMBER_MAX bytes). NULL for infinity or NaN, which JSON cannot hold. */
+const char *json_number(double d, char *buf, size_t len);
 /* How text (JSON) indents: its first indented line's leading tabs or spaces into indent (e.g. "    ",
  * "\t"), "" for JSON on one line; *crlf when its lines end in "\r\n". */
 void json_layout(const char *text, size_t len, char *indent, size_t indentlen, int *crlf);

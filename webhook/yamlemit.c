@@ -5,12 +5,12 @@
  */
 #include "yamlio.h"
 
-#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 #include <yaml.h>
 
 #include "buf.h"
+#include "json.h"
 #include "yamlscalar.h"
 
 /* Output of the emitter. The input is at most what the callers read (64 MiB); its YAML is a little
@@ -44,8 +44,7 @@ static int emit_node(yaml_emitter_t *em, const cJSON *n)
 {
     yaml_event_t ev;
     const cJSON *c;
-    char *num;
-    int rc;
+    char num[JSON_NUMBER_MAX];
 
     if (cJSON_IsObject(n) || cJSON_IsArray(n)) {
         int obj = cJSON_IsObject(n);
@@ -68,14 +67,8 @@ static int emit_node(yaml_emitter_t *em, const cJSON *n)
         return emit_scalar(em, n->valuestring, 1);
     if (cJSON_IsBool(n))
         return emit_scalar(em, cJSON_IsTrue(n) ? "true" : "false", 0);
-    if (cJSON_IsNumber(n)) {
-        /* cJSON's JSON spelling of the number, which reads back as the same number. */
-        if (!isfinite(n->valuedouble) || !(num = cJSON_PrintUnformatted(n)))
-            return -1;
-        rc = emit_scalar(em, num, 0);
-        free(num);
-        return rc;
-    }
+    if (cJSON_IsNumber(n))
+        return json_number(n->valuedouble, num, sizeof(num)) ? emit_scalar(em, num, 0) : -1;
     return emit_scalar(em, "null", 0);
 }
 

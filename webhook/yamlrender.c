@@ -10,6 +10,7 @@
 #include <string.h>
 #include <yaml.h>
 
+#include "json.h"
 #include "yamlscalar.h"
 
 /* Indentations above this are not a style worth copying. */
@@ -114,8 +115,7 @@ static int render_string(struct buf *b, const char *s, int like, const struct ya
 
 int yamlrender_inline(struct buf *b, const cJSON *v, int like, const struct yaml_style *st)
 {
-    char *num;
-    int rc;
+    char num[JSON_NUMBER_MAX];
 
     if (cJSON_IsString(v))
         return render_string(b, v->valuestring, like, st);
@@ -125,14 +125,8 @@ int yamlrender_inline(struct buf *b, const cJSON *v, int like, const struct yaml
         return buf_append(b, "[]", 2);
     if (cJSON_IsBool(v))
         return cJSON_IsTrue(v) ? buf_append(b, "true", 4) : buf_append(b, "false", 5);
-    if (cJSON_IsNumber(v)) {
-        /* cJSON's JSON spelling reads back as the same number, in YAML as in JSON. */
-        if (!(num = cJSON_PrintUnformatted(v)))
-            return -1;
-        rc = buf_append(b, num, strlen(num));
-        free(num);
-        return rc;
-    }
+    if (cJSON_IsNumber(v))
+        return json_number(v->valuedouble, num, sizeof(num)) ? buf_append(b, num, strlen(num)) : -1;
     return buf_append(b, "null", 4);
 }
 

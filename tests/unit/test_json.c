@@ -123,7 +123,28 @@ static void json_prints_in_the_layout_it_reads(void)
     }
 }
 
+/* Numbers are written with the fewest digits that read back as exactly the same double (cJSON's own
+ * printing rounds large ones to 15 digits). */
+static void numbers_are_written_to_read_back_exactly(void)
+{
+    static const double values[] = {0, 20160, -5, 0.1, 1.5, 777777777777777877777777.0, 1e300, 123456789012345678.0,
+                                    0.30000000000000004};
+    static const char *const texts[] = {"0", "20160", "-5", "0.1", "1.5", NULL, "1e+300", NULL,
+                                        "0.30000000000000004"};
+    char buf[JSON_NUMBER_MAX];
+    size_t i;
+
+    for (i = 0; i < sizeof(values) / sizeof(values[0]); i++) {
+        CHECK(json_number(values[i], buf, sizeof(buf)) != NULL);
+        CHECK(strtod(buf, NULL) == values[i]);
+        if (texts[i])
+            CHECK_STR(buf, texts[i]);
+    }
+    CHECK(json_number(1.0 / 0.0, buf, sizeof(buf)) == NULL);
+}
+
 TEST_MAIN("json",
+          TEST(numbers_are_written_to_read_back_exactly),
           TEST(json_prints_in_the_layout_it_reads),
           TEST(equal_values_compare_equal_whatever_the_key_order),
           TEST(different_values_compare_different),
