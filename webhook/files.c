@@ -72,8 +72,10 @@ static int walk(struct files_list *list, const char *dir, int depth, char *err, 
             goto oom;
     qsort(names.paths, names.n, sizeof(*names.paths), by_name);
     for (i = 0; i < names.n; i++) {
-        if ((size_t)snprintf(path, sizeof(path), "%s%s%s", dir, dir[strlen(dir) - 1] == '/' ? "" : "/",
-                             names.paths[i]) >= sizeof(path)) {
+        /* "." is left out, as Go's filepath.Join does: `mutate .` names apps/x.yaml, not ./apps/x.yaml. */
+        if ((size_t)snprintf(path, sizeof(path), "%s%s%s", strcmp(dir, ".") == 0 ? "" : dir,
+                             strcmp(dir, ".") == 0 || dir[strlen(dir) - 1] == '/' ? "" : "/", names.paths[i]) >=
+            sizeof(path)) {
             snprintf(err, errlen, "path too long in %s", dir);
             goto done;
         }

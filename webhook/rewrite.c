@@ -37,7 +37,7 @@ struct file {
     cJSON **wants;    /* per document: its value after admission, NULL while unchanged */
     size_t ndocs;
     struct ytree tree;
-    int have_tree;    /* positions are known (JSON that libyaml cannot read has none) */
+    int tree_state;   /* 0 positions not read yet, 1 read, -1 unknown (JSON libyaml cannot read) */
     int refused;
     /* Printed once the file is known to be written: a refused file is left as written, and warnings
      * about changes that are not made would mislead. */
@@ -59,17 +59,36 @@ static int is_list(const cJSON *v)
     return n >= 4 && strcmp(kind + n - 4, "List") == 0;
 }
 
-static size_t node_get(const struct file *f, size_t node, const char *key)
+/* Positions, read on first use: a file whose Canaries need no change and no message never needs them,
+ * and reading them costs as much as reading the values. */
+static const struct ytree *tree(struct file *f)
 {
-    return f->have_tree ? ytree_get(&f->tree, node, key) : YTREE_NONE;
+    char err[256];
+
+    if (f->tree_state == 0)
+        f->tree_state = ytree_parse(&f->tree, f->in, f->len, err, sizeof(err)) == 0 && f->tree.ndocs == f->ndocs ? 1 : -1;
+    return f->tree_state > 0 ? &f->tree : NULL;
+}
+
+static size_t node_get(struct file *f, size_t node, const char *key)
+{
+    return tree(f) ? ytree_get(&f->tree, node, key) : YTREE_NONE;
+}
+
+/* The node of an object: document doc's root, or item `item` of the List it holds. */
+static size_t object_node(struct file *f, size_t doc, int item)
+{
+    size_t root = tree(f) ? f->tree.docs[doc].root : YTREE_NONE;
+
+    return item < 0 ? root : tree(f) ? ytree_item(&f->tree, node_get(f, root, "items"), (size_t)item) : YTREE_NONE;
 }
 
 /* "FILE (document N, line L)" for a node (or the document when the node is unknown). */
-static const char *where(const struct file *f, size_t doc, size_t node, char *buf, size_t len)
+static const char *where(struct file *f, size_t doc, size_t node, char *buf, size_t len)
 {
     size_t line = 0;
 
-    if (f->have_tree)
+    if (tree(f))
         line = node != YTREE_NONE ? f->tree.nodes[node].line : f->tree.docs[doc].line;
     if (line)
         snprintf(buf, len, "%s (document %zu, line %zu)", f->name, doc + 1, line);
@@ -92,17 +111,32 @@ static const char *kind_of(const cJSON *v)
          : cJSON_IsNumber(v) ? "a number" : cJSON_IsObject(v) ? "a mapping" : "a list";
 }
 
+/* 1 when every value of the mapping m is a string or null (which reads as ""). */
+static int strings_only(const cJSON *m)
+{
+    const cJSON *c;
+
+    cJSON_ArrayForEach(c, m)
+        if (!cJSON_IsString(c) && !cJSON_IsNull(c))
+            return 0;
+    return 1;
+}
+
 /* Labels and annotations must be strings (null reads as ""): one error line for each that is not. */
-static int check_strings(struct file *f, size_t doc, size_t node, const cJSON *canary, const char *whom)
+static int check_strings(struct file *f, size_t doc, int item, const cJSON *canary, const char *whom)
 {
     static const char *const fields[] = {"labels", "annotations"};
     const cJSON *meta = obj_get(canary, "metadata"), *m, *c;
-    size_t i, mnode = node_get(f, node, "metadata"), vnode;
+    size_t i, mnode = YTREE_NONE, vnode;
     char loc[512], written[QUOTED_MAX + 1];
     int bad = 0;
 
     for (i = 0; i < 2; i++) {
         m = obj_get(meta, fields[i]);
+        if (!m || cJSON_IsNull(m) || (cJSON_IsObject(m) && strings_only(m)))
+            continue;
+        if (mnode == YTREE_NONE)
+            mnode = node_get(f, object_node(f, doc, item), "metadata");
         if (m && !cJSON_IsObject(m) && !cJSON_IsNull(m)) {
             fprintf(f->msgs, "Error: %s: %s: metadata.%s is %s, not a mapping of strings: kubectl apply refuses "
                     "it\n", where(f, doc, node_get(f, mnode, fields[i]), loc, sizeof(loc)), whom, fields[i],
@@ -153,20 +187,22 @@ static int want_object(struct file *f, size_t doc, int item, cJSON *obj)
 
 /* One Canary through admission; its result replaces it in the wanted document when it changes.
  * 0, or -1 when it cannot be judged. */
-static int admit_one(struct file *f, size_t doc, size_t node, const cJSON *canary, int item)
+static int admit_one(struct file *f, size_t doc, int item, const cJSON *canary)
 {
     struct admit_result r;
     const cJSON *w;
     char loc[512], whom[320];
     int rc = 0;
 
-    where(f, doc, node, loc, sizeof(loc));
     who(canary, whom, sizeof(whom));
-    if (check_strings(f, doc, node, canary, whom)) {
+    if (check_strings(f, doc, item, canary, whom)) {
         f->refused = 1;
         return 0;
     }
-    if (admit_create(canary, f->cfg, &r) < 0) {
+    rc = admit_create(canary, f->cfg, &r);
+    if (rc < 0 || r.warnings || !r.allowed)
+        where(f, doc, object_node(f, doc, item), loc, sizeof(loc));
+    if (rc < 0) {
         fprintf(f->msgs, "manual-gate mutate: %s: %s: %s\n", loc, whom, r.message ? r.message : "out of memory");
         admit_result_free(&r);
         return -1;
@@ -186,19 +222,15 @@ static int admit_one(struct file *f, size_t doc, size_t node, const cJSON *canar
 
 static int admit_doc(struct file *f, size_t doc, const cJSON *v)
 {
-    size_t root = f->have_tree ? f->tree.docs[doc].root : YTREE_NONE, items_node;
-    const cJSON *items, *item;
+    const cJSON *item;
     int i = 0;
 
     if (is_canary(v))
-        return admit_one(f, doc, root, v, -1);
+        return admit_one(f, doc, -1, v);
     if (!is_list(v))
         return 0;
-    items = obj_get(v, "items");
-    items_node = node_get(f, root, "items");
-    cJSON_ArrayForEach(item, items) {
-        if (is_canary(item) &&
-            admit_one(f, doc, f->have_tree ? ytree_item(&f->tree, items_node, (size_t)i) : YTREE_NONE, item, i) < 0)
+    cJSON_ArrayForEach(item, obj_get(v, "items")) {
+        if (is_canary(item) && admit_one(f, doc, i, item) < 0)
             return -1;
         i++;
     }
@@ -212,6 +244,11 @@ static int read_docs(struct file *f)
     char err[256];
     cJSON *value;
 
+    /* Kept as written means in its encoding: positions are read in UTF-8 only. */
+    if (f->len >= 2 && (memcmp(f->in, "\xff\xfe", 2) == 0 || memcmp(f->in, "\xfe\xff", 2) == 0)) {
+        fprintf(f->msgs, "manual-gate mutate: %s: UTF-16 input is not supported: convert it to UTF-8\n", f->name);
+        return -1;
+    }
     while (p < end && strchr(" \t\r\n", *p))
         p++;
     if (p < end && (*p == '{' || *p == '[') &&
@@ -220,25 +257,17 @@ static int read_docs(struct file *f)
             parse_end++;
         if (parse_end == end && (f->docs = cJSON_CreateArray()) && cJSON_AddItemToArray(f->docs, value)) {
             f->json = 1;
-            /* JSON that libyaml cannot read (tabs where YAML forbids them) just has no line numbers. */
-            f->have_tree = ytree_parse(&f->tree, f->in, f->len, err, sizeof(err)) == 0 && f->tree.ndocs == 1;
             f->ndocs = 1;
             return 0;
         }
         cJSON_Delete(f->docs ? f->docs : value);
         f->docs = NULL;
     }
-    if (!(f->docs = yaml_parse_stream(f->in, f->len, err, sizeof(err))) ||
-        ytree_parse(&f->tree, f->in, f->len, err, sizeof(err)) < 0) {
+    if (!(f->docs = yaml_parse_stream(f->in, f->len, err, sizeof(err)))) {
         fprintf(f->msgs, "manual-gate mutate: %s: %s\n", f->name, err);
         return -1;
     }
-    f->have_tree = 1;
     f->ndocs = (size_t)cJSON_GetArraySize(f->docs);
-    if (f->ndocs != f->tree.ndocs) {
-        fprintf(f->msgs, "manual-gate mutate: %s: the documents read do not line up (please report this)\n", f->name);
-        return -1;
-    }
     return 0;
 }
 
@@ -251,6 +280,10 @@ static char *splice_docs(struct file *f, size_t *outlen)
     size_t d;
     int rc = 0;
 
+    if (!tree(f)) {
+        fprintf(f->msgs, "manual-gate mutate: %s: the positions of its documents cannot be read\n", f->name);
+        return NULL;
+    }
     for (d = 0; d < f->ndocs && rc >= 0; d++) {
         if (!f->wants[d])
             continue;

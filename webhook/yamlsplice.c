@@ -15,7 +15,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <yaml.h>
 
 #include "buf.h"
 #include "json.h"
@@ -43,45 +42,6 @@ struct splicer {
 static const struct ytree_node *node_at(const struct splicer *sp, size_t i)
 {
     return &sp->t->nodes[i];
-}
-
-/* The start of the line before the one that starts at p (p itself at the text's start). */
-static size_t previous_line(const struct splicer *sp, size_t p)
-{
-    if (p > 0 && sp->s[p - 1] == '\n')
-        p--;
-    if (p > 0 && sp->s[p - 1] == '\r')
-        p--;
-    return ytree_line_start(sp->t, p);
-}
-
-/* 1 when the line from p holds only spaces (and tabs) or, with comments, a comment. */
-static int line_is_blank(const struct splicer *sp, size_t p, int comments)
-{
-    while (p < sp->len && (sp->s[p] == ' ' || sp->s[p] == '\t'))
-        p++;
-    return p == sp->len || ytree_is_break(sp->s[p]) || (comments && sp->s[p] == '#');
-}
-
-/* Where a node's own text ends. A block scalar's end takes in the blank lines after it, which are
- * not part of its value unless it keeps them ("|+"): those lines are left where they are. */
-static size_t content_end(const struct splicer *sp, size_t node)
-{
-    const struct ytree_node *n = node_at(sp, node);
-    size_t p, c;
-
-    while ((n->kind == YTREE_MAPPING || n->kind == YTREE_SEQUENCE) && !(n->props & YTREE_FLOW) && n->first != YTREE_NONE) {
-        for (c = n->first; node_at(sp, c)->next != YTREE_NONE; c = node_at(sp, c)->next)
-            ;
-        n = node_at(sp, c);
-    }
-    p = n->end;
-    if (n->kind != YTREE_SCALAR || (n->style != YAML_LITERAL_SCALAR_STYLE && n->style != YAML_FOLDED_SCALAR_STYLE) ||
-        !ytree_after_break(sp->t, p) || memchr(sp->s + n->start, '+', n->start + 3 < p ? 3 : 1))
-        return p;
-    while (p > n->start && line_is_blank(sp, previous_line(sp, p), 0) && previous_line(sp, p) > n->start)
-        p = previous_line(sp, p);
-    return p;
 }
 
 static int unfaithful(struct splicer *sp, size_t node, const char *what)
@@ -166,7 +126,7 @@ static int delete_entry(struct splicer *sp, size_t key, size_t value)
     if (!ytree_indent_only(sp->t, node_at(sp, key)->start))
         return unfaithful(sp, key, "the key to remove shares its line with a \"-\"");
     return add_edit(sp, ytree_line_start(sp->t, node_at(sp, key)->start),
-                    ytree_next_line(sp->t, content_end(sp, value)), "", 0);
+                    ytree_next_line(sp->t, ytree_content_end(sp->t, value)), "", 0);
 }
 
 /* The new value is a block collection; the old one is not the same kind of block at its own place. */
@@ -202,7 +162,7 @@ static int replace_value(struct splicer *sp, size_t key, size_t value, const cJS
 {
     const struct ytree_node *k = node_at(sp, key), *v = node_at(sp, value);
     struct buf text = BUF_INIT(SPLICE_TEXT_MAX);
-    size_t colon = k->end, end = content_end(sp, value), i;
+    size_t colon = k->end, end = ytree_content_end(sp->t, value), i;
     int old_inline = 1, rc;
 
     if ((rc = replaceable(sp, value)) != SP_OK)
@@ -250,7 +210,7 @@ static int add_entries(struct splicer *sp, size_t map, const cJSON *have, const 
             rc = SP_OOM;
     }
     if (rc == SP_OK && text.len)
-        rc = insert_lines(sp, ytree_next_line(sp->t, content_end(sp, map)), &text);
+        rc = insert_lines(sp, ytree_next_line(sp->t, ytree_content_end(sp->t, map)), &text);
     buf_free(&text);
     return rc;
 }
@@ -362,11 +322,11 @@ static size_t seq_insert_point(const struct splicer *sp, const struct seq *q, si
     size_t p;
 
     if (c > 0)
-        return ytree_next_line(sp->t, content_end(sp, q->items[c - 1]));
+        return ytree_next_line(sp->t, ytree_content_end(sp->t, q->items[c - 1]));
     /* Before the first item: above the comment lines that introduce it. */
-    for (p = ytree_line_start(sp->t, q->dash[0]); p > 0 && line_is_blank(sp, previous_line(sp, p), 1) &&
-                                                   !line_is_blank(sp, previous_line(sp, p), 0);)
-        p = previous_line(sp, p);
+    for (p = ytree_line_start(sp->t, q->dash[0]); p > 0 && ytree_line_blank(sp->t, ytree_previous_line(sp->t, p), 1) &&
+                                                   !ytree_line_blank(sp->t, ytree_previous_line(sp->t, p), 0);)
+        p = ytree_previous_line(sp->t, p);
     return p;
 }
 
@@ -376,7 +336,7 @@ static int seq_delete(struct splicer *sp, const struct seq *q, size_t i)
 
     return rc != SP_OK ? rc
                        : add_edit(sp, ytree_line_start(sp->t, q->dash[i]),
-                                  ytree_next_line(sp->t, content_end(sp, q->items[i])), "", 0);
+                                  ytree_next_line(sp->t, ytree_content_end(sp->t, q->items[i])), "", 0);
 }
 
 static int seq_insert(struct splicer *sp, const struct seq *q, size_t c, const cJSON *item)

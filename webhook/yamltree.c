@@ -360,3 +360,40 @@ size_t ytree_next_line(const struct ytree *t, size_t p)
         p += s[p] == '\r' && p + 1 < t->len && s[p + 1] == '\n' ? 2 : 1;
     return p;
 }
+
+size_t ytree_previous_line(const struct ytree *t, size_t p)
+{
+    if (p > 0 && t->text[p - 1] == '\n')
+        p--;
+    if (p > 0 && t->text[p - 1] == '\r')
+        p--;
+    return ytree_line_start(t, p);
+}
+
+int ytree_line_blank(const struct ytree *t, size_t p, int comments)
+{
+    while (p < t->len && (t->text[p] == ' ' || t->text[p] == '\t'))
+        p++;
+    return p == t->len || ytree_is_break(t->text[p]) || (comments && t->text[p] == '#');
+}
+
+size_t ytree_content_end(const struct ytree *t, size_t node)
+{
+    const struct ytree_node *n = &t->nodes[node];
+    size_t p, c;
+
+    while ((n->kind == YTREE_MAPPING || n->kind == YTREE_SEQUENCE) && !(n->props & YTREE_FLOW) && n->first != YTREE_NONE) {
+        for (c = n->first; t->nodes[c].next != YTREE_NONE; c = t->nodes[c].next)
+            ;
+        n = &t->nodes[c];
+    }
+    p = n->end;
+    /* A block scalar's end takes in the blank lines after it; they are part of its value only when it
+     * keeps them ("|+"). */
+    if (n->kind != YTREE_SCALAR || (n->style != YAML_LITERAL_SCALAR_STYLE && n->style != YAML_FOLDED_SCALAR_STYLE) ||
+        !ytree_after_break(t, p) || memchr(t->text + n->start, '+', n->start + 3 < p ? 3 : 1))
+        return p;
+    while (ytree_line_blank(t, ytree_previous_line(t, p), 0) && ytree_previous_line(t, p) > n->start)
+        p = ytree_previous_line(t, p);
+    return p;
+}

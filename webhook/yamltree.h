@@ -80,5 +80,12 @@ int ytree_after_break(const struct ytree *t, size_t p);
 /* The start of the line after the one p ends (p itself when it is after a break; the text's end when
  * no line follows). */
 size_t ytree_next_line(const struct ytree *t, size_t p);
+/* The start of the line before the one that starts at p (0 at the text's start). */
+size_t ytree_previous_line(const struct ytree *t, size_t p);
+/* 1 when the line from p holds only spaces and tabs (or, with comments, a comment). */
+int ytree_line_blank(const struct ytree *t, size_t p, int comments);
+/* Where a node's own text ends: a block collection at its last node's end, a block scalar before the
+ * blank lines after it that are not part of its value. */
+size_t ytree_content_end(const struct ytree *t, size_t node);
 
 #endif

@@ -6,6 +6,7 @@ real-shaped files is in test_offline_corpus.py, the terminal session in test_off
 import copy
 import json
 import os
+import re
 import shutil
 import stat
 import subprocess
@@ -290,6 +291,57 @@ class FlagTest(unittest.TestCase):
         with tempfile.TemporaryDirectory() as tmp:
             write(os.path.join(tmp, "-w"), "kind: ConfigMap\n")
             self.assertEqual(run("mutate", "--", "-w", cwd=tmp), (0, "kind: ConfigMap\n", ""))
+
+
+class ReadmeRecipesTest(TempDirTest):
+    """The README's CI step and pre-commit hook run the commands they show, and its flag table says
+    which command takes each flag as --help does."""
+
+    def readme_yaml(self, first_line):
+        with open(os.path.join(harness.ROOT, "README.md")) as f:
+            text = f.read()
+        block = text[text.index(first_line):]
+        return yaml.safe_load(block[:block.index("```")])
+
+    def repo(self):
+        self.put_fixture("apps/podinfo/canary.yaml", os.path.join(ROUNDTRIP, "gitops_multi_document.yaml"))
+        self.put_fixture("apps/json/canary.json", os.path.join(ROUNDTRIP, "canary_two_space.json"))
+
+    def test_ci_step_fails_until_the_canaries_are_complete(self):
+        step = self.readme_yaml("# .github/workflows/manual-gate.yaml")["jobs"]["canaries"]["steps"][1]["run"]
+        args = step.split()[step.split().index("mutate") + 1:]
+        self.assertEqual(args, ["--check", "--diff", "."])
+        self.repo()
+        rc, out, err = mutate(*args, cwd=self.tmp)
+        self.assertEqual(rc, 1, err)
+        self.assertIn("--- a/apps/podinfo/canary.yaml\n+++ b/apps/podinfo/canary.yaml\n", out)
+        self.assertIn("\napps/json/canary.json\n", out)
+        self.assertEqual(mutate("-w", ".", cwd=self.tmp)[0], 0)
+        self.assertEqual(mutate(*args, cwd=self.tmp), (0, "", ""))
+
+    def test_pre_commit_hook_completes_the_files_it_is_given(self):
+        hook = self.readme_yaml("# .pre-commit-config.yaml")["repos"][0]["hooks"][0]
+        self.repo()
+        files = ["apps/podinfo/canary.yaml", "apps/json/canary.json", "README.md"]
+        staged = [f for f in files if re.search(hook["files"], f)]
+        self.assertEqual(staged, files[:2])
+        entry = hook["entry"].split()
+        self.assertEqual(entry[0], "manual-gate")
+        rc, out, err = run(*entry[1:], *staged, cwd=self.tmp)
+        self.assertEqual((rc, out.splitlines()), (0, staged), err)
+        self.assertEqual(mutate("--check", *staged, cwd=self.tmp), (0, "", ""))
+
+    def test_flag_table_names_the_commands_as_help_does(self):
+        with open(os.path.join(harness.ROOT, "README.md")) as f:
+            rows = [l.split("|") for l in f.read().split("## Command line")[1].splitlines() if l.startswith("| `")]
+        table = {}
+        for row in rows:
+            for flag in re.findall(r"`(-[-a-z]+)", row[1]):
+                table[flag] = set(c.strip() for c in row[2].split(","))
+        for command in ("serve", "mutate"):
+            helped = set(re.findall(r"(?<![a-z])(--[a-z][-a-z]*)", run(command, "--help")[1])) - {"--help"}
+            with self.subTest(command=command):
+                self.assertEqual(helped, {f for f, cmds in table.items() if command in cmds and f.startswith("--")})
 
 
 class LimitsTest(TempDirTest):

@@ -69,9 +69,9 @@ class TerminalTest(unittest.TestCase):
 
         screen, rc = self.type("manual-gate mutate --check .")
         self.assertEqual(rc, 1, screen)
-        self.assertIn("Denied: ./bg.yaml (document 2, line 7): Canary test/podinfo: manual-gate: Canary test/podinfo "
+        self.assertIn("Denied: bg.yaml (document 2, line 7): Canary test/podinfo: manual-gate: Canary test/podinfo "
                       "is gated but spec.provider is kubernetes", screen.replace("\n", ""))
-        self.assertNotIn("./canary.yaml", screen.splitlines())
+        self.assertNotIn("canary.yaml", screen.splitlines())
 
 
 if __name__ == "__main__":
