@@ -14,6 +14,8 @@ BUILD   ?= build
 SRC     := $(wildcard webhook/*.c)
 OBJ     := $(SRC:webhook/%.c=$(BUILD)/obj/%.o)
 LIBOBJ  := $(filter-out $(BUILD)/obj/main.o,$(OBJ))
+# Everything but main.o, for the binary, the unit tests and the benchmarks alike.
+LIB     := $(BUILD)/libmanualgate.a
 UNIT_SRC := $(wildcard tests/unit/test_*.c)
 UNIT_BIN := $(UNIT_SRC:tests/unit/%.c=$(BUILD)/tests/%)
 
@@ -27,17 +29,24 @@ DEB_PKGS := build-essential pkg-config libmicrohttpd-dev libcjson-dev libcurl4-o
 
 all: $(BUILD)/manual-gate
 
-$(BUILD)/manual-gate: $(OBJ)
+$(BUILD)/manual-gate: $(BUILD)/obj/main.o $(LIB)
 	@echo "LD  $@"
-	@$(CC) $(ALL_CFLAGS) -o $@ $^ $(LDFLAGS) $(LDLIBS)
+	@$(CC) $(ALL_CFLAGS) -o $@ $< $(LIB) $(LDFLAGS) $(LDLIBS)
 
-$(BUILD)/obj/%.o: webhook/%.c $(wildcard webhook/*.h) | $(BUILD)/obj
-	@echo "CC  $<"
-	@$(CC) $(ALL_CFLAGS) -c -o $@ $<
+$(LIB): $(LIBOBJ)
+	@echo "AR  $@"
+	@rm -f $@ && $(AR) rcs $@ $^
 
-$(BUILD)/tests/%: tests/unit/%.c $(LIBOBJ) $(wildcard tests/unit/*.h) | $(BUILD)/tests
+# -MMD -MP: each object records the headers it includes, so a changed header rebuilds exactly what uses it.
+$(BUILD)/obj/%.o: webhook/%.c | $(BUILD)/obj
 	@echo "CC  $<"
-	@$(CC) $(ALL_CFLAGS) -Iwebhook -o $@ $< $(LIBOBJ) $(LDFLAGS) $(LDLIBS)
+	@$(CC) $(ALL_CFLAGS) -MMD -MP -c -o $@ $<
+
+$(BUILD)/tests/%: tests/unit/%.c $(LIB) | $(BUILD)/tests
+	@echo "CC  $<"
+	@$(CC) $(ALL_CFLAGS) -MMD -MP -Iwebhook -o $@ $< $(LIB) $(LDFLAGS) $(LDLIBS)
+
+-include $(OBJ:.o=.d) $(UNIT_BIN:=.d)
 
 $(BUILD)/obj $(BUILD)/tests:
 	mkdir -p $@
@@ -82,10 +91,10 @@ san:
 bench: $(BUILD)/manual-gate $(BUILD)/bench/bench_core
 	@tests/bench/run.sh $(BUILD)/manual-gate
 
-$(BUILD)/bench/%: tests/bench/%.c $(LIBOBJ)
+$(BUILD)/bench/%: tests/bench/%.c $(LIB)
 	@mkdir -p $(BUILD)/bench
 	@echo "CC  $<"
-	@$(CC) $(ALL_CFLAGS) -Iwebhook -o $@ $< $(LIBOBJ) $(LDFLAGS) $(LDLIBS)
+	@$(CC) $(ALL_CFLAGS) -Iwebhook -o $@ $< $(LIB) $(LDFLAGS) $(LDLIBS)
 
 # Without cert-manager: a CA, the TLS Secret and every object with the caBundle filled in, in certs/out/.
 manifests:

@@ -214,7 +214,7 @@ static struct rec *rec_new(const cJSON *obj)
     snprintf(r->info.phase, sizeof(r->info.phase), "%s", canary_phase(obj));
     r->info.weight = canary_weight(obj);
     r->info.gated = canary_is_gated(obj);
-    r->info.in_flight = canary_phase_in_flight(canary_phase(obj));
+    r->info.release = canary_release_of(r->info.phase, r->info.weight);
     return r;
 fail:
     rec_free(r);
@@ -371,7 +371,8 @@ static void index_put_items(struct index *idx, const cJSON *items)
     }
 }
 
-/* The best of several Canaries sharing a key: gated with a release in flight first, then gated. */
+/* The one of several Canaries sharing a key that a lookup answers: the highest canary_release_rank, the
+ * first to arrive among equals. */
 static const struct rec *slot_best(const struct slot *s)
 {
     const struct rec *best = NULL;
@@ -379,7 +380,7 @@ static const struct rec *slot_best(const struct slot *s)
     size_t i;
 
     for (i = 0; i < s->n; i++) {
-        score = s->recs[i]->info.gated * 2 + s->recs[i]->info.in_flight;
+        score = canary_release_rank(s->recs[i]->info.gated, s->recs[i]->info.release);
         if (score > best_score) {
             best = s->recs[i];
             best_score = score;
@@ -556,6 +557,56 @@ static int cache_find(struct cache *c, int by_config, const char *a, const char 
     return rc;
 }
 
+static int info_order(const void *a, const void *b)
+{
+    const struct canary_info *x = a, *y = b;
+    int c = strcmp(x->namespace_, y->namespace_);
+
+    return c ? c : strcmp(x->name, y->name);
+}
+
+/* The gated Canaries whose release a new revision would lose, of namespace ns (NULL: all), sorted by
+ * namespace and name. A walk of every Canary: this answers rare requests (a Flagger upgrade, a
+ * ConfigMap's tracking turned back on), never the per-template lookups. */
+static int cache_releases(void *ctx, const char *ns, struct canary_info *out, int max)
+{
+    struct cache *c = ctx;
+    struct canary_info *all = NULL;
+    struct rec *r, *tmp;
+    int n = 0, cap = 0, rc;
+
+    if (!c)
+        return LOOKUP_UNKNOWN;
+    pthread_rwlock_rdlock(&c->lock);
+    if (!c->synced) {
+        pthread_rwlock_unlock(&c->lock);
+        return LOOKUP_UNKNOWN;
+    }
+    HASH_ITER(hh, c->idx->by_name, r, tmp) {
+        if (!r->info.gated || !canary_release_denies(r->info.release) || (ns && strcmp(ns, r->info.namespace_) != 0))
+            continue;
+        if (n == cap) {
+            struct canary_info *grown = realloc(all, (size_t)(cap = cap ? cap * 2 : 16) * sizeof(*all));
+
+            if (!grown) {
+                /* Unsure is unknown: the caller then denies (or fails open as configured). */
+                pthread_rwlock_unlock(&c->lock);
+                free(all);
+                return LOOKUP_UNKNOWN;
+            }
+            all = grown;
+        }
+        all[n++] = r->info;
+    }
+    pthread_rwlock_unlock(&c->lock);
+    qsort(all, (size_t)n, sizeof(*all), info_order);
+    if (n > 0 && max > 0)
+        memcpy(out, all, sizeof(*all) * (size_t)(n < max ? n : max));
+    rc = n;
+    free(all);
+    return rc;
+}
+
 static int cache_by_target(void *ctx, const char *ns, const char *kind, const char *name, struct canary_info *out)
 {
     return cache_find(ctx, 0, ns, kind, name, out);
@@ -571,6 +622,7 @@ void cache_lookup(struct cache *c, struct canary_lookup *out)
     out->ctx = c;
     out->by_target = cache_by_target;
     out->by_config = cache_by_config;
+    out->releases = cache_releases;
 }
 
 int cache_ready(struct cache *c)

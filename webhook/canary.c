@@ -169,15 +169,47 @@ enum canary_strategy canary_strategy(const cJSON *canary, const char *default_pr
     return STRATEGY_CANARY;
 }
 
-int canary_phase_in_flight(const char *phase)
+enum canary_release canary_release_of(const char *phase, int weight)
 {
-    static const char *const in_flight[] = {"Progressing", "Waiting", "WaitingPromotion", "Promoting", "Finalising"};
+    if (!phase)
+        return RELEASE_NONE;
+    if (strcmp(phase, "Progressing") == 0)
+        return weight > 0 ? RELEASE_RESTARTS : RELEASE_NOT_STARTED;
+    /* Flagger writes canaryWeight 0 in WaitingPromotion but leaves the routes weighted (issue #1819). */
+    if (strcmp(phase, "WaitingPromotion") == 0)
+        return RELEASE_RESTARTS;
+    if (strcmp(phase, "Promoting") == 0)
+        return RELEASE_LIVE;
+    /* A failed promotion can leave the canary serving all traffic (scheduler.go's rollback path). */
+    if (strcmp(phase, "Failed") == 0)
+        return weight > 0 ? RELEASE_LIVE : RELEASE_NONE;
+    if (strcmp(phase, "Finalising") == 0)
+        return RELEASE_FINALISING;
+    if (strcmp(phase, "Waiting") == 0)
+        return RELEASE_WAITING;
+    return RELEASE_NONE;
+}
+
+int canary_release_denies(enum canary_release r)
+{
+    return r == RELEASE_RESTARTS || r == RELEASE_LIVE;
+}
+
+int canary_in_flight(const cJSON *canary)
+{
+    static const char *const phases[] = {"Progressing", "Waiting", "WaitingPromotion", "Promoting", "Finalising"};
+    const char *phase = canary_phase(canary);
     size_t i;
 
-    for (i = 0; phase && i < sizeof(in_flight) / sizeof(in_flight[0]); i++)
-        if (strcmp(phase, in_flight[i]) == 0)
+    for (i = 0; i < sizeof(phases) / sizeof(phases[0]); i++)
+        if (strcmp(phase, phases[i]) == 0)
             return 1;
     return 0;
+}
+
+int canary_release_rank(int gated, enum canary_release r)
+{
+    return gated ? 1 + (int)r : 0;
 }
 
 const char *canary_phase(const cJSON *canary)

@@ -48,8 +48,28 @@ const char *canary_provider(const cJSON *canary, const char *default_provider);
 /* Strategy Flagger runs: iterations > 0 (A/B with match), provider kubernetes forces blue/green.
  * default_provider is Flagger's -mesh-provider, used when spec.provider is empty (NULL: unknown). */
 enum canary_strategy canary_strategy(const cJSON *canary, const char *default_provider);
-/* 1 when the phase is a release in flight (Progressing, Waiting, WaitingPromotion, Promoting, Finalising). */
-int canary_phase_in_flight(const char *phase);
+/* What a new revision of a gated Canary's target (a new pod template, a tracked ConfigMap or Secret
+ * changed) does to its release, by status.phase and status.canaryWeight (Flagger checks for a new revision
+ * only in Progressing and WaitingPromotion). In increasing order of cost. */
+enum canary_release {
+    RELEASE_NONE,        /* no release in flight: the change starts one, as every gated release begins */
+    RELEASE_WAITING,     /* Waiting: a confirm-rollout hook holds it; the template is hashed at approval */
+    RELEASE_FINALISING,  /* Finalising: no restart; once Succeeded, the change starts a new gated release */
+    RELEASE_NOT_STARTED, /* Progressing at weight 0: restarts, but no step was taken: only waiting is lost */
+    RELEASE_RESTARTS,    /* Progressing above 0, WaitingPromotion: the analysis restarts from 0% */
+    RELEASE_LIVE,        /* Promoting, Failed above 0: the canary serves traffic; unanalysed code goes live */
+};
+/* The release state of a Canary in that phase at that canary weight. */
+enum canary_release canary_release_of(const char *phase, int weight);
+/* 1 when a new revision is denied in that state (RELEASE_RESTARTS, RELEASE_LIVE). */
+int canary_release_denies(enum canary_release r);
+/* 1 when the Canary's phase is one of a release Flagger is running (Progressing, Waiting,
+ * WaitingPromotion, Promoting, Finalising): what the Canary's own rules (gating switched off, targetRef
+ * changed, deleted) protect. */
+int canary_in_flight(const cJSON *canary);
+/* Order among Canaries that share a target or a tracked config: the one a lookup answers is the gated one
+ * in the costliest state. */
+int canary_release_rank(int gated, enum canary_release r);
 /* status.phase, "" when absent. */
 const char *canary_phase(const cJSON *canary);
 /* status.canaryWeight, 0 when absent. */

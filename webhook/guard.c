@@ -1,8 +1,16 @@
 /*
- * One decision for every change that would make Flagger restart a gated release from 0% (a target's
- * new pod template, a tracked ConfigMap's or Secret's new content): deny while the release is in
- * flight, with a message that names the Canary and says how to proceed; let break glass through with a
- * warning and audit annotations; and decide what an unknown gating state means (--fail-open).
+ * One decision for every change that Flagger counts as a new revision of a gated Canary's target (its
+ * new pod template, a tracked ConfigMap's or Secret's new content, a config's tracking switched on or off,
+ * a new Flagger): by the release's phase, allow, allow with a warning, or deny with a message that says
+ * what would really happen and how to proceed; let break glass through with a warning and audit
+ * annotations; and decide what an unknown gating state means (--fail-open).
+ *
+ * The phase table (docs/design.md):
+ *   Progressing > 0%, WaitingPromotion   deny: the analysis restarts from 0%
+ *   Promoting, Failed > 0%               deny: unanalysed code on live traffic (no restart)
+ *   Progressing at 0%                    allow, warning: restarts, but only waiting time is lost
+ *   Finalising                           allow, warning: the change starts a new release once this ends
+ *   Waiting, no release                  allow
  */
 #include "guard.h"
 
@@ -10,10 +18,13 @@
 #include <string.h>
 
 #include "canary.h"
+#include "obj.h"
 
 /* An audit annotation is one line of the API server's audit log: a reason longer than this is cut
  * there rather than letting one request bloat the log. */
 #define AUDIT_REASON_MAX 256
+/* Canaries named in a message about several releases before "and N more". */
+#define GUARD_NAMED_MAX 5
 
 enum override_kind { OVERRIDE_NONE, OVERRIDE_EMPTY, OVERRIDE_KEPT, OVERRIDE_ANNOTATION, OVERRIDE_GROUP };
 
@@ -37,6 +48,11 @@ static int in_group(const cJSON *groups, const char *group)
     return 0;
 }
 
+int guard_in_override_group(const struct admission_request *req, const struct policy_config *cfg)
+{
+    return cfg && in_group(req->groups, cfg->override_group);
+}
+
 /* On UPDATE the annotation counts only when this request sets or changes it: one left on the object
  * (or kept in Git) would otherwise let every later change through unnoticed. On DELETE there is no new
  * object, so the stored one's counts (annotate, then delete).
@@ -57,7 +73,7 @@ static enum override_kind override_find(const struct admission_request *req, con
         *reason = ann;
         return OVERRIDE_ANNOTATION;
     }
-    if (cfg && in_group(req->groups, cfg->override_group))
+    if (guard_in_override_group(req, cfg))
         return OVERRIDE_GROUP;
     if (!ann)
         return OVERRIDE_NONE;
@@ -81,112 +97,198 @@ static void copy_utf8(char *dst, size_t dstlen, const char *s, size_t max)
     dst[n] = '\0';
 }
 
-static void grant(const struct admission_request *req, const struct policy_config *cfg, int found,
-                  const struct canary_info *info, enum override_kind kind, const char *ann_reason,
-                  struct decision *d)
+/* Break glass: 1 when the request carries an override, d then allowing it with a warning (what_is_lost
+ * says what the override costs) and audit annotations. *ov tells the caller which kind it found. */
+static int override_grant(const struct admission_request *req, const struct policy_config *cfg,
+                          const struct guard_subject *s, const char *what_is_lost, enum override_kind *ov,
+                          struct decision *d)
 {
-    const char *user = req->username[0] ? req->username : "an unnamed user";
+    const char *user = req->username[0] ? req->username : "an unnamed user", *ann;
     char reason[AUDIT_REASON_MAX + 1];
 
-    if (kind == OVERRIDE_ANNOTATION)
-        copy_utf8(reason, sizeof(reason), ann_reason, AUDIT_REASON_MAX);
+    *ov = override_find(req, cfg, s, &ann);
+    if (*ov != OVERRIDE_ANNOTATION && *ov != OVERRIDE_GROUP)
+        return 0;
+    if (*ov == OVERRIDE_ANNOTATION)
+        copy_utf8(reason, sizeof(reason), ann, AUDIT_REASON_MAX);
     else
         snprintf(reason, sizeof(reason), "member of the override group %s", cfg->override_group);
-    if (found)
-        decision_warn(d, "manual-gate: override by %s: Canary %s/%s restarts its gated release from 0%% (%s)",
-                      user, info->namespace_, info->name, reason);
-    else
-        decision_warn(d, "manual-gate: override by %s while the gating state is unknown (%s)", user, reason);
+    decision_warn(d, "manual-gate: override by %.40s: %s (%s)", user, what_is_lost, reason);
     decision_audit(d, "override-reason", reason);
     decision_audit(d, "override-user", user);
     decision_allow(d);
+    return 1;
+}
+
+/* How to force the change, for the end of a denial. */
+static const char *how_to_force(const struct admission_request *req, enum override_kind ov)
+{
+    if (req->op == OP_DELETE)
+        return "set the annotation " CANARY_ANN_OVERRIDE ": \"<reason>\" on it first, then delete it, to force it";
+    if (ov == OVERRIDE_KEPT)
+        return "give the annotation " CANARY_ANN_OVERRIDE " a new reason in the same request to force it (the "
+               "value already on the object does not count again)";
+    return "set or change the annotation " CANARY_ANN_OVERRIDE ": \"<reason>\" in the same request to force it";
+}
+
+/* "phase Progressing, canary weight 10%", with what WaitingPromotion's 0% really means. */
+static void describe_phase(const struct canary_info *info, char *buf, size_t len)
+{
+    if (strcmp(info->phase, "WaitingPromotion") == 0)
+        snprintf(buf, len, "phase WaitingPromotion: its status reads canary weight %d%%, but the routes still "
+                           "send the canary its last step's share", info->weight);
+    else
+        snprintf(buf, len, "phase %s, canary weight %d%%", info->phase, info->weight);
+}
+
+/* What the change does in the Canary's phase, and the way forward. */
+static void consequence(const struct canary_info *info, const char **what, const char **advice)
+{
+    if (info->release == RELEASE_RESTARTS) {
+        *what = "makes Flagger restart the analysis from 0%";
+        *advice = "Finish the release with the loadtester's /gate/open, or roll back with /rollback/open, then apply";
+    } else if (strcmp(info->phase, "Promoting") == 0) {
+        *what = "restarts nothing, but the canary serves live traffic until the primary is ready: unanalysed "
+                "code would go live";
+        *advice = "Wait for the promotion to finish (phase Succeeded), then apply";
+    } else {
+        *what = "would put unanalysed code on live traffic at once: the failed promotion left the canary "
+                "serving traffic";
+        *advice = "Wait until the primary serves all traffic again (canary weight 0), then apply";
+    }
+}
+
+/* Allowed phases that still cost something: say so. 1 when the decision is made. */
+static int allow_by_phase(const struct canary_info *info, const struct guard_subject *s, struct decision *d)
+{
+    switch (info->release) {
+    case RELEASE_NONE:
+    case RELEASE_WAITING:
+        return 1;
+    case RELEASE_NOT_STARTED:
+        decision_warn(d, "manual-gate: Canary %.40s/%.40s restarts its gated release from 0%%: no step was taken yet, "
+                         "only waiting time is lost", info->namespace_, info->name);
+        return 1;
+    case RELEASE_FINALISING:
+        decision_warn(d, "manual-gate: Canary %.40s/%.40s is finalising: %s starts a new gated release once it has "
+                         "Succeeded", info->namespace_, info->name, s->change);
+        return 1;
+    default:
+        return 0;
+    }
+}
+
+static void deny_unknown(const struct admission_request *req, const struct policy_config *cfg,
+                         const struct guard_subject *s, enum override_kind ov, struct decision *d)
+{
+    if (cfg && cfg->fail_open) {
+        decision_warn(d, "manual-gate: allowed by --fail-open although the gating state is unknown "
+                         "(Canary cache not synced)");
+        return;
+    }
+    decision_deny(d, "manual-gate: the gating state of %s %s/%s is unknown (the Canary cache has not synced with "
+                     "the API server): %s could make Flagger restart a gated analysis from 0%%. Retry once "
+                     "manual-gate is ready (/readyz); or %s.",
+                  s->kind, s->namespace_, s->name, s->change, how_to_force(req, ov));
+}
+
+static void deny_empty_reason(const char *situation, struct decision *d)
+{
+    decision_deny(d, "manual-gate: %s: the annotation %s is empty; it must give the reason for forcing the change, "
+                     "e.g. %s: \"hotfix for incident 1234\".", situation, CANARY_ANN_OVERRIDE, CANARY_ANN_OVERRIDE);
 }
 
 void guard_decide(const struct admission_request *req, const struct policy_config *cfg, int lookup_rc,
                   const struct canary_info *info, const struct guard_subject *s, struct decision *d)
 {
-    int found = lookup_rc == LOOKUP_FOUND;
+    const char *what, *advice;
+    char situation[1024], phase[200], lost[256];
     enum override_kind ov;
-    const char *reason, *advice, *force;
-    char situation[1024];
 
     if (lookup_rc == LOOKUP_NONE)
         return;
-    /* The phase decides (DESIGN.md section 2): outside a release a change is how a release starts. */
-    if (found && !(info->gated && canary_phase_in_flight(info->phase)))
+    if (lookup_rc == LOOKUP_FOUND && (!info->gated || allow_by_phase(info, s, d)))
         return;
-
-    ov = override_find(req, cfg, s, &reason);
-    if (ov == OVERRIDE_ANNOTATION || ov == OVERRIDE_GROUP) {
-        grant(req, cfg, found, info, ov, reason, d);
-        return;
-    }
-    if (!found && cfg && cfg->fail_open) {
-        decision_warn(d, "manual-gate: allowed by --fail-open although the gating state is unknown "
-                         "(Canary cache not synced)");
-        return;
-    }
-
-    if (found)
-        snprintf(situation, sizeof(situation),
-                 "%s %s/%s %s Canary %s/%s, whose gated release is in flight (phase %s, canary weight %d%%)",
-                 s->kind, s->namespace_, s->name, s->relation, info->namespace_, info->name, info->phase,
-                 info->weight);
+    if (lookup_rc == LOOKUP_FOUND)
+        snprintf(lost, sizeof(lost), "Canary %.60s/%.60s's gated release (phase %s) takes the change",
+                 info->namespace_, info->name, info->phase);
     else
-        snprintf(situation, sizeof(situation),
-                 "the gating state of %s %s/%s is unknown (the Canary cache has not synced with the API server)",
-                 s->kind, s->namespace_, s->name);
-
+        snprintf(lost, sizeof(lost), "the gating state is unknown");
+    if (override_grant(req, cfg, s, lost, &ov, d))
+        return;
+    if (lookup_rc != LOOKUP_FOUND) {
+        if (ov == OVERRIDE_EMPTY)
+            deny_empty_reason("the gating state is unknown", d);
+        else
+            deny_unknown(req, cfg, s, ov, d);
+        return;
+    }
+    describe_phase(info, phase, sizeof(phase));
+    snprintf(situation, sizeof(situation), "%s %s/%s %s Canary %s/%s, whose gated release is in flight (%s)",
+             s->kind, s->namespace_, s->name, s->relation, info->namespace_, info->name, phase);
     if (ov == OVERRIDE_EMPTY) {
-        decision_deny(d, "manual-gate: %s: the annotation %s is empty; it must give the reason for forcing "
-                         "the change, e.g. %s: \"hotfix for incident 1234\".",
-                      situation, CANARY_ANN_OVERRIDE, CANARY_ANN_OVERRIDE);
+        deny_empty_reason(situation, d);
         return;
     }
-
-    if (!found)
-        advice = "Retry once manual-gate is ready (/readyz)";
-    else if (strcmp(info->phase, "Promoting") == 0 || strcmp(info->phase, "Finalising") == 0)
-        /* The gates are no longer consulted once promotion started: waiting is the way forward. */
-        advice = "Wait for the promotion to finish (phase Succeeded), then apply";
-    else
-        advice = "Finish the release with the loadtester's /gate/open, or roll back with /rollback/open, then apply";
-    if (req->op == OP_DELETE)
-        force = "set the annotation " CANARY_ANN_OVERRIDE ": \"<reason>\" on it first, then delete it, to force it";
-    else if (ov == OVERRIDE_KEPT)
-        force = "give the annotation " CANARY_ANN_OVERRIDE " a new reason in the same request to force it (the "
-                "value already on the object does not count again)";
-    else
-        force = "set or change the annotation " CANARY_ANN_OVERRIDE ": \"<reason>\" in the same request to force it";
-    if (found)
-        decision_deny(d, "manual-gate: %s: %s makes Flagger restart the analysis from 0%%. %s; or %s.", situation,
-                      s->change, advice, force);
-    else
-        decision_deny(d, "manual-gate: %s: %s could make Flagger restart a gated analysis from 0%%. %s; or %s.",
-                      situation, s->change, advice, force);
+    consequence(info, &what, &advice);
+    decision_deny(d, "manual-gate: %s: %s %s. %s; or %s.", situation, s->change, what, advice, how_to_force(req, ov));
 }
 
-static const char *meta_string(const cJSON *obj, const char *key)
+/* "test/a (Progressing, 10%), test/b (Promoting, 50%) and 3 more" */
+static void list_releases(const struct canary_info *infos, int count, char *buf, size_t len)
 {
-    const cJSON *meta = cJSON_IsObject(obj) ? cJSON_GetObjectItemCaseSensitive(obj, "metadata") : NULL;
-    const cJSON *v = cJSON_IsObject(meta) ? cJSON_GetObjectItemCaseSensitive(meta, key) : NULL;
+    size_t used = 0;
+    int i, shown = count < GUARD_NAMED_MAX ? count : GUARD_NAMED_MAX;
 
-    return cJSON_IsString(v) ? v->valuestring : NULL;
+    buf[0] = '\0';
+    for (i = 0; i < shown && used < len; i++)
+        used += (size_t)snprintf(buf + used, len - used, "%s%.60s/%.60s (%s, %d%%)", i ? ", " : "",
+                                 infos[i].namespace_, infos[i].name, infos[i].phase, infos[i].weight);
+    if (count > shown && used < len)
+        snprintf(buf + used, len - used, " and %d more", count - shown);
+}
+
+void guard_decide_any(const struct admission_request *req, const struct policy_config *cfg,
+                      const struct canary_lookup *lookup, const char *ns, const struct guard_subject *s,
+                      const char *why, struct decision *d)
+{
+    struct canary_info infos[GUARD_NAMED_MAX];
+    char names[1024], lost[160];
+    enum override_kind ov;
+    int count = lookup && lookup->releases ? lookup->releases(lookup->ctx, ns, infos, GUARD_NAMED_MAX)
+                                           : LOOKUP_UNKNOWN;
+
+    if (count == 0)
+        return;
+    if (count > 0)
+        snprintf(lost, sizeof(lost), "%d gated release%s in flight take%s the change", count, count > 1 ? "s" : "",
+                 count > 1 ? "" : "s");
+    else
+        snprintf(lost, sizeof(lost), "the gating state is unknown");
+    if (override_grant(req, cfg, s, lost, &ov, d))
+        return;
+    if (ov == OVERRIDE_EMPTY) {
+        deny_empty_reason(count > 0 ? "gated releases are in flight" : "the gating state is unknown", d);
+        return;
+    }
+    if (count < 0) {
+        deny_unknown(req, cfg, s, ov, d);
+        return;
+    }
+    list_releases(infos, count, names, sizeof(names));
+    decision_deny(d, "manual-gate: %s %s/%s: %s %s. Gated releases in flight%s%s: %s. Finish them first; or %s.",
+                  s->kind, s->namespace_, s->name, s->change, why, ns ? " in namespace " : "", ns ? ns : "",
+                  names, how_to_force(req, ov));
 }
 
 void guard_subject_init(const struct admission_request *req, struct guard_subject *s)
 {
     const cJSON *obj = req->object ? req->object : req->old_object;
-    const char *v;
 
     memset(s, 0, sizeof(*s));
     s->kind = req->kind;
-    s->namespace_ = req->namespace_;
-    if (!*s->namespace_ && (v = meta_string(obj, "namespace")) != NULL)
-        s->namespace_ = v;
-    s->name = req->name;
-    if (!*s->name && (v = meta_string(obj, "name")) != NULL)
-        s->name = v;
+    s->namespace_ = req->namespace_[0] ? req->namespace_ : obj_namespace(obj);
+    s->name = req->name[0] ? req->name : obj_name(obj);
     s->annotated = obj;
     s->relation = "";
     s->change = "";

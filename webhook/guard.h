@@ -1,8 +1,9 @@
 /*
- * The decision shared by the validators of objects whose change restarts a gated release (targets,
- * tracked ConfigMaps and Secrets): given what the Canary lookup answered, allow, deny with a message
- * that says how to proceed, or let the change through by break glass (the manual-gate.io/override
- * annotation or the --override-group) with a warning and audit annotations.
+ * The decision shared by the validators of objects whose change is a new revision for Flagger (targets,
+ * tracked ConfigMaps and Secrets, Flagger itself): given what the Canary lookup answered and the release's
+ * phase, allow, warn, deny with a message that says what would happen and how to proceed, or let the change
+ * through by break glass (the manual-gate.io/override annotation or the --override-group) with a warning
+ * and audit annotations.
  *
  * Memory: struct guard_subject only borrows; everything guard_decide attaches is owned by the decision.
  */
@@ -24,10 +25,19 @@ struct guard_subject {
                                counts only when its value differs from the old object's */
 };
 
-/* Decide a change of s, lookup_rc and info being the lookup's answer (LOOKUP_FOUND, LOOKUP_NONE,
- * anything else = unknown); fills d. */
+/* Decide a change of s that is a new revision for one Canary, lookup_rc and info being the lookup's answer
+ * (LOOKUP_FOUND, LOOKUP_NONE, anything else = unknown), by the phase table at the top of guard.c; fills d. */
 void guard_decide(const struct admission_request *req, const struct policy_config *cfg, int lookup_rc,
                   const struct canary_info *info, const struct guard_subject *s, struct decision *d);
+/* Decide a change of s that may be a new revision for any gated Canary of namespace ns (NULL: of every
+ * namespace): denied while any such release would be lost (lookup->releases), naming them; why completes
+ * "<change> <why>" in the message. Override and unknown state as for guard_decide. */
+void guard_decide_any(const struct admission_request *req, const struct policy_config *cfg,
+                      const struct canary_lookup *lookup, const char *ns, const struct guard_subject *s,
+                      const char *why, struct decision *d);
+
+/* 1 when the requesting user is in --override-group. */
+int guard_in_override_group(const struct admission_request *req, const struct policy_config *cfg);
 
 /* Fill kind, namespace_, name (from the request, else the object's metadata) and annotated (the new
  * object, or the old one on DELETE, so that annotating then deleting works); the caller sets the rest. */

@@ -16,6 +16,8 @@
 #include "server.h"
 
 #define VERSION "0.1.0"
+/* More Flagger controllers than one cluster runs (one per mesh, at most a few). */
+#define FLAGGER_DEPLOYMENTS_MAX 16
 
 /* Positional arguments one command line may give (paths for mutate). */
 #define ARGS_MAX 4096
@@ -27,9 +29,15 @@ struct flags {
     const char *listen, *tls_cert, *tls_key, *kube_api, *kube_token_file, *kube_ca_file, *canaries;
     const char *loadtester_url, *override_group, *log_level, *max_unsynced, *threads, *shutdown_timeout;
     const char *mesh_provider, *fail_open, *write, *check, *diff;
+    /* --flagger-deployment, repeatable: NULL-terminated for policy_config. */
+    const char *flagger_deployments[FLAGGER_DEPLOYMENTS_MAX + 1];
+    int n_flagger;
+    char *flagger_env; /* MANUAL_GATE_FLAGGER_DEPLOYMENT, split in place at commas */
     const char *args[ARGS_MAX];
     int nargs;
 };
+
+static int add_flagger_deployment(struct flags *fl, const char *v);
 
 #define F(field) offsetof(struct flags, field)
 #define BOTH (CMD_SERVE | CMD_MUTATE)
@@ -39,28 +47,32 @@ static const struct flag_spec {
     char short_name;  /* -x, 0 for none */
     unsigned commands;
     int boolean;      /* takes no value */
-    int env;          /* may be set from the environment */
+    int env;          /* may be set from the environment (a repeatable flag: values separated by commas) */
     size_t offset;    /* of its const char * in struct flags */
     const char *help;
+    int (*add)(struct flags *fl, const char *value); /* a repeatable flag: checks and adds one value */
 } specs[] = {
-    {"listen", 0, CMD_SERVE, 0, 1, F(listen), "address to serve HTTPS on (default :8443)"},
-    {"tls-cert", 0, CMD_SERVE, 0, 1, F(tls_cert), "PEM certificate chain, re-read when it changes"},
-    {"tls-key", 0, CMD_SERVE, 0, 1, F(tls_key), "PEM private key, re-read when it changes"},
-    {"kube-api", 0, CMD_SERVE, 0, 1, F(kube_api), "Kubernetes API URL (default: in-cluster)"},
-    {"kube-token-file", 0, CMD_SERVE, 0, 1, F(kube_token_file), "bearer token file (default: service account)"},
-    {"kube-ca-file", 0, CMD_SERVE, 0, 1, F(kube_ca_file), "CA bundle of the API server (default: service account)"},
-    {"canaries", 0, CMD_SERVE, 0, 1, F(canaries), "offline Canary source: YAML/JSON file or directory"},
-    {"max-unsynced", 0, CMD_SERVE, 0, 1, F(max_unsynced), "seconds out of sync before /readyz fails (default 60)"},
-    {"loadtester-url", 0, BOTH, 0, 1, F(loadtester_url), "default Flagger loadtester base URL"},
-    {"override-group", 0, CMD_SERVE, 0, 1, F(override_group), "group whose members may override a denial"},
-    {"mesh-provider", 0, BOTH, 0, 1, F(mesh_provider), "Flagger's -mesh-provider (for Canaries without spec.provider)"},
-    {"fail-open", 0, CMD_SERVE, 1, 1, F(fail_open), "allow template changes when the Canary cache cannot answer"},
-    {"log-level", 0, CMD_SERVE, 0, 1, F(log_level), "debug, info, warn or error (default info)"},
-    {"threads", 0, CMD_SERVE, 0, 1, F(threads), "worker threads (default 2)"},
-    {"shutdown-timeout", 0, CMD_SERVE, 0, 1, F(shutdown_timeout), "seconds to drain after SIGTERM (default 20)"},
-    {"write", 'w', CMD_MUTATE, 1, 0, F(write), "write the result to each file that changes (atomically) and list it"},
-    {"check", 0, CMD_MUTATE, 1, 0, F(check), "list the files that would change and exit 1 if any; write nothing"},
-    {"diff", 0, CMD_MUTATE, 1, 0, F(diff), "print a unified diff of each file that would change"},
+    {"listen", 0, CMD_SERVE, 0, 1, F(listen), "address to serve HTTPS on (default :8443)", NULL},
+    {"tls-cert", 0, CMD_SERVE, 0, 1, F(tls_cert), "PEM certificate chain, re-read when it changes", NULL},
+    {"tls-key", 0, CMD_SERVE, 0, 1, F(tls_key), "PEM private key, re-read when it changes", NULL},
+    {"kube-api", 0, CMD_SERVE, 0, 1, F(kube_api), "Kubernetes API URL (default: in-cluster)", NULL},
+    {"kube-token-file", 0, CMD_SERVE, 0, 1, F(kube_token_file), "bearer token file (default: service account)", NULL},
+    {"kube-ca-file", 0, CMD_SERVE, 0, 1, F(kube_ca_file), "API server CA bundle (default: service account)", NULL},
+    {"canaries", 0, CMD_SERVE, 0, 1, F(canaries), "offline Canary source: YAML/JSON file or directory", NULL},
+    {"max-unsynced", 0, CMD_SERVE, 0, 1, F(max_unsynced), "seconds unsynced before /readyz fails (default 60)", NULL},
+    {"loadtester-url", 0, BOTH, 0, 1, F(loadtester_url), "default Flagger loadtester base URL", NULL},
+    {"override-group", 0, CMD_SERVE, 0, 1, F(override_group), "group whose members may override a denial", NULL},
+    {"mesh-provider", 0, BOTH, 0, 1, F(mesh_provider), "Flagger's -mesh-provider (for Canaries without spec.provider)",
+     NULL},
+    {"fail-open", 0, CMD_SERVE, 1, 1, F(fail_open), "allow template changes when the Canary cache cannot answer", NULL},
+    {"log-level", 0, CMD_SERVE, 0, 1, F(log_level), "debug, info, warn or error (default info)", NULL},
+    {"threads", 0, CMD_SERVE, 0, 1, F(threads), "worker threads (default 2)", NULL},
+    {"shutdown-timeout", 0, CMD_SERVE, 0, 1, F(shutdown_timeout), "seconds to drain after SIGTERM (default 20)", NULL},
+    {"flagger-deployment", 0, CMD_SERVE, 0, 1, 0, "NAMESPACE/NAME of a Deployment running Flagger (repeatable): its "
+     "new pod template is denied while a gated release is in flight", add_flagger_deployment},
+    {"write", 'w', CMD_MUTATE, 1, 0, F(write), "write each file that changes in place (atomically) and list it", NULL},
+    {"check", 0, CMD_MUTATE, 1, 0, F(check), "list the files that would change and exit 1 if any; write nothing", NULL},
+    {"diff", 0, CMD_MUTATE, 1, 0, F(diff), "print a unified diff of each file that would change", NULL},
 };
 #define NSPECS (sizeof(specs) / sizeof(specs[0]))
 
@@ -117,7 +129,8 @@ static void command_usage(FILE *f, const struct command *c)
     }
     fprintf(f, "  %-24s %s\n", "-h, --help", "show this help");
     fprintf(f, "\nA flag with a value may also be set in the environment: MANUAL_GATE_<FLAG>, e.g.\n"
-               "MANUAL_GATE_LOADTESTER_URL%s.\n", c->bit == CMD_SERVE ? " (MANUAL_GATE_FAIL_OPEN=true for --fail-open)" : "");
+               "MANUAL_GATE_LOADTESTER_URL%s.\n",
+            c->bit == CMD_SERVE ? " (MANUAL_GATE_FAIL_OPEN=true for --fail-open, commas between repeated values)" : "");
 }
 
 static const char **flag_slot(struct flags *fl, const struct flag_spec *s)
@@ -125,7 +138,39 @@ static const char **flag_slot(struct flags *fl, const struct flag_spec *s)
     return (const char **)((char *)fl + s->offset);
 }
 
-static void env_defaults(struct flags *fl, unsigned cmd)
+/* NAMESPACE/NAME: two non-empty parts. */
+static int add_flagger_deployment(struct flags *fl, const char *v)
+{
+    const char *slash = strchr(v, '/');
+
+    if (!slash || slash == v || !slash[1] || strchr(slash + 1, '/')) {
+        fprintf(stderr, "manual-gate: --flagger-deployment wants NAMESPACE/NAME (e.g. flagger-system/flagger), "
+                        "not '%s'\n", v);
+        return -1;
+    }
+    if (fl->n_flagger == FLAGGER_DEPLOYMENTS_MAX) {
+        fprintf(stderr, "manual-gate: at most %d --flagger-deployment flags\n", FLAGGER_DEPLOYMENTS_MAX);
+        return -1;
+    }
+    fl->flagger_deployments[fl->n_flagger++] = v;
+    return 0;
+}
+
+/* A repeatable flag from the environment: its values separated by commas. 0, or -1 after a message. */
+static int env_list(struct flags *fl, const struct flag_spec *s, const char *v)
+{
+    char *save = NULL, *tok;
+
+    if (!(fl->flagger_env = strdup(v)))
+        return -1;
+    for (tok = strtok_r(fl->flagger_env, ",", &save); tok; tok = strtok_r(NULL, ",", &save))
+        if (s->add(fl, tok) < 0)
+            return -1;
+    return 0;
+}
+
+/* Flags the command takes, from MANUAL_GATE_<FLAG>. 0, or -1 after a message. */
+static int env_defaults(struct flags *fl, unsigned cmd)
 {
     char env[64];
     const char *v;
@@ -139,9 +184,14 @@ static void env_defaults(struct flags *fl, unsigned cmd)
             env[j] = env[j] == '-' ? '_' : (char)(env[j] >= 'a' && env[j] <= 'z' ? env[j] - 32 : env[j]);
         if ((v = getenv(env)) == NULL || !*v)
             continue;
-        if (!specs[i].boolean || strcmp(v, "true") == 0)
+        if (specs[i].add) {
+            if (env_list(fl, &specs[i], v) < 0)
+                return -1;
+        } else if (!specs[i].boolean || strcmp(v, "true") == 0) {
             *flag_slot(fl, &specs[i]) = specs[i].boolean ? "true" : v;
+        }
     }
+    return 0;
 }
 
 static const struct flag_spec *find_flag(const char *a, size_t nlen, int is_short)
@@ -158,7 +208,7 @@ static const struct flag_spec *find_flag(const char *a, size_t nlen, int is_shor
 /* One flag at argv[*i]; its value may be the next argument. 0, or -1 after a message. */
 static int parse_flag(const struct command *c, int argc, char **argv, int *i, struct flags *fl)
 {
-    const char *a = argv[*i], *eq;
+    const char *a = argv[*i], *eq, *value;
     int is_short = a[1] != '-';
     const struct flag_spec *s;
     size_t nlen;
@@ -181,14 +231,16 @@ static int parse_flag(const struct command *c, int argc, char **argv, int *i, st
             return -1;
         }
         *flag_slot(fl, s) = "true";
-    } else if (eq) {
-        *flag_slot(fl, s) = eq + 1;
-    } else if (*i + 1 < argc) {
-        *flag_slot(fl, s) = argv[++*i];
-    } else {
+        return 0;
+    }
+    if (!eq && *i + 1 >= argc) {
         fprintf(stderr, "manual-gate %s: flag '--%s' needs a value\n", c->name, s->name);
         return -1;
     }
+    value = eq ? eq + 1 : argv[++*i];
+    if (s->add)
+        return s->add(fl, value);
+    *flag_slot(fl, s) = value;
     return 0;
 }
 
@@ -241,7 +293,8 @@ static int parse_uint(const char *s, const char *flag, unsigned long max, unsign
 
 static struct policy_config policy_config_of(const struct flags *fl)
 {
-    struct policy_config p = {fl->loadtester_url, fl->override_group, fl->fail_open != NULL, fl->mesh_provider};
+    struct policy_config p = {fl->loadtester_url, fl->override_group, fl->fail_open != NULL, fl->mesh_provider,
+                              fl->flagger_deployments};
 
     return p;
 }
@@ -325,8 +378,12 @@ int main(int argc, char **argv)
         fprintf(stderr, "manual-gate: unknown command '%s' (see manual-gate --help)\n", name);
         return 2;
     }
-    env_defaults(&fl, c->bit);
-    if ((rc = parse_args(c, argc - 2, argv + 2, &fl)) != 0)
-        return rc < 0 ? 2 : 0;
-    return c->run(&fl);
+    if (env_defaults(&fl, c->bit) < 0)
+        rc = 2;
+    else if ((rc = parse_args(c, argc - 2, argv + 2, &fl)) != 0)
+        rc = rc < 0 ? 2 : 0;
+    else
+        rc = c->run(&fl);
+    free(fl.flagger_env);
+    return rc;
 }

@@ -16,6 +16,7 @@
 #include <stddef.h>
 #include <cjson/cJSON.h>
 
+#include "canary.h"
 #include "decision.h"
 
 /* request.operation, decoded once. */
@@ -51,7 +52,7 @@ struct canary_info {
     char phase[32];     /* status.phase, "" when unset */
     int weight;         /* status.canaryWeight */
     int gated;          /* has a /gate/check confirm-traffic-increase hook or label enabled=true */
-    int in_flight;      /* phase is one of Progressing, Waiting, WaitingPromotion, Promoting, Finalising */
+    enum canary_release release; /* what a new revision costs it now (canary.h) */
 };
 
 /* Lookup results. */
@@ -59,14 +60,19 @@ struct canary_info {
 #define LOOKUP_FOUND 1    /* *out is filled */
 #define LOOKUP_UNKNOWN -1 /* the cache cannot answer (never synced) */
 
-/* The Canary cache as the policies see it. Where several Canaries match, the lookup returns a gated
- * Canary with a release in flight before any other. */
+/* The Canary cache as the policies see it. Where several Canaries match, by_target and by_config return
+ * the one with the highest canary_release_rank (the gated one in the costliest state), the first to
+ * arrive among equals. */
 struct canary_lookup {
     void *ctx;
     /* Canary in namespace ns whose spec.targetRef is kind/name ("Deployment"/"DaemonSet"). */
     int (*by_target)(void *ctx, const char *ns, const char *kind, const char *name, struct canary_info *out);
     /* Canary in namespace ns whose status.trackedConfigs has ref ("configmap/NAME", "secret/NAME"). */
     int (*by_config)(void *ctx, const char *ns, const char *ref, struct canary_info *out);
+    /* The gated Canaries whose release a new revision would lose (canary_release_denies), in namespace ns,
+     * or in every namespace when ns is NULL, sorted by namespace and name: the first max of them copied
+     * to out. Returns how many there are (possibly more than max), or LOOKUP_UNKNOWN. */
+    int (*releases)(void *ctx, const char *ns, struct canary_info *out, int max);
 };
 
 /* Server-wide settings the policies read. */
@@ -76,6 +82,8 @@ struct policy_config {
     int fail_open;              /* --fail-open: allow when the cache cannot answer */
     const char *mesh_provider;  /* --mesh-provider: Flagger's -mesh-provider, for Canaries without
                                    spec.provider; NULL when unknown */
+    const char *const *flagger_deployments; /* --flagger-deployment NAMESPACE/NAME (repeatable), the
+                                   Deployments that run Flagger; NULL-terminated, or NULL for none */
 };
 
 /* POST /mutate: route by kind (Canary) and fill d. Anything else is allowed unchanged. */

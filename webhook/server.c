@@ -14,7 +14,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -23,10 +22,11 @@
 #include <microhttpd.h>
 
 #include "buf.h"
-#include "certs.h"
 #include "log.h"
 #include "metrics.h"
+#include "monotime.h"
 #include "review.h"
+#include "tls_creds.h"
 
 /* TLS 1.2 and 1.3 only, AEAD ciphers only, forward-secret key exchange only. The API server's Go TLS
  * client offers all of these. */
@@ -43,39 +43,16 @@
 /* Per client address, so one client holding idle connections cannot take every slot from the API
  * servers. Generous, because some control planes reach webhooks through one proxy address. */
 #define PER_IP_CONNECTION_LIMIT 128
-/* A rotated certificate may still be in use by a handshake that fetched it just before the swap;
- * handshakes are bounded by CONNECTION_TIMEOUT, so retired credentials are freed after that. */
-#define CREDS_RETIRE_SECONDS (CONNECTION_TIMEOUT + 10)
-#define MAX_CHAIN 8
+_Static_assert(TLS_CREDS_RETIRE_SECONDS > CONNECTION_TIMEOUT, "a handshake may outlive retired credentials");
 
 enum route { ROUTE_NONE, ROUTE_MUTATE, ROUTE_VALIDATE, ROUTE_HEALTHZ, ROUTE_READYZ, ROUTE_METRICS };
-
-struct creds {
-    gnutls_pcert_st pcert[MAX_CHAIN];
-    unsigned int npcert;
-    gnutls_privkey_t key;
-    long not_after;
-    double retired_at; /* monotonic seconds: a wall-clock jump must not free credentials early */
-    struct creds *next; /* retired list */
-};
-
-struct file_id {
-    dev_t dev;
-    ino_t ino;
-    off_t size;
-    struct timespec mtime;
-};
 
 static struct {
     const struct server_config *cfg;
     struct canary_lookup lookup;
-    pthread_mutex_t creds_lock;
-    struct creds *current;
-    struct creds *retired;
-    struct file_id cert_id, key_id;
     atomic_int in_flight;
     atomic_int draining;
-} srv = {.creds_lock = PTHREAD_MUTEX_INITIALIZER};
+} srv;
 
 /* Per-request state, from the first call of the access handler to the completion callback. */
 struct request_ctx {
@@ -84,161 +61,8 @@ struct request_ctx {
     const char *reject_reason;
     int too_large;
     struct buf body; /* bounded by SERVER_BODY_LIMIT */
-    struct timespec start;
+    double start; /* monotime_now() */
 };
-
-static double monotonic_seconds(void)
-{
-    struct timespec now;
-
-    clock_gettime(CLOCK_MONOTONIC, &now);
-    return (double)now.tv_sec + (double)now.tv_nsec / 1e9;
-}
-
-static double elapsed(const struct timespec *start)
-{
-    struct timespec now;
-
-    clock_gettime(CLOCK_MONOTONIC, &now);
-    return (double)(now.tv_sec - start->tv_sec) + (double)(now.tv_nsec - start->tv_nsec) / 1e9;
-}
-
-/* ---- TLS credentials ---- */
-
-static void creds_free(struct creds *c)
-{
-    unsigned int i;
-
-    if (!c)
-        return;
-    for (i = 0; i < c->npcert; i++)
-        gnutls_pcert_deinit(&c->pcert[i]);
-    if (c->key)
-        gnutls_privkey_deinit(c->key);
-    free(c);
-}
-
-/* A certificate chain or key is a few KiB; the limit only stops a wrong path (a log, a device). */
-#define CERT_FILE_MAX (1024 * 1024)
-
-static int read_pem(const char *path, struct buf *b, char *err, size_t errlen)
-{
-    if (buf_read_file(b, path) == 0)
-        return 0;
-    snprintf(err, errlen, "%s: %s", path, strerror(errno));
-    return -1;
-}
-
-static struct creds *creds_load(const char *cert_file, const char *key_file, char *err, size_t errlen)
-{
-    struct buf cert = BUF_INIT(CERT_FILE_MAX), key = BUF_INIT(CERT_FILE_MAX);
-    struct creds *c = NULL;
-    gnutls_datum_t cd, kd;
-    int rc;
-
-    if (read_pem(cert_file, &cert, err, errlen) != 0 || read_pem(key_file, &key, err, errlen) != 0)
-        goto fail;
-    c = calloc(1, sizeof(*c));
-    if (!c) {
-        snprintf(err, errlen, "out of memory");
-        goto fail;
-    }
-    /* OpenSSL checks the pair first, so a half-rotated pair (new cert, old key) is never served. */
-    if (certs_check_pair(cert.data, cert.len, key.data, key.len, &c->not_after, err, errlen) != 0)
-        goto fail;
-    cd.data = (unsigned char *)cert.data;
-    cd.size = (unsigned int)cert.len;
-    kd.data = (unsigned char *)key.data;
-    kd.size = (unsigned int)key.len;
-    c->npcert = MAX_CHAIN;
-    rc = gnutls_pcert_list_import_x509_raw(c->pcert, &c->npcert, &cd, GNUTLS_X509_FMT_PEM, 0);
-    if (rc < 0) {
-        c->npcert = 0;
-        snprintf(err, errlen, "%s: %s", cert_file, gnutls_strerror(rc));
-        goto fail;
-    }
-    if ((rc = gnutls_privkey_init(&c->key)) < 0 ||
-        (rc = gnutls_privkey_import_x509_raw(c->key, &kd, GNUTLS_X509_FMT_PEM, NULL, 0)) < 0) {
-        snprintf(err, errlen, "%s: %s", key_file, gnutls_strerror(rc));
-        goto fail;
-    }
-    buf_wipe(&key);
-    buf_free(&cert);
-    return c;
-fail:
-    buf_wipe(&key);
-    buf_free(&cert);
-    creds_free(c);
-    return NULL;
-}
-
-static int cert_callback(gnutls_session_t session, const gnutls_datum_t *req_ca_dn, int nreqs,
-                         const gnutls_pk_algorithm_t *pk_algos, int pk_algos_length, gnutls_pcert_st **pcert,
-                         unsigned int *pcert_length, gnutls_privkey_t *pkey)
-{
-    (void)session;
-    (void)req_ca_dn;
-    (void)nreqs;
-    (void)pk_algos;
-    (void)pk_algos_length;
-    pthread_mutex_lock(&srv.creds_lock);
-    *pcert = srv.current->pcert;
-    *pcert_length = srv.current->npcert;
-    *pkey = srv.current->key;
-    pthread_mutex_unlock(&srv.creds_lock);
-    return 0;
-}
-
-static void file_id_of(const char *path, struct file_id *id)
-{
-    struct stat st;
-
-    memset(id, 0, sizeof(*id));
-    if (stat(path, &st) == 0) {
-        id->dev = st.st_dev;
-        id->ino = st.st_ino;
-        id->size = st.st_size;
-        id->mtime = st.st_mtim;
-    }
-}
-
-/* Called once a second: swap in a changed certificate/key pair once it loads and matches; free
- * credentials retired long enough ago. A pair that does not load yet (mid-rotation) is retried. */
-static void creds_poll(int force_free)
-{
-    struct file_id cert_id, key_id;
-    struct creds **pp, *c;
-    double now = monotonic_seconds();
-    char err[256];
-
-    file_id_of(srv.cfg->cert_file, &cert_id);
-    file_id_of(srv.cfg->key_file, &key_id);
-    if (memcmp(&cert_id, &srv.cert_id, sizeof(cert_id)) != 0 || memcmp(&key_id, &srv.key_id, sizeof(key_id)) != 0) {
-        c = creds_load(srv.cfg->cert_file, srv.cfg->key_file, err, sizeof(err));
-        if (c) {
-            pthread_mutex_lock(&srv.creds_lock);
-            srv.current->retired_at = now;
-            srv.current->next = srv.retired;
-            srv.retired = srv.current;
-            srv.current = c;
-            pthread_mutex_unlock(&srv.creds_lock);
-            srv.cert_id = cert_id;
-            srv.key_id = key_id;
-            log_info("serving the renewed certificate %s (valid until %ld)", srv.cfg->cert_file, c->not_after);
-        } else {
-            log_warn("certificate files changed but cannot be loaded yet, still serving the previous one: %s", err);
-        }
-    }
-    for (pp = &srv.retired; *pp;) {
-        c = *pp;
-        if (force_free || now - c->retired_at > CREDS_RETIRE_SECONDS) {
-            *pp = c->next;
-            creds_free(c);
-        } else {
-            pp = &c->next;
-        }
-    }
-}
 
 /* ---- responses ---- */
 
@@ -389,7 +213,7 @@ static enum MHD_Result handle_review(struct MHD_Connection *conn, const char *me
     if (ctx->route == ROUTE_VALIDATE && d.patch)
         decision_patch(&d, NULL); /* only a mutating webhook may patch (DESIGN.md section 4) */
     json = review_encode(&rv, &d);
-    seconds = elapsed(&ctx->start);
+    seconds = monotime_now() - ctx->start;
     md = !d.allowed ? (d.code == 403 ? DECISION_DENIED : DECISION_ERROR)
                     : (d.patch ? DECISION_PATCHED : DECISION_ALLOWED);
     log_admission(ctx->route == ROUTE_MUTATE ? "mutate" : "validate", &rv.req, &d, seconds);
@@ -407,7 +231,6 @@ static enum MHD_Result handle_get(struct MHD_Connection *conn, const char *metho
                                   enum route route)
 {
     struct cache_stats stats;
-    long not_after;
     char *text;
 
     switch (route) {
@@ -421,10 +244,7 @@ static enum MHD_Result handle_get(struct MHD_Connection *conn, const char *metho
         return respond_text(conn, MHD_HTTP_OK, "ok");
     case ROUTE_METRICS:
         cache_stats(srv.cfg->cache, &stats);
-        pthread_mutex_lock(&srv.creds_lock);
-        not_after = srv.current->not_after;
-        pthread_mutex_unlock(&srv.creds_lock);
-        text = metrics_render(&stats, not_after);
+        text = metrics_render(&stats, tls_creds_not_after());
         if (!text)
             return reject(conn, method, url, 500, "out of memory while rendering metrics");
         return respond(conn, MHD_HTTP_OK, "text/plain; version=0.0.4; charset=utf-8", text, strlen(text));
@@ -501,7 +321,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
             return MHD_NO;
         ctx->body.max = SERVER_BODY_LIMIT;
         ctx->body.wipe = 1; /* a Secret's contents must not be left behind in freed memory */
-        clock_gettime(CLOCK_MONOTONIC, &ctx->start);
+        ctx->start = monotime_now();
         atomic_fetch_add(&srv.in_flight, 1);
         *con_cls = ctx;
         classify(conn, method, url, ctx);
@@ -606,7 +426,7 @@ void server_block_signals(void)
 static struct MHD_Daemon *start_daemon(const struct server_config *cfg, const struct sockaddr_storage *addr,
                                        unsigned int flags)
 {
-    gnutls_certificate_retrieve_function2 *cb = cert_callback;
+    gnutls_certificate_retrieve_function2 *cb = tls_creds_callback;
 
     /* MHD_USE_TLS: libmicrohttpd's TLS is GnuTLS; the certificate comes from cert_callback per handshake.
      * MHD_USE_ITC: required to quiesce (stop accepting) on SIGTERM while finishing open requests. */
@@ -629,16 +449,15 @@ static struct MHD_Daemon *start_daemon(const struct server_config *cfg, const st
 static void drain(struct MHD_Daemon *d, unsigned timeout)
 {
     const union MHD_DaemonInfo *info;
-    struct timespec start;
+    double start = monotime_now();
     MHD_socket fd;
     unsigned conns = 0;
 
     atomic_store(&srv.draining, 1);
-    clock_gettime(CLOCK_MONOTONIC, &start);
     fd = MHD_quiesce_daemon(d);
     if (fd != MHD_INVALID_SOCKET)
         close(fd);
-    while (elapsed(&start) < (double)timeout) {
+    while (monotime_now() - start < (double)timeout) {
         info = MHD_get_daemon_info(d, MHD_DAEMON_INFO_CURRENT_CONNECTIONS);
         conns = info ? info->num_connections : 0;
         if (conns == 0 && atomic_load(&srv.in_flight) == 0)
@@ -665,13 +484,10 @@ int server_run(const struct server_config *cfg)
         log_error("--listen %s: expected host:port, :port or [ipv6]:port", cfg->listen);
         return 2;
     }
-    srv.current = creds_load(cfg->cert_file, cfg->key_file, err, sizeof(err));
-    if (!srv.current) {
+    if (tls_creds_open(cfg->cert_file, cfg->key_file, err, sizeof(err)) != 0) {
         log_error("cannot load the serving certificate: %s", err);
         return 1;
     }
-    file_id_of(cfg->cert_file, &srv.cert_id);
-    file_id_of(cfg->key_file, &srv.key_id);
     d = start_daemon(cfg, &addr, any ? MHD_USE_DUAL_STACK : 0);
     if (!d && any) {
         /* No IPv6 on this host: all IPv4 addresses instead. */
@@ -684,8 +500,7 @@ int server_run(const struct server_config *cfg)
     }
     if (!d) {
         log_error("cannot listen on %s (address in use, or not a local address?)", cfg->listen);
-        creds_free(srv.current);
-        srv.current = NULL;
+        tls_creds_close();
         return 1;
     }
     log_info("serving https on %s (TLS 1.2/1.3, %u threads)", cfg->listen, cfg->threads ? cfg->threads : 2);
@@ -697,14 +512,12 @@ int server_run(const struct server_config *cfg)
         sig = sigtimedwait(&set, NULL, &tick);
         if (sig == SIGTERM || sig == SIGINT)
             break;
-        creds_poll(0);
+        tls_creds_poll();
     }
     log_info("received %s: draining in-flight reviews", sig == SIGTERM ? "SIGTERM" : "SIGINT");
     drain(d, cfg->shutdown_timeout);
     MHD_stop_daemon(d);
-    creds_poll(1);
-    creds_free(srv.current);
-    srv.current = NULL;
+    tls_creds_close();
     log_info("stopped");
     return 0;
 }

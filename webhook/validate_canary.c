@@ -1,9 +1,10 @@
 /*
  * The validating policy on Canaries, run after every mutating webhook. It rejects what would make a
- * gated release run on by itself: switching gating off while a release is in flight, gating that
- * Flagger never consults (a strategy other than the progressive canary, no analysis at all), a hook
- * that opens the gate or rolls back by itself, and a Canary that still breaks the mutator's
- * invariants (another webhook undid manual-gate's changes).
+ * gated release run on by itself or be lost: switching gating off, changing spec.targetRef or deleting
+ * the Canary while a release is in flight; gating that Flagger never consults (a strategy other than the
+ * progressive canary, traffic mirroring, no analysis at all); a hook that opens the gate or rolls back by
+ * itself; and a Canary that still breaks the mutator's invariants (another webhook undid manual-gate's
+ * changes). A new step plan in flight is allowed, with a warning when it moves the next step.
  */
 #include "validate_canary.h"
 
@@ -11,7 +12,10 @@
 #include <string.h>
 
 #include "canary.h"
+#include "guard.h"
+#include "json.h"
 #include "mutate_canary.h"
+#include "obj.h"
 #include "url.h"
 
 /* Patch operations named in a denial before "and N more": enough to find the culprit. */
@@ -20,18 +24,6 @@
 /* The loadtester endpoints only a human may call: a hook calling one acts without the human. */
 #define PATH_GATE_OPEN "/gate/open"
 #define PATH_ROLLBACK_OPEN "/rollback/open"
-
-static const cJSON *child(const cJSON *obj, const char *key)
-{
-    return cJSON_IsObject(obj) ? cJSON_GetObjectItemCaseSensitive(obj, key) : NULL;
-}
-
-static const char *child_string(const cJSON *obj, const char *key, const char *fallback)
-{
-    const cJSON *v = child(obj, key);
-
-    return cJSON_IsString(v) ? v->valuestring : fallback;
-}
 
 /* 1 and a description in *how when new_obj switches off the gating old_obj had. */
 static int removes_gating(const cJSON *old_obj, const cJSON *new_obj, const char **how)
@@ -52,10 +44,10 @@ static int removes_gating(const cJSON *old_obj, const cJSON *new_obj, const char
 static int deny_unconsulted(const cJSON *canary, const struct policy_config *cfg, const char *ns, const char *name,
                             struct decision *d)
 {
-    const char *spec_provider = child_string(child(canary, "spec"), "provider", "");
+    const char *spec_provider = obj_string_or(obj_get(canary, "spec"), "provider", "");
     const char *provider = canary_provider(canary, cfg->mesh_provider);
     const cJSON *analysis = canary_analysis(canary);
-    const cJSON *iterations = child(analysis, "iterations");
+    const cJSON *iterations = obj_get(analysis, "iterations");
     enum canary_strategy strategy = canary_strategy(canary, cfg->mesh_provider);
 
     if (!analysis) {
@@ -63,6 +55,13 @@ static int deny_unconsulted(const cJSON *canary, const struct policy_config *cfg
                          "Flagger then skips the analysis and promotes a new revision at once, never consulting "
                          "the gates. Add spec.analysis with an interval, stepWeight and maxWeight.",
                       ns, name);
+        return 1;
+    }
+    if (strategy == STRATEGY_CANARY && cJSON_IsTrue(obj_get(analysis, "mirror"))) {
+        decision_deny(d, "manual-gate: Canary %s/%s is gated but spec.%s.mirror is true: Flagger takes the step out "
+                         "of traffic mirroring without calling confirm-traffic-increase webhooks, so the first step "
+                         "with live traffic would be taken with no human. Remove mirror, or the gating.",
+                      ns, name, canary_analysis_key(canary));
         return 1;
     }
     if (strategy == STRATEGY_CANARY)
@@ -88,7 +87,7 @@ static int deny_unconsulted(const cJSON *canary, const struct policy_config *cfg
  * hook, never its URL, whose userinfo or query may hold credentials. */
 static int deny_self_opening(const cJSON *canary, const char *ns, const char *name, struct decision *d)
 {
-    const cJSON *hooks = child(canary_analysis(canary), "webhooks"), *h, *url;
+    const cJSON *hooks = obj_get(canary_analysis(canary), "webhooks"), *h, *url;
     const char *hook_name;
     char path[256], which[300];
     int n = 0;
@@ -97,13 +96,13 @@ static int deny_self_opening(const cJSON *canary, const char *ns, const char *na
         return 0;
     cJSON_ArrayForEach(h, hooks) {
         n++;
-        url = child(h, "url");
+        url = obj_get(h, "url");
         if (!cJSON_IsString(url))
             continue;
         url_path(url->valuestring, path, sizeof(path));
         if (strcmp(path, PATH_GATE_OPEN) != 0 && strcmp(path, PATH_ROLLBACK_OPEN) != 0)
             continue;
-        hook_name = child_string(h, "name", NULL);
+        hook_name = obj_string_or(h, "name", NULL);
         if (hook_name)
             snprintf(which, sizeof(which), "\"%s\"", hook_name);
         else
@@ -168,7 +167,7 @@ static void deny_broken_invariant(const cJSON *canary, const struct policy_confi
                 append(where, sizeof(where), &pused, ", ", "...");
                 break;
             }
-            snprintf(op, sizeof(op), "%s %s", child_string(item, "op", "?"), child_string(item, "path", "?"));
+            snprintf(op, sizeof(op), "%s %s", obj_string_or(item, "op", "?"), obj_string_or(item, "path", "?"));
             append(where, sizeof(where), &pused, ", ", op);
         }
         decision_deny(d, "manual-gate: Canary %s/%s is gated but still breaks an invariant after all mutations "
@@ -179,31 +178,122 @@ static void deny_broken_invariant(const cJSON *canary, const struct policy_confi
     decision_free(&m);
 }
 
+/* ---- a release in flight ---- */
+
+/* The username the namespace controller deletes with: a namespace being deleted takes the target with it,
+ * so no unanalysed code can go live, and blocking it would leave the namespace Terminating. */
+#define NAMESPACE_CONTROLLER "system:serviceaccount:kube-system:namespace-controller"
+
+/* UPDATE of a Canary whose gated release is in flight: deny switching gating off or another target. */
+static int deny_in_flight_update(const cJSON *old_obj, const cJSON *obj, const char *ns, const char *name,
+                                 struct decision *d)
+{
+    const char *how = NULL;
+
+    if (removes_gating(old_obj, obj, &how)) {
+        decision_deny(d, "manual-gate: Canary %s/%s has a gated release in flight (phase %s, canary weight %d%%): "
+                         "%s would let Flagger run the release on to 100%% by itself. Finish the release with the "
+                         "loadtester's /gate/open, or roll back with /rollback/open, then apply.",
+                      ns, name, canary_phase(old_obj), canary_weight(old_obj), how);
+        return 1;
+    }
+    if (!json_equal(obj_get(obj_get(old_obj, "spec"), "targetRef"), obj_get(obj_get(obj, "spec"), "targetRef"))) {
+        decision_deny(d, "manual-gate: Canary %s/%s has a gated release in flight (phase %s, canary weight %d%%): "
+                         "changing spec.targetRef makes Flagger compare the new target with the last applied spec "
+                         "and start its analysis over, and the release in flight is lost. Finish the release or "
+                         "roll it back, then apply.",
+                      ns, name, canary_phase(old_obj), canary_weight(old_obj));
+        return 1;
+    }
+    return 0;
+}
+
+static const char *weight_text(int w, char *buf, size_t len)
+{
+    if (w == CANARY_NEXT_PROMOTION)
+        snprintf(buf, len, "promotion");
+    else if (w == 0)
+        snprintf(buf, len, "no step");
+    else
+        snprintf(buf, len, "%d%%", w);
+    return buf;
+}
+
+/* A new stepWeight, stepWeights or maxWeight in flight: Flagger reads it at the next step, and a weight
+ * that is no longer one of the steps jumps to 100% (scheduler.go's nextStepWeight). Say where the next
+ * opened gate goes now. */
+static void warn_step_plan(const cJSON *old_obj, const cJSON *obj, const char *name, struct decision *d)
+{
+    int w = canary_weight(old_obj), was = canary_next_weight(old_obj, w), now = canary_next_weight(obj, w);
+    char a[16], b[16];
+
+    if (strcmp(canary_phase(old_obj), "Progressing") != 0 || was == now)
+        return;
+    decision_warn(d, "manual-gate: with the new step plan the next opened gate takes %.30s from %d%% to %s (was %s)",
+                  name, w, weight_text(now, a, sizeof(a)), weight_text(was, b, sizeof(b)));
+}
+
+/* DELETE of a gated Canary in flight: Flagger forgets the release; re-created, it records the current
+ * template as promoted without analysing it, and the primary (owned by the Canary) can be rebuilt from
+ * it. The override annotation cannot come with a DELETE: only --override-group members pass. */
+static void validate_delete(const struct admission_request *req, const struct policy_config *cfg, const char *ns,
+                            const char *name, struct decision *d)
+{
+    const cJSON *old_obj = req->old_object;
+    char reason[160];
+
+    /* After a failed promotion the canary may still serve traffic, and the primary it would be rebuilt
+     * from is gone with the Canary: as costly as a release in flight. */
+    if (!old_obj || !canary_is_gated(old_obj) ||
+        !(canary_in_flight(old_obj) || canary_release_of(canary_phase(old_obj), canary_weight(old_obj)) == RELEASE_LIVE))
+        return;
+    if (strcmp(req->username, NAMESPACE_CONTROLLER) == 0) {
+        decision_warn(d, "manual-gate: namespace %.40s is being deleted: Canary %.40s's gated release ends with it",
+                      ns, name);
+        return;
+    }
+    if (guard_in_override_group(req, cfg)) {
+        snprintf(reason, sizeof(reason), "member of the override group %.100s", cfg->override_group);
+        decision_warn(d, "manual-gate: override by %.40s: deleting Canary %.40s drops its gated release (%s)",
+                      req->username[0] ? req->username : "an unnamed user", name, reason);
+        decision_audit(d, "override-reason", reason);
+        decision_audit(d, "override-user", req->username[0] ? req->username : "an unnamed user");
+        return;
+    }
+    decision_deny(d, "manual-gate: Canary %s/%s has a gated release in flight (phase %s, canary weight %d%%): "
+                     "deleting it makes Flagger forget the release; re-created, it would record the current "
+                     "template as promoted without analysing it, and the primary it owns could be rebuilt from "
+                     "that unanalysed template. Finish the release or roll it back first, then delete it (members "
+                     "of the override group may force it).",
+                  ns, name, canary_phase(old_obj), canary_weight(old_obj));
+}
+
 void validate_canary(const struct admission_request *req, const struct policy_config *cfg,
                      const struct canary_lookup *lookup, struct decision *d)
 {
     static const struct policy_config no_cfg;
     const cJSON *obj = req->object, *old_obj = req->old_object;
-    const char *ns, *name, *how = NULL;
+    const char *ns, *name;
     int update = req->op == OP_UPDATE;
 
     (void)lookup; /* the old object carries the Canary's own phase */
     if (!cfg)
         cfg = &no_cfg;
+    ns = req->namespace_[0] ? req->namespace_ : obj_namespace(obj ? obj : old_obj);
+    name = req->name[0] ? req->name : obj_name(obj ? obj : old_obj);
+    if (req->op == OP_DELETE) {
+        validate_delete(req, cfg, ns, name, d);
+        return;
+    }
     if ((!update && req->op != OP_CREATE) || !obj)
         return;
     /* A Canary being deleted only loses its finalizers now: blocking that would wedge the deletion. */
-    if (child(child(obj, "metadata"), "deletionTimestamp"))
+    if (obj_get(obj_get(obj, "metadata"), "deletionTimestamp"))
         return;
-    ns = req->namespace_[0] ? req->namespace_ : child_string(child(obj, "metadata"), "namespace", "");
-    name = req->name[0] ? req->name : child_string(child(obj, "metadata"), "name", "");
-
-    if (update && old_obj && canary_phase_in_flight(canary_phase(old_obj)) && removes_gating(old_obj, obj, &how)) {
-        decision_deny(d, "manual-gate: Canary %s/%s has a gated release in flight (phase %s, canary weight %d%%): "
-                         "%s would let Flagger run the release on to 100%% by itself. Finish the release with the "
-                         "loadtester's /gate/open, or roll back with /rollback/open, then apply.",
-                      ns, name, canary_phase(old_obj), canary_weight(old_obj), how);
-        return;
+    if (update && old_obj && canary_is_gated(old_obj) && canary_in_flight(old_obj)) {
+        if (deny_in_flight_update(old_obj, obj, ns, name, d))
+            return;
+        warn_step_plan(old_obj, obj, name, d);
     }
 
     /* An unchanged Canary was judged when it was written; re-judging it would block Flagger's and

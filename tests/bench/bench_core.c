@@ -88,7 +88,7 @@ static double bench_review(long iters, size_t *body_len)
 {
     struct cache *c = cache_new(60);
     struct canary_lookup lk;
-    struct policy_config cfg = {"http://loadtester.test", NULL, 0, NULL};
+    struct policy_config cfg = {.loadtester_url = "http://loadtester.test"};
     cJSON *list = canary_list(10000), *req, *root, *env;
     char *body, blob[160];
     double t0, t;
@@ -162,7 +162,7 @@ static double bench_many_labels(int labels, size_t *body_len)
 {
     struct cache *c = cache_new(60);
     struct canary_lookup lk;
-    struct policy_config cfg = {"http://loadtester.test", NULL, 0, NULL};
+    struct policy_config cfg = {.loadtester_url = "http://loadtester.test"};
     cJSON *list = canary_list(10), *env, *obj, *old, *lo, *ln;
     struct review rv;
     struct decision d;

@@ -23,13 +23,21 @@ static int gated(void *ctx, const char *ns, const char *a, const char *b, struct
     strcpy(out->name, "podinfo");
     strcpy(out->phase, "Progressing");
     out->weight = 10;
-    out->gated = out->in_flight = 1;
+    out->gated = 1;
+    out->release = RELEASE_RESTARTS;
     return LOOKUP_FOUND;
 }
 
 static int gated_cfg(void *ctx, const char *ns, const char *ref, struct canary_info *out)
 {
     return gated(ctx, ns, ref, ref, out);
+}
+
+static int gated_all(void *ctx, const char *ns, struct canary_info *out, int max)
+{
+    if (max > 0)
+        gated(ctx, ns ? ns : "test", "", "", out);
+    return 1;
 }
 
 /* JSON with a key twice in one object: the API server never sends it (it serialises Go values), and
@@ -72,8 +80,8 @@ static void check_idempotent(const struct admission_request *req, const struct p
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-    static const struct canary_lookup lookup = {NULL, gated, gated_cfg};
-    struct policy_config cfg = {"http://loadtester.test", "sre", 0, NULL};
+    static const struct canary_lookup lookup = {NULL, gated, gated_cfg, gated_all};
+    struct policy_config cfg = {.loadtester_url = "http://loadtester.test", .override_group = "sre"};
     struct review rv;
     struct decision d;
     char err[256], *out;

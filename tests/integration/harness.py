@@ -140,14 +140,32 @@ class Server:
         os.unlink(self.log.name)
 
 
+def wait_ready(server, timeout=10):
+    """The file source is read in the background: wait until /readyz says the first list is in."""
+    deadline = time.time() + timeout
+    while time.time() < deadline:
+        status, _, _ = server.request("GET", "/readyz")
+        if status == 200:
+            return
+        time.sleep(0.05)
+    raise AssertionError("/readyz not 200 after %ss:\n%s" % (timeout, server.logs()[-2000:]))
+
+
 class ServerTest(unittest.TestCase):
     """Base class: one server per test class (SERVER_ARGS), stopped at the end; the test class fails if
     the server did not exit 0 (sanitizer findings, leaks, crashes)."""
     SERVER_ARGS = ()
+    WAIT_READY = False  # also wait for /readyz (the Canary source read) before the tests run
 
     @classmethod
     def setUpClass(cls):
         cls.server = Server(*cls.SERVER_ARGS)
+        if cls.WAIT_READY:
+            try:
+                wait_ready(cls.server)
+            except Exception:
+                cls.server.stop()
+                raise
 
     @classmethod
     def tearDownClass(cls):

@@ -25,11 +25,14 @@ def podinfo(phase="Progressing", weight=10, **meta):
     return c
 
 
-def canary(ns, name, target=None, kind="Deployment", phase="Succeeded", gated=True):
+def canary(ns, name, target=None, kind="Deployment", phase="Succeeded", gated=True, weight=None):
+    """A Canary; a Progressing one has taken a step (10%) unless weight says otherwise."""
+    if weight is None:
+        weight = 10 if phase == "Progressing" else 0
     c = {"apiVersion": "flagger.app/v1beta1", "kind": "Canary", "metadata": {"name": name, "namespace": ns},
          "spec": {"targetRef": {"apiVersion": "apps/v1", "kind": kind, "name": target or name},
                   "service": {"port": 80}, "analysis": {"interval": "1m", "webhooks": []}},
-         "status": {"phase": phase, "canaryWeight": 0}}
+         "status": {"phase": phase, "canaryWeight": weight}}
     if gated:
         c["spec"]["analysis"]["webhooks"].append({"name": "gate-check", "type": "confirm-traffic-increase",
                                                   "url": "http://flagger-loadtester.test/gate/check"})

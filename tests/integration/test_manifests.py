@@ -55,7 +55,7 @@ WEBHOOKS = {
     MUTATE_CANARIES: ("MutatingWebhookConfiguration", "/mutate", "Fail",
                       [("flagger.app", "v1beta1", {"canaries"}, {"CREATE", "UPDATE"})]),
     VALIDATE_CANARIES: ("ValidatingWebhookConfiguration", "/validate", "Fail",
-                        [("flagger.app", "v1beta1", {"canaries"}, {"CREATE", "UPDATE"})]),
+                        [("flagger.app", "v1beta1", {"canaries"}, {"CREATE", "UPDATE", "DELETE"})]),
     VALIDATE_WORKLOADS: ("ValidatingWebhookConfiguration", "/validate", "Ignore",
                          [("apps", "v1", {"deployments", "daemonsets"}, {"UPDATE"})]),
     VALIDATE_CONFIGMAPS: ("ValidatingWebhookConfiguration", "/validate", "Ignore",
@@ -314,7 +314,7 @@ class _Err:
         return "error(%s)" % self.why
 
 
-_TOKEN = re.compile(r"\s*(?:(\|\||&&|==|!=|[!?:().{},])|([A-Za-z_][A-Za-z0-9_]*)|'([^'\\]*)'|\"([^\"\\]*)\")")
+_TOKEN = re.compile(r"\s*(?:(\|\||&&|==|!=|[!?:().{},\[\]])|([A-Za-z_][A-Za-z0-9_]*)|'([^'\\]*)'|\"([^\"\\]*)\")")
 CEL_VARIABLES = {"object", "oldObject", "request"}
 
 
@@ -356,13 +356,13 @@ def cel_parse(src):
             return ("cond", c, a, expr())
         return c
 
-    levels = [("||",), ("&&",), ("==", "!=")]
+    levels = [("||",), ("&&",), ("==", "!=", "in")]
 
     def binary(level):
         if level == len(levels):
             return unary()
         left = binary(level + 1)
-        while peek()[0] == "op" and peek()[1] in levels[level]:
+        while peek()[0] in ("op", "id") and peek()[1] in levels[level]:
             op = take()[1]
             left = (op, left, binary(level + 1))
         return left
@@ -375,9 +375,12 @@ def cel_parse(src):
 
     def member():
         node = primary()
-        while peek() == ("op", "."):
-            take()
-            node = ("get", node, take("id")[1])
+        while peek() in (("op", "."), ("op", "[")):
+            if take()[1] == ".":
+                node = ("get", node, take("id")[1])
+            else:
+                node = ("index", node, expr())
+                take("op", "]")
         return node
 
     def primary():
@@ -396,6 +399,8 @@ def cel_parse(src):
             return ("lit", {})
         if kind == "id":
             take()
+            if val == "in":
+                raise CelError("unexpected 'in'")
             if val in ("true", "false", "null"):
                 return ("lit", {"true": True, "false": False, "null": None}[val])
             if val == "has":
@@ -430,6 +435,17 @@ def cel_eval(node, env):
         if op == "has":
             return node[2] in base
         return base[node[2]] if node[2] in base else _Err("no such key %r" % node[2])
+    if op in ("index", "in"):
+        a, b = cel_eval(node[1], env), cel_eval(node[2], env)
+        for v in (a, b):
+            if isinstance(v, _Err):
+                return v
+        m, k = (a, b) if op == "index" else (b, a)
+        if not isinstance(m, dict) or not isinstance(k, str):
+            return _Err("%s needs a map and a string key" % op)
+        if op == "in":
+            return k in m
+        return m[k] if k in m else _Err("no such key %r" % k)
     if op == "not":
         v = cel_eval(node[1], env)
         return v if isinstance(v, _Err) else (not v if isinstance(v, bool) else _Err("! on non-bool"))
@@ -485,9 +501,11 @@ def deployment(image="app:1", replicas=2, annotations=None, template_annotations
             "status": {"replicas": replicas}}
 
 
-def config(kind="ConfigMap", labels=None, **content):
+def config(kind="ConfigMap", labels=None, annotations=None, **content):
     obj = {"apiVersion": "v1", "kind": kind, "metadata": {"name": "cfg", "namespace": "test",
                                                           "labels": labels or {}}}
+    if annotations is not None:
+        obj["metadata"]["annotations"] = annotations
     obj.update(content)
     return obj
 
@@ -502,8 +520,22 @@ CEL_CASES = [
      deployment(annotations={"manual-gate.io/override": "hotfix"}), False),
     (VALIDATE_CONFIGMAPS, "data change", "UPDATE", config(data={"a": "1"}), config(data={"a": "2"}), True),
     (VALIDATE_CONFIGMAPS, "data added", "UPDATE", config(), config(data={"a": "1"}), True),
+    # Flagger checksums data only.
     (VALIDATE_CONFIGMAPS, "binaryData change", "UPDATE", config(binaryData={"b": "AA=="}),
-     config(binaryData={"b": "AQ=="}), True),
+     config(binaryData={"b": "AQ=="}), False),
+    (VALIDATE_CONFIGMAPS, "tracking disabled", "UPDATE", config(data={"a": "1"}),
+     config(annotations={"flagger.app/config-tracking": "disabled"}, data={"a": "1"}), True),
+    (VALIDATE_CONFIGMAPS, "tracking enabled again", "UPDATE",
+     config(annotations={"flagger.app/config-tracking": "disabled"}, data={"a": "1"}),
+     config(annotations={}, data={"a": "1"}), True),
+    (VALIDATE_CONFIGMAPS, "tracking annotation removed with the map", "UPDATE",
+     config(annotations={"flagger.app/config-tracking": "disabled"}), config(), True),
+    (VALIDATE_CONFIGMAPS, "another annotation", "UPDATE", config(annotations={"x": "1"}),
+     config(annotations={"x": "2"}), False),
+    (VALIDATE_SECRETS, "tracking disabled", "UPDATE", config("Secret"),
+     config("Secret", annotations={"flagger.app/config-tracking": "disabled"}), True),
+    (VALIDATE_SECRETS, "another annotation", "UPDATE", config("Secret", annotations={"x": "1"}),
+     config("Secret", annotations={"x": "2"}), False),
     (VALIDATE_CONFIGMAPS, "labels only", "UPDATE", config(data={"a": "1"}),
      config(labels={"x": "y"}, data={"a": "1"}), False),
     (VALIDATE_CONFIGMAPS, "data removed", "UPDATE", config(data={"a": "1"}), config(), True),

@@ -5,6 +5,7 @@ import base64
 import copy
 import json
 import os
+import subprocess
 import time
 import unittest
 
@@ -46,28 +47,9 @@ def renamed(obj, name=None, namespace=None):
     return out
 
 
-def wait_ready(server, timeout=10):
-    """The file source is read in the background: wait until /readyz says the first list is in."""
-    deadline = time.time() + timeout
-    while time.time() < deadline:
-        status, _, _ = server.request("GET", "/readyz")
-        if status == 200:
-            return
-        time.sleep(0.05)
-    raise AssertionError("/readyz not 200 after %ss:\n%s" % (timeout, server.logs()[-2000:]))
-
-
 class ValidateTest(ServerTest):
     SERVER_ARGS = ("--canaries", CANARIES, "--override-group", "sre-oncall")
-
-    @classmethod
-    def setUpClass(cls):
-        super().setUpClass()
-        try:
-            wait_ready(cls.server)
-        except Exception:
-            cls.server.stop()
-            raise
+    WAIT_READY = True
 
     def validate(self, kind, obj=None, old=None, operation="UPDATE", **kw):
         namespace = (obj or old)["metadata"]["namespace"]
@@ -254,6 +236,43 @@ class ValidateTest(ServerTest):
     def test_complete_gated_canary_is_allowed(self):
         self.assertAllowed(self.validate("Canary", fixture("canary.json"), None, operation="CREATE"))
 
+    def test_canary_gated_with_mirror_is_denied(self):
+        new = fixture("canary.json")
+        new["spec"]["analysis"]["mirror"] = True
+        self.assertDenied(self.validate("Canary", new, None, operation="CREATE"), "spec.analysis.mirror is true",
+                          "taken with no human")
+
+    def test_canary_delete_in_flight_is_denied(self):
+        resp = self.validate("Canary", None, fixture("canary.json"), operation="DELETE")
+        self.assertDenied(resp, "deleting it makes Flagger forget the release")
+        self.assertNotIn("patch", resp)
+
+    def test_canary_delete_by_override_group_is_allowed_and_audited(self):
+        resp = self.validate("Canary", None, fixture("canary.json"), operation="DELETE",
+                             groups=("system:authenticated", "sre-oncall"))
+        self.assertAllowed(resp)
+        self.assertEqual(resp["auditAnnotations"]["override-user"], "alice")
+        self.assertIn("drops its gated release", resp["warnings"][0])
+
+    def test_canary_delete_after_release_is_allowed(self):
+        old = fixture("canary.json")
+        old["status"]["phase"] = "Succeeded"
+        self.assertAllowed(self.validate("Canary", None, old, operation="DELETE"))
+
+    def test_canary_target_ref_change_in_flight_is_denied(self):
+        old = fixture("canary.json")
+        new = copy.deepcopy(old)
+        new["spec"]["targetRef"]["name"] = "podinfo-v2"
+        self.assertDenied(self.validate("Canary", new, old), "changing spec.targetRef")
+
+    def test_canary_new_step_plan_in_flight_warns_where_the_next_gate_goes(self):
+        old = fixture("canary.json")
+        new = copy.deepcopy(old)
+        new["spec"]["analysis"]["maxWeight"] = 10
+        resp = self.validate("Canary", new, old)
+        self.assertAllowed(resp)
+        self.assertIn("the next opened gate takes podinfo from 10% to promotion (was 20%)", resp["warnings"][0])
+
     # ConfigMaps and Secrets
 
     def test_tracked_configmap_change_is_denied(self):
@@ -262,6 +281,25 @@ class ValidateTest(ServerTest):
         new["data"]["level"] = "debug"
         self.assertDenied(self.validate("ConfigMap", new, cm),
                           "ConfigMap test/podinfo-config is tracked by Canary test/podinfo")
+
+    def test_configmap_binary_data_change_is_allowed(self):
+        cm = fixture("configmap.json")
+        new = copy.deepcopy(cm)
+        new["binaryData"] = {"logo.png": "iVBORw0KGgo="}
+        self.assertAllowed(self.validate("ConfigMap", new, cm))
+
+    def test_configmap_tracking_disabled_in_flight_is_denied(self):
+        cm = fixture("configmap.json")
+        new = annotated(cm, "flagger.app/config-tracking", "disabled")
+        self.assertDenied(self.validate("ConfigMap", new, cm), "disabling its tracking")
+
+    def test_configmap_tracking_enabled_in_a_namespace_with_a_release_in_flight_is_denied(self):
+        old = annotated(renamed(fixture("configmap.json"), name="untracked"), "flagger.app/config-tracking",
+                        "disabled")
+        new = copy.deepcopy(old)
+        del new["metadata"]["annotations"]["flagger.app/config-tracking"]
+        self.assertDenied(self.validate("ConfigMap", new, old), "in namespace test: test/node-agent",
+                          "test/podinfo (Progressing, 10%)")
 
     def test_untracked_configmap_change_is_allowed(self):
         cm = renamed(fixture("configmap.json"), name="unrelated")
@@ -331,6 +369,33 @@ class ValidateTest(ServerTest):
 
 # An API server that refuses connections: the cache never syncs, whatever the environment says.
 UNREACHABLE_API = ("--kube-api", "http://127.0.0.1:%d" % harness.free_port())
+
+
+class FlaggerDeploymentTest(ServerTest):
+    """--flagger-deployment: upgrading Flagger while gated releases are in flight is denied."""
+    SERVER_ARGS = ("--canaries", CANARIES, "--flagger-deployment", "flagger-system/flagger")
+    WAIT_READY = True
+
+    def flagger(self, image):
+        return {"apiVersion": "apps/v1", "kind": "Deployment",
+                "metadata": {"name": "flagger", "namespace": "flagger-system"},
+                "spec": {"replicas": 1, "selector": {"matchLabels": {"app": "flagger"}},
+                         "template": {"metadata": {"labels": {"app": "flagger"}},
+                                      "spec": {"containers": [{"name": "flagger", "image": image}]}}}}
+
+    def test_flagger_upgrade_in_flight_is_denied_naming_the_releases(self):
+        resp = self.server.review("/validate", admission_request(
+            "Deployment", self.flagger("ghcr.io/fluxcd/flagger:1.38.0"), self.flagger("ghcr.io/fluxcd/flagger:1.37.0"),
+            namespace="flagger-system"))
+        self.assertFalse(resp["allowed"], resp)
+        self.assertIn("test/node-agent (Progressing, 20%), test/podinfo (Progressing, 10%)", resp["status"]["message"])
+        self.assertIn("Flagger upgrade can restart every gated release in flight", resp["status"]["message"])
+
+    def test_bad_flag_value_is_refused_at_start(self):
+        r = subprocess.run([harness.BIN, "serve", "--flagger-deployment", "flagger", "--tls-cert", "x",
+                            "--tls-key", "y"], capture_output=True, text=True, timeout=10)
+        self.assertEqual(r.returncode, 2)
+        self.assertIn("--flagger-deployment wants NAMESPACE/NAME", r.stderr)
 
 
 class NeverSyncedTest(ServerTest):

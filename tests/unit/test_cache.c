@@ -152,7 +152,7 @@ static void list_fills_lookup_by_target(void)
     CHECK_STR(info.phase, "Progressing");
     CHECK_INT(info.weight, 10);
     CHECK_INT(info.gated, 1);
-    CHECK_INT(info.in_flight, 1);
+    CHECK_INT(info.release, RELEASE_RESTARTS);
     CHECK_INT(by_target(c, "test", "Deployment", "frontend", &info), LOOKUP_NONE);
     cache_resource_version(c, rv, sizeof(rv));
     CHECK_STR(rv, "100");
@@ -204,7 +204,7 @@ static void other_namespace_same_target_is_another_canary(void)
     CHECK_INT(by_target(c, "prod", "Deployment", "podinfo", &info), LOOKUP_FOUND);
     CHECK_STR(info.namespace_, "prod");
     CHECK_INT(info.gated, 0);
-    CHECK_INT(info.in_flight, 0);
+    CHECK_INT(info.release, RELEASE_NONE);
     CHECK_INT(by_target(c, "test", "Deployment", "podinfo", &info), LOOKUP_FOUND);
     CHECK_STR(info.namespace_, "test");
     CHECK_INT(info.gated, 1);
@@ -237,7 +237,7 @@ static void target_kind_must_match(void)
             CHECK_STR(info.name, cases[i].canary);
     }
     CHECK_INT(by_target(c, "test", "DaemonSet", "node-agent", &info), LOOKUP_FOUND);
-    CHECK_INT(info.in_flight, 1);
+    CHECK_INT(info.release, RELEASE_WAITING);
     CHECK_INT(info.weight, 30);
     cache_stop(c);
 }
@@ -286,15 +286,17 @@ static void modified_moves_target_and_configs(void)
     cache_stop(c);
 }
 
-static void modified_phase_changes_in_flight(void)
+static void modified_phase_changes_release_state(void)
 {
+    /* At canary weight 10%. */
     static const struct {
         const char *phase;
-        int in_flight;
+        enum canary_release release;
     } phases[] = {
-        {"Progressing", 1}, {"Waiting", 1}, {"WaitingPromotion", 1}, {"Promoting", 1}, {"Finalising", 1},
-        {"Succeeded", 0}, {"Failed", 0}, {"Initializing", 0}, {"Initialized", 0}, {"Terminating", 0},
-        {"Terminated", 0}, {"", 0},
+        {"Progressing", RELEASE_RESTARTS}, {"Waiting", RELEASE_WAITING}, {"WaitingPromotion", RELEASE_RESTARTS},
+        {"Promoting", RELEASE_LIVE}, {"Finalising", RELEASE_FINALISING}, {"Succeeded", RELEASE_NONE},
+        {"Failed", RELEASE_LIVE}, {"Initializing", RELEASE_NONE}, {"Initialized", RELEASE_NONE},
+        {"Terminating", RELEASE_NONE}, {"Terminated", RELEASE_NONE}, {"", RELEASE_NONE},
     };
     struct cache *c = cache_new(60);
     struct canary_info info;
@@ -308,7 +310,7 @@ static void modified_phase_changes_in_flight(void)
                              canary("test", "podinfo", "Deployment", "podinfo", phases[i].phase, 1, 10), rv), 0);
         CHECK_INT(by_target(c, "test", "Deployment", "podinfo", &info), LOOKUP_FOUND);
         CHECK_STR(info.phase, phases[i].phase);
-        CHECK_INT(info.in_flight, phases[i].in_flight);
+        CHECK_INT(info.release, phases[i].release);
     }
     cache_stop(c);
 }
@@ -546,7 +548,7 @@ static void ten_thousand_canaries_are_all_found(void)
         snprintf(name, sizeof(name), "app-%d", i);
         snprintf(ref, sizeof(ref), "configmap/%s-config", name);
         ok = by_target(big, "team-a", "Deployment", name, &info) == LOOKUP_FOUND && strcmp(info.name, name) == 0 &&
-             info.gated == i % 2 && info.in_flight == (i % 3 == 0) &&
+             info.gated == i % 2 && (info.release == RELEASE_RESTARTS) == (i % 3 == 0) &&
              by_config(big, "team-a", ref, &info) == LOOKUP_FOUND && strcmp(info.name, name) == 0;
     }
     CHECK(ok);
@@ -572,11 +574,13 @@ static void files_source_reads_the_cluster_example(void)
     struct cache_config cfg = {NULL, NULL, NULL, "tests/fixtures/canaries/cluster.yaml", 60};
     static const struct {
         const char *target, *phase;
-        int gated, in_flight, weight;
+        int gated;
+        enum canary_release release;
+        int weight;
     } want[] = {
-        {"podinfo", "Progressing", 1, 1, 10},
-        {"frontend", "Progressing", 0, 1, 20},
-        {"backend", "Succeeded", 1, 0, 0},
+        {"podinfo", "Progressing", 1, RELEASE_RESTARTS, 10},
+        {"frontend", "Progressing", 0, RELEASE_RESTARTS, 20},
+        {"backend", "Succeeded", 1, RELEASE_NONE, 0},
     };
     struct canary_info info;
     struct cache_stats st;
@@ -597,7 +601,7 @@ static void files_source_reads_the_cluster_example(void)
         CHECK_STR(info.name, want[i].target);
         CHECK_STR(info.phase, want[i].phase);
         CHECK_INT(info.gated, want[i].gated);
-        CHECK_INT(info.in_flight, want[i].in_flight);
+        CHECK_INT(info.release, want[i].release);
         CHECK_INT(info.weight, want[i].weight);
     }
     CHECK_INT(by_config(c, "test", "configmap/podinfo-config", &info), LOOKUP_FOUND);
@@ -799,7 +803,7 @@ TEST_MAIN("cache",
           TEST(target_kind_must_match),
           TEST(deleted_removes_target_and_configs),
           TEST(modified_moves_target_and_configs),
-          TEST(modified_phase_changes_in_flight),
+          TEST(modified_phase_changes_release_state),
           TEST(gated_in_flight_canary_wins_a_shared_target),
           TEST(relist_replaces_the_whole_index),
           TEST(events_advance_the_resource_version),

@@ -205,17 +205,36 @@ static void canary_gating_needs_a_check_hook_or_the_label(void)
     }
 }
 
-static void canary_phase_in_flight_matches_the_design(void)
+/* The phase table: what a new revision costs in each phase, and whether it is denied. */
+static void canary_release_of_follows_the_phase_table(void)
 {
-    static const struct { const char *phase; int want; } cases[] = {
-        {"Progressing", 1}, {"Waiting", 1}, {"WaitingPromotion", 1}, {"Promoting", 1}, {"Finalising", 1},
-        {"", 0}, {"Initializing", 0}, {"Initialized", 0}, {"Succeeded", 0}, {"Failed", 0}, {"Terminating", 0},
-        {"Terminated", 0}, {"progressing", 0}, {NULL, 0},
+    static const struct { const char *phase; int weight; enum canary_release want; int denies; } cases[] = {
+        {"Progressing", 10, RELEASE_RESTARTS, 1},
+        {"Progressing", 0, RELEASE_NOT_STARTED, 0},
+        /* Flagger writes weight 0 in WaitingPromotion; the routes stay weighted. */
+        {"WaitingPromotion", 0, RELEASE_RESTARTS, 1},
+        {"WaitingPromotion", 50, RELEASE_RESTARTS, 1},
+        {"Promoting", 50, RELEASE_LIVE, 1},
+        {"Promoting", 0, RELEASE_LIVE, 1},
+        {"Failed", 100, RELEASE_LIVE, 1},
+        {"Failed", 0, RELEASE_NONE, 0},
+        {"Finalising", 0, RELEASE_FINALISING, 0},
+        {"Waiting", 0, RELEASE_WAITING, 0},
+        {"Succeeded", 0, RELEASE_NONE, 0},
+        {"Initializing", 0, RELEASE_NONE, 0},
+        {"Initialized", 0, RELEASE_NONE, 0},
+        {"Terminating", 0, RELEASE_NONE, 0},
+        {"Terminated", 0, RELEASE_NONE, 0},
+        {"", 0, RELEASE_NONE, 0},
+        {"progressing", 10, RELEASE_NONE, 0},
+        {NULL, 10, RELEASE_NONE, 0},
     };
     size_t i;
 
-    for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++)
-        CHECK_INT(canary_phase_in_flight(cases[i].phase), cases[i].want);
+    for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        CHECK_INT(canary_release_of(cases[i].phase, cases[i].weight), cases[i].want);
+        CHECK_INT(canary_release_denies(canary_release_of(cases[i].phase, cases[i].weight)), cases[i].denies);
+    }
 }
 
 static void canary_reads_label_values(void)
@@ -288,5 +307,5 @@ TEST_MAIN("canary", TEST(canary_next_weight_follows_flaggers_step_plan),
           TEST(canary_strategy_uses_the_mesh_provider_when_spec_names_none),
           TEST(canary_hook_is_matches_the_exact_decoded_path),
           TEST(canary_gating_needs_a_check_hook_or_the_label),
-          TEST(canary_phase_in_flight_matches_the_design),
+          TEST(canary_release_of_follows_the_phase_table),
           TEST(canary_reads_label_values))

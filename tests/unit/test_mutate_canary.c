@@ -131,7 +131,7 @@ static void run_case(const char *name)
     char rel[192];
     cJSON *c, *result = NULL;
     const cJSON *canary, *expect, *denied, *lt, *w, *want;
-    struct policy_config cfg = {NULL, NULL, 0, NULL};
+    struct policy_config cfg = {0};
     struct decision d, again;
     static const char *const ops[] = {"CREATE", "UPDATE", "UPDATE"};
     size_t i;
@@ -284,7 +284,7 @@ static void mutate_threshold_follows_each_interval_form(void)
 
     for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
         cJSON *canary = gated_canary(cases[i].interval, 5);
-        struct policy_config cfg = {NULL, NULL, 0, NULL};
+        struct policy_config cfg = {0};
         struct decision d;
 
         decision_init(&d);
@@ -309,7 +309,7 @@ static void mutate_threshold_is_raised_never_lowered(void)
 
     for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
         cJSON *canary = gated_canary("1m", cases[i].threshold);
-        struct policy_config cfg = {NULL, NULL, 0, NULL};
+        struct policy_config cfg = {0};
         struct decision d;
 
         decision_init(&d);
@@ -350,7 +350,7 @@ static void mutate_writes_webhooks_with_one_op(void)
 
     for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
         cJSON *c = fixture_json(cases[i].name);
-        struct policy_config cfg = {"http://flagger-loadtester.test", NULL, 0, NULL};
+        struct policy_config cfg = {.loadtester_url = "http://flagger-loadtester.test"};
         struct decision d;
         const cJSON *op;
         int n = 0;
@@ -373,7 +373,7 @@ static void mutate_update_with_unchanged_inputs_warns_instead_of_denying(void)
     cJSON *c = fixture_json("mutate/cases/invalid_max_duration.json");
     const cJSON *canary = get(c, "canary");
     cJSON *old = cJSON_Duplicate(canary, 1);
-    struct policy_config cfg = {NULL, NULL, 0, NULL};
+    struct policy_config cfg = {0};
     struct admission_request req = request("UPDATE", canary, old, 0);
     struct decision d;
 
@@ -405,7 +405,7 @@ static void mutate_metadata_only_update_gets_no_patch_and_the_validator_agrees(v
     cJSON *c = fixture_json("mutate/cases/empty_list.json");
     cJSON *stored = cJSON_DetachItemFromObjectCaseSensitive(c, "canary"), *updated;
     cJSON *analysis = (cJSON *)canary_analysis(stored);
-    struct policy_config cfg = {"http://flagger-loadtester.test", NULL, 0, NULL};
+    struct policy_config cfg = {.loadtester_url = "http://flagger-loadtester.test"};
     struct admission_request req;
     struct decision d;
     const cJSON *w;
@@ -460,7 +460,7 @@ static void mutate_lossy_update_is_judged_in_full(void)
     cJSON *c = fixture_json("mutate/cases/empty_list.json");
     const cJSON *canary = get(c, "canary");
     cJSON *old = cJSON_Duplicate(canary, 1);
-    struct policy_config cfg = {"http://flagger-loadtester.test", NULL, 0, NULL};
+    struct policy_config cfg = {.loadtester_url = "http://flagger-loadtester.test"};
     struct admission_request req = request("UPDATE", canary, old, 0);
     struct decision d, create;
 
@@ -493,7 +493,7 @@ static void mutate_label_false_never_leaves_a_gate_open(void)
         cJSON *canary = cJSON_Parse("{\"metadata\":{\"labels\":{\"manual-gate.io/enabled\":\"false\"}},"
                                     "\"spec\":{\"analysis\":{\"interval\":\"1m\",\"webhooks\":[]}}}");
         cJSON *hooks = (cJSON *)get(canary_analysis(canary), "webhooks");
-        struct policy_config cfg = {"http://lt.test", NULL, 0, NULL};
+        struct policy_config cfg = {.loadtester_url = "http://lt.test"};
         struct decision d;
 
         for (j = 0; cases[i].hooks[j]; j++) {
@@ -553,7 +553,7 @@ static void mutate_denials_never_quote_credentials(void)
                                     "\"annotations\":{}},\"spec\":{\"analysis\":{\"interval\":\"1m\","
                                     "\"webhooks\":[]}}}");
         cJSON *hooks = (cJSON *)get(canary_analysis(canary), "webhooks"), *h;
-        struct policy_config cfg = {cases[i].flag, NULL, 0, NULL};
+        struct policy_config cfg = {.loadtester_url = cases[i].flag};
         struct decision d;
 
         if (cases[i].annotation)
@@ -590,7 +590,7 @@ static void mutate_leaves_deleting_and_absent_objects_alone(void)
 {
     cJSON *c = fixture_json("mutate/cases/empty_list.json");
     cJSON *canary = cJSON_Duplicate(get(c, "canary"), 1);
-    struct policy_config cfg = {"http://flagger-loadtester.test", NULL, 0, NULL};
+    struct policy_config cfg = {.loadtester_url = "http://flagger-loadtester.test"};
     struct admission_request req = request("UPDATE", canary, NULL, 0);
     struct admission_request del = request("DELETE", NULL, canary, 0);
     struct admission_request none = request("CREATE", NULL, NULL, 0);
@@ -629,7 +629,7 @@ static void mutate_survives_malformed_canaries(void)
 
     for (i = 0; i < sizeof(objs) / sizeof(objs[0]); i++) {
         cJSON *o = cJSON_Parse(objs[i]);
-        struct policy_config cfg = {"http://lt.test", NULL, 0, NULL};
+        struct policy_config cfg = {.loadtester_url = "http://lt.test"};
         struct decision d;
         char err[200];
 
@@ -649,7 +649,7 @@ static void mutate_warnings_stay_short_with_long_names(void)
     cJSON *canary = cJSON_GetObjectItemCaseSensitive(c, "canary");
     cJSON *hooks = (cJSON *)get(canary_analysis(canary), "webhooks");
     char name[201];
-    struct policy_config cfg = {NULL, NULL, 0, NULL};
+    struct policy_config cfg = {0};
     struct decision d;
     const cJSON *w;
 

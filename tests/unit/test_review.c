@@ -296,7 +296,7 @@ static void policies_route_by_kind_and_never_patch_a_delete(void)
 {
     struct review rv;
     struct decision d;
-    struct policy_config cfg = {"http://loadtester.test", NULL, 0, NULL};
+    struct policy_config cfg = {.loadtester_url = "http://loadtester.test"};
     char err[256];
     const char *body = "{\"apiVersion\":\"admission.k8s.io/v1\",\"kind\":\"AdmissionReview\",\"request\":{\"uid\":\"u\","
                        "\"kind\":{\"group\":\"flagger.app\",\"version\":\"v1beta1\",\"kind\":\"Canary\"},"

@@ -394,13 +394,173 @@ static void canary_allows_update_while_being_deleted(void)
     canary_world_free(&w);
 }
 
-static void canary_allows_delete(void)
+/* Deleting a gated Canary in flight drops the release: Flagger re-created would promote the current
+ * template unanalysed. */
+static void canary_denies_delete_in_flight(void)
+{
+    static const char *const phases[] = {"Progressing", "Waiting", "WaitingPromotion", "Promoting", "Finalising"};
+    size_t i;
+
+    for (i = 0; i < sizeof(phases) / sizeof(phases[0]); i++) {
+        struct canary_world w;
+
+        canary_world_init(&w);
+        set_phase(w.old_obj, phases[i]);
+        run_op(&w, "DELETE");
+        CHECK_INT(w.d.allowed, 0);
+        CHECK(w.d.message && strstr(w.d.message, "deleting it makes Flagger forget the release"));
+        CHECK(w.d.message && strstr(w.d.message, "Finish the release or roll it back first, then delete it"));
+        CHECK(w.d.patch == NULL);
+        canary_world_free(&w);
+    }
+}
+
+static void canary_allows_delete_outside_a_release(void)
+{
+    static const char *const phases[] = {"", "Initialized", "Succeeded", "Terminated"};
+    size_t i;
+
+    for (i = 0; i < sizeof(phases) / sizeof(phases[0]); i++) {
+        struct canary_world w;
+
+        canary_world_init(&w);
+        set_phase(w.old_obj, phases[i]);
+        run_op(&w, "DELETE");
+        CHECK_INT(w.d.allowed, 1);
+        canary_world_free(&w);
+    }
+    {
+        /* An ungated Canary in flight is none of manual-gate's business. */
+        struct canary_world w;
+
+        canary_world_init(&w);
+        fake_put(w.old_obj, "spec/analysis", "webhooks", cJSON_CreateArray());
+        run_op(&w, "DELETE");
+        CHECK_INT(w.d.allowed, 1);
+        canary_world_free(&w);
+    }
+}
+
+/* A failed promotion can leave the canary serving traffic; deleting the Canary then also removes the
+ * primary it owns. */
+static void canary_denies_delete_after_a_failed_promotion(void)
 {
     struct canary_world w;
 
     canary_world_init(&w);
+    set_phase(w.old_obj, "Failed");
+    fake_put(w.old_obj, "status", "canaryWeight", cJSON_CreateNumber(100));
+    run_op(&w, "DELETE");
+    CHECK_INT(w.d.allowed, 0);
+    fake_put(w.old_obj, "status", "canaryWeight", cJSON_CreateNumber(0));
     run_op(&w, "DELETE");
     CHECK_INT(w.d.allowed, 1);
+    canary_world_free(&w);
+}
+
+/* The annotation cannot come with a DELETE: --override-group members pass, audited. */
+static void canary_override_group_may_delete_in_flight(void)
+{
+    struct canary_world w;
+    struct admission_request r;
+    struct fake_lookup none = {{NULL}, 0, 0};
+    struct canary_lookup l = fake_lookup_of(&none);
+    cJSON *groups = cJSON_Parse("[\"system:authenticated\",\"sre\"]");
+
+    canary_world_init(&w);
+    w.cfg.override_group = "sre";
+    r = fake_request("flagger.app", "Canary", "DELETE", w.old_obj, NULL, groups);
+    policy_validate(&r, &w.cfg, &l, &w.d);
+    CHECK_INT(w.d.allowed, 1);
+    CHECK_STR(fake_audit(&w.d, "override-user"), "alice");
+    CHECK_STR(fake_audit(&w.d, "override-reason"), "member of the override group sre");
+    CHECK(fake_warned(&w.d, "deleting Canary podinfo drops its gated release"));
+    decision_free(&w.d);
+    /* An annotation on the stored Canary does not count. */
+    fake_put(w.old_obj, "metadata", "annotations", cJSON_Parse("{\"manual-gate.io/override\":\"please\"}"));
+    r = fake_request("flagger.app", "Canary", "DELETE", w.old_obj, NULL, NULL);
+    policy_validate(&r, &w.cfg, &l, &w.d);
+    CHECK_INT(w.d.allowed, 0);
+    cJSON_Delete(groups);
+    canary_world_free(&w);
+}
+
+/* A namespace being deleted takes the target with it: its controller is not blocked. */
+static void canary_namespace_deletion_may_delete_in_flight(void)
+{
+    struct canary_world w;
+    struct admission_request r;
+    struct fake_lookup none = {{NULL}, 0, 0};
+    struct canary_lookup l = fake_lookup_of(&none);
+
+    canary_world_init(&w);
+    r = fake_request("flagger.app", "Canary", "DELETE", w.old_obj, NULL, NULL);
+    r.username = "system:serviceaccount:kube-system:namespace-controller";
+    policy_validate(&r, &w.cfg, &l, &w.d);
+    CHECK_INT(w.d.allowed, 1);
+    CHECK(fake_warned(&w.d, "namespace test is being deleted"));
+    canary_world_free(&w);
+}
+
+/* A new targetRef in flight: Flagger compares the new target with the last applied spec and starts over. */
+static void canary_denies_target_ref_change_in_flight(void)
+{
+    struct canary_world w;
+
+    canary_world_init(&w);
+    fake_put(w.new_obj, "spec/targetRef", "name", cJSON_CreateString("podinfo-v2"));
+    run_op(&w, "UPDATE");
+    CHECK_INT(w.d.allowed, 0);
+    CHECK(w.d.message && strstr(w.d.message, "changing spec.targetRef"));
+    set_phase(w.old_obj, "Succeeded");
+    run_op(&w, "UPDATE");
+    CHECK_INT(w.d.allowed, 1);
+    canary_world_free(&w);
+}
+
+/* analysis.mirror: the step out of mirroring takes live traffic with no confirm-traffic-increase call. */
+static void canary_denies_mirror_with_gating(void)
+{
+    struct canary_world w;
+
+    canary_world_init(&w);
+    fake_put(w.new_obj, "spec/analysis", "mirror", cJSON_CreateTrue());
+    run_op(&w, "CREATE");
+    CHECK_INT(w.d.allowed, 0);
+    CHECK(w.d.message && strstr(w.d.message, "spec.analysis.mirror is true"));
+    CHECK(w.d.message && strstr(w.d.message, "first step with live traffic would be taken with no human"));
+    fake_put(w.new_obj, "spec/analysis", "mirror", cJSON_CreateFalse());
+    run_op(&w, "CREATE");
+    CHECK_INT(w.d.allowed, 1);
+    canary_world_free(&w);
+}
+
+/* stepWeights changed in flight so that 10% is no longer a step: Flagger jumps to 100% next. Allowed
+ * (the gate still holds), with a warning that says where the next opened gate goes. */
+static void canary_warns_when_a_new_step_plan_moves_the_next_step(void)
+{
+    struct canary_world w;
+
+    canary_world_init(&w);
+    fake_del(w.old_obj, "spec/analysis", "maxWeight");
+    fake_del(w.old_obj, "spec/analysis", "stepWeight");
+    fake_put(w.old_obj, "spec/analysis", "stepWeights", cJSON_Parse("[10, 20, 40]"));
+    fake_del(w.new_obj, "spec/analysis", "maxWeight");
+    fake_del(w.new_obj, "spec/analysis", "stepWeight");
+    fake_put(w.new_obj, "spec/analysis", "stepWeights", cJSON_Parse("[5, 25, 50]"));
+    run_op(&w, "UPDATE");
+    CHECK_INT(w.d.allowed, 1);
+    CHECK(fake_warned(&w.d, "the next opened gate takes podinfo from 10% to 100% (was 20%)"));
+    /* A plan that keeps the next step says nothing. */
+    fake_put(w.new_obj, "spec/analysis", "stepWeights", cJSON_Parse("[10, 20, 60]"));
+    run_op(&w, "UPDATE");
+    CHECK_INT(w.d.allowed, 1);
+    CHECK(w.d.warnings == NULL);
+    /* maxWeight lowered to the current weight: the next step promotes. */
+    fake_del(w.new_obj, "spec/analysis", "stepWeights");
+    fake_put(w.new_obj, "spec/analysis", "stepWeights", cJSON_Parse("[5, 10]"));
+    run_op(&w, "UPDATE");
+    CHECK(fake_warned(&w.d, "from 10% to promotion (was 20%)"));
     canary_world_free(&w);
 }
 
@@ -651,7 +811,14 @@ TEST_MAIN("validate_canary",
           TEST(canary_reports_mutation_denial_as_invariant),
           TEST(canary_allows_update_that_leaves_gating_inputs_alone),
           TEST(canary_allows_update_while_being_deleted),
-          TEST(canary_allows_delete),
+          TEST(canary_denies_delete_in_flight),
+          TEST(canary_allows_delete_outside_a_release),
+          TEST(canary_denies_delete_after_a_failed_promotion),
+          TEST(canary_override_group_may_delete_in_flight),
+          TEST(canary_namespace_deletion_may_delete_in_flight),
+          TEST(canary_denies_target_ref_change_in_flight),
+          TEST(canary_denies_mirror_with_gating),
+          TEST(canary_warns_when_a_new_step_plan_moves_the_next_step),
           TEST(canary_dry_run_gets_same_decision),
           TEST(canary_survives_malformed_objects),
           TEST(canary_denies_hook_that_opens_a_gate_by_itself),

@@ -80,8 +80,6 @@ static void config_denies_every_configmap_content_change(void)
     static const struct { const char *what; const char *key; const char *json; } cases[] = {
         {"data key added", "data", "{\"podinfo.yaml\":\"ui:\\n  message: hello\\n\",\"level\":\"info\",\"x\":\"1\"}"},
         {"data removed", "data", NULL},
-        {"binaryData changed", "binaryData", "{\"logo.png\":\"AAAA\"}"},
-        {"binaryData removed", "binaryData", NULL},
     };
     size_t i;
 
@@ -143,7 +141,7 @@ static void config_ignores_canary_in_other_namespace(void)
 
 static void config_allows_tracked_change_outside_a_release(void)
 {
-    static const char *const phases[] = {"", "Initialized", "Succeeded", "Failed"};
+    static const char *const phases[] = {"", "Initialized", "Succeeded", "Failed", "Waiting"};
     size_t i;
 
     for (i = 0; i < sizeof(phases) / sizeof(phases[0]); i++) {
@@ -151,6 +149,7 @@ static void config_allows_tracked_change_outside_a_release(void)
 
         world_init(&w, "validate/configmap.json");
         set_phase(w.canary, phases[i]);
+        fake_put(w.canary, "status", "canaryWeight", cJSON_CreateNumber(0));
         fake_put(w.new_obj, "data", "level", cJSON_CreateString("debug"));
         run(&w);
         CHECK_INT(w.d.allowed, 1);
@@ -194,13 +193,17 @@ static void config_treats_empty_content_as_absent(void)
     struct world w;
 
     world_init(&w, "validate/configmap.json");
-    fake_del(w.old_obj, "", "binaryData");
-    fake_put(w.new_obj, "", "binaryData", cJSON_CreateObject());
+    fake_del(w.old_obj, "", "data");
+    fake_put(w.new_obj, "", "data", cJSON_CreateObject());
     run(&w);
     CHECK_INT(w.d.allowed, 1);
-    fake_put(w.new_obj, "", "binaryData", cJSON_CreateNull());
+    fake_put(w.new_obj, "", "data", cJSON_CreateNull());
     run(&w);
     CHECK_INT(w.d.allowed, 1);
+    /* Not vacuous: a data key is a change. */
+    fake_put(w.new_obj, "", "data", cJSON_Parse("{\"k\":\"v\"}"));
+    run(&w);
+    CHECK_INT(w.d.allowed, 0);
     world_free(&w);
 }
 
@@ -476,7 +479,125 @@ static void config_delete_denial_says_annotate_first(void)
     world_free(&w);
 }
 
+/* Flagger checksums a ConfigMap's data only: binaryData is no new revision. */
+static void config_allows_binary_data_only_change(void)
+{
+    static const char *const values[] = {"{\"logo.png\":\"AAAA\"}", NULL};
+    size_t i;
+
+    for (i = 0; i < sizeof(values) / sizeof(values[0]); i++) {
+        struct world w;
+
+        world_init(&w, "validate/configmap.json");
+        if (values[i])
+            fake_put(w.new_obj, "", "binaryData", cJSON_Parse(values[i]));
+        else
+            fake_del(w.new_obj, "", "binaryData");
+        run(&w);
+        CHECK_INT(w.d.allowed, 1);
+        CHECK(w.d.warnings == NULL);
+        world_free(&w);
+    }
+}
+
+/* One tracked config fewer is a new revision for Flagger: denied in flight, like a data change. */
+static void config_denies_disabling_tracking_in_flight(void)
+{
+    static const char *const kinds[] = {"validate/configmap.json", "validate/secret.json"};
+    size_t i;
+
+    for (i = 0; i < 2; i++) {
+        struct world w;
+
+        world_init(&w, kinds[i]);
+        fake_annotate(w.new_obj, "flagger.app/config-tracking", "disabled");
+        run(&w);
+        CHECK_INT(w.d.allowed, 0);
+        CHECK(w.d.message && strstr(w.d.message, "disabling its tracking (annotation flagger.app/config-tracking)"));
+        CHECK(w.d.message && strstr(w.d.message, "restart the analysis from 0%"));
+        /* Outside a release it is allowed. */
+        set_phase(w.canary, "Succeeded");
+        run(&w);
+        CHECK_INT(w.d.allowed, 1);
+        world_free(&w);
+    }
+}
+
+/* Any value starting "disable" turns tracking off for Flagger; other values do not. */
+static void config_tracking_annotation_values_read_as_flagger_does(void)
+{
+    static const struct { const char *value; int denied; } cases[] = {
+        {"disabled", 1}, {"disable", 1}, {"disabled-for-now", 1}, {"enabled", 0}, {"", 0}, {"Disabled", 0},
+    };
+    size_t i;
+
+    for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        struct world w;
+
+        world_init(&w, "validate/configmap.json");
+        fake_annotate(w.new_obj, "flagger.app/config-tracking", cases[i].value);
+        run(&w);
+        if (w.d.allowed == cases[i].denied)
+            fprintf(stderr, "  value \"%s\": allowed=%d\n", cases[i].value, w.d.allowed);
+        CHECK_INT(w.d.allowed, !cases[i].denied);
+        world_free(&w);
+    }
+}
+
+/* Tracking turned back on: not in any status.trackedConfigs, so every gated release in flight in the
+ * namespace holds it, and the message names them. */
+static void config_denies_enabling_tracking_while_a_release_is_in_flight_in_the_namespace(void)
+{
+    struct world w;
+    cJSON *other;
+
+    world_init(&w, "validate/configmap.json");
+    fake_put(w.old_obj, "metadata", "name", cJSON_CreateString("untracked"));
+    fake_put(w.new_obj, "metadata", "name", cJSON_CreateString("untracked"));
+    fake_annotate(w.old_obj, "flagger.app/config-tracking", "disabled");
+    other = cJSON_Duplicate(w.canary, 1);
+    fake_put(other, "metadata", "name", cJSON_CreateString("frontend"));
+    fake_put(other, "status", "phase", cJSON_CreateString("Promoting"));
+    w.fake.canaries[w.fake.n++] = other;
+    run(&w);
+    CHECK_INT(w.d.allowed, 0);
+    CHECK(w.d.message && strstr(w.d.message, "removing the annotation flagger.app/config-tracking"));
+    CHECK(w.d.message && strstr(w.d.message, "in namespace test: test/frontend (Promoting, 10%), test/podinfo "
+                                             "(Progressing, 10%)"));
+    /* The override works. */
+    fake_annotate(w.new_obj, "manual-gate.io/override", "config must be tracked again");
+    run(&w);
+    CHECK_INT(w.d.allowed, 1);
+    CHECK_STR(fake_audit(&w.d, "override-reason"), "config must be tracked again");
+    cJSON_Delete(other);
+    world_free(&w);
+}
+
+/* Another namespace, or no release in flight: allowed. */
+static void config_allows_enabling_tracking_without_a_release_in_the_namespace(void)
+{
+    struct world w;
+
+    world_init(&w, "validate/configmap.json");
+    fake_annotate(w.old_obj, "flagger.app/config-tracking", "disabled");
+    fake_put(w.old_obj, "metadata", "namespace", cJSON_CreateString("other"));
+    fake_put(w.new_obj, "metadata", "namespace", cJSON_CreateString("other"));
+    run(&w);
+    CHECK_INT(w.d.allowed, 1);
+    fake_put(w.old_obj, "metadata", "namespace", cJSON_CreateString("test"));
+    fake_put(w.new_obj, "metadata", "namespace", cJSON_CreateString("test"));
+    set_phase(w.canary, "Succeeded");
+    run(&w);
+    CHECK_INT(w.d.allowed, 1);
+    world_free(&w);
+}
+
 TEST_MAIN("validate_config",
+          TEST(config_allows_binary_data_only_change),
+          TEST(config_denies_disabling_tracking_in_flight),
+          TEST(config_tracking_annotation_values_read_as_flagger_does),
+          TEST(config_denies_enabling_tracking_while_a_release_is_in_flight_in_the_namespace),
+          TEST(config_allows_enabling_tracking_without_a_release_in_the_namespace),
           TEST(config_denies_tracked_configmap_data_change),
           TEST(config_denies_every_configmap_content_change),
           TEST(config_allows_untracked_configmap),

@@ -261,12 +261,125 @@ static void target_denies_when_gated_in_canary_analysis(void)
     world_free(&w);
 }
 
-static void target_denies_only_in_flight_phases(void)
+/* The phase table: a template change is denied where Flagger would lose the release, and every denial
+ * says what would really happen in that phase. */
+static void target_follows_the_phase_table(void)
 {
-    static const struct { const char *phase; int want_allowed; } cases[] = {
-        {"Progressing", 0}, {"Waiting", 0}, {"WaitingPromotion", 0}, {"Promoting", 0}, {"Finalising", 0},
-        {"", 1}, {"Initializing", 1}, {"Initialized", 1}, {"Succeeded", 1}, {"Failed", 1},
-        {"Terminating", 1}, {"Terminated", 1},
+    static const struct {
+        const char *phase;
+        int weight, want_allowed;
+        const char *says; /* in the message (denied) or a warning (allowed), or NULL for a silent allow */
+    } cases[] = {
+        {"Progressing", 30, 0, "restart the analysis from 0%"},
+        {"Progressing", 0, 1, "no step was taken yet, only waiting time is lost"},
+        {"WaitingPromotion", 0, 0, "restart the analysis from 0%"},
+        {"Promoting", 50, 0, "unanalysed code would go live"},
+        {"Failed", 100, 0, "unanalysed code on live traffic at once"},
+        {"Failed", 0, 1, NULL},
+        {"Finalising", 0, 1, "starts a new gated release once it has Succeeded"},
+        {"Waiting", 0, 1, NULL},
+        {"", 0, 1, NULL}, {"Initializing", 0, 1, NULL}, {"Initialized", 0, 1, NULL}, {"Succeeded", 0, 1, NULL},
+        {"Terminating", 0, 1, NULL}, {"Terminated", 0, 1, NULL},
+    };
+    size_t i;
+
+    for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        struct world w;
+        const char *text;
+
+        world_init(&w, "validate/deployment.json");
+        set_phase(w.canary, cases[i].phase, cases[i].weight);
+        set_image(w.new_obj, "ghcr.io/stefanprodan/podinfo:6.5.1");
+        run(&w);
+        if (w.d.allowed != cases[i].want_allowed)
+            fprintf(stderr, "  phase \"%s\" at %d%%: allowed=%d\n", cases[i].phase, cases[i].weight, w.d.allowed);
+        CHECK_INT(w.d.allowed, cases[i].want_allowed);
+        text = w.d.allowed ? (w.d.warnings ? cJSON_GetArrayItem(w.d.warnings, 0)->valuestring : NULL) : w.d.message;
+        if (cases[i].says)
+            CHECK(text && strstr(text, cases[i].says));
+        else
+            CHECK(text == NULL);
+        /* Never a restart where Flagger would not restart. */
+        if (strcmp(cases[i].phase, "Promoting") == 0 || strcmp(cases[i].phase, "Failed") == 0)
+            CHECK(!text || !strstr(text, "restart the analysis"));
+        world_free(&w);
+    }
+}
+
+/* In WaitingPromotion Flagger writes weight 0 but the routes stay weighted: the message says so. */
+static void target_denial_in_waiting_promotion_says_the_routes_are_weighted(void)
+{
+    struct world w;
+
+    world_init(&w, "validate/deployment.json");
+    set_phase(w.canary, "WaitingPromotion", 0);
+    set_image(w.new_obj, "ghcr.io/stefanprodan/podinfo:6.5.1");
+    run(&w);
+    CHECK_INT(w.d.allowed, 0);
+    CHECK(w.d.message && strstr(w.d.message, "its status reads canary weight 0%, but the routes still send the "
+                                             "canary its last step's share"));
+    world_free(&w);
+}
+
+/* --flagger-deployment: a new Flagger can restart every gated release in flight once. */
+static void target_denies_a_flagger_upgrade_while_releases_are_in_flight(void)
+{
+    static const char *const flagger[] = {"flagger-system/flagger", NULL};
+    struct world w;
+    cJSON *others[6];
+    char name[16];
+    int i;
+
+    world_init(&w, "validate/deployment.json");
+    w.cfg.flagger_deployments = flagger;
+    fake_put(w.old_obj, "metadata", "namespace", cJSON_CreateString("flagger-system"));
+    fake_put(w.new_obj, "metadata", "namespace", cJSON_CreateString("flagger-system"));
+    fake_put(w.old_obj, "metadata", "name", cJSON_CreateString("flagger"));
+    fake_put(w.new_obj, "metadata", "name", cJSON_CreateString("flagger"));
+    for (i = 0; i < 6; i++) {
+        others[i] = cJSON_Duplicate(w.canary, 1);
+        snprintf(name, sizeof(name), "app-%d", i);
+        fake_put(others[i], "metadata", "name", cJSON_CreateString(name));
+        w.fake.canaries[w.fake.n++] = others[i];
+    }
+    set_image(w.old_obj, "ghcr.io/fluxcd/flagger:1.37.0");
+    set_image(w.new_obj, "ghcr.io/fluxcd/flagger:1.38.0");
+    run(&w);
+    CHECK_INT(w.d.allowed, 0);
+    /* Five named (sorted), and how many more. */
+    CHECK(w.d.message && strstr(w.d.message, "test/app-0 (Progressing, 10%), test/app-1 (Progressing, 10%), test/app-2 "
+                                             "(Progressing, 10%), test/app-3 (Progressing, 10%), test/app-4 (Progressing,"
+                                             " 10%) and 2 more"));
+    CHECK(w.d.message && strstr(w.d.message, "restart every gated release in flight from 0% once"));
+    /* Scaling Flagger is no upgrade. */
+    set_image(w.new_obj, "ghcr.io/fluxcd/flagger:1.37.0");
+    fake_put(w.new_obj, "spec", "replicas", cJSON_CreateNumber(2));
+    run(&w);
+    CHECK_INT(w.d.allowed, 1);
+    /* The override works as on targets. */
+    set_image(w.new_obj, "ghcr.io/fluxcd/flagger:1.38.0");
+    fake_annotate(w.new_obj, "manual-gate.io/override", "CVE fix in Flagger");
+    run(&w);
+    CHECK_INT(w.d.allowed, 1);
+    CHECK_STR(fake_audit(&w.d, "override-reason"), "CVE fix in Flagger");
+    /* No release in flight: allowed. */
+    fake_del(w.new_obj, "metadata/annotations", "manual-gate.io/override");
+    for (i = 0; i < w.fake.n; i++)
+        fake_put((cJSON *)w.fake.canaries[i], "status", "phase", cJSON_CreateString("Succeeded"));
+    run(&w);
+    CHECK_INT(w.d.allowed, 1);
+    for (i = 0; i < 6; i++)
+        cJSON_Delete(others[i]);
+    world_free(&w);
+}
+
+/* Only the Deployments named: the same name elsewhere is an ordinary Deployment. */
+static void target_flagger_deployment_matches_namespace_and_name(void)
+{
+    static const char *const flagger[] = {"flagger-system/flagger", "istio-system/flagger", NULL};
+    static const struct { const char *ns, *name; int denied; } cases[] = {
+        {"flagger-system", "flagger", 1}, {"istio-system", "flagger", 1}, {"flagger-system", "flagger-x", 0},
+        {"flagger", "system/flagger", 0}, {"default", "flagger", 0},
     };
     size_t i;
 
@@ -274,18 +387,14 @@ static void target_denies_only_in_flight_phases(void)
         struct world w;
 
         world_init(&w, "validate/deployment.json");
-        set_phase(w.canary, cases[i].phase, 30);
-        set_image(w.new_obj, "ghcr.io/stefanprodan/podinfo:6.5.1");
+        w.cfg.flagger_deployments = flagger;
+        fake_put(w.old_obj, "metadata", "namespace", cJSON_CreateString(cases[i].ns));
+        fake_put(w.new_obj, "metadata", "namespace", cJSON_CreateString(cases[i].ns));
+        fake_put(w.old_obj, "metadata", "name", cJSON_CreateString(cases[i].name));
+        fake_put(w.new_obj, "metadata", "name", cJSON_CreateString(cases[i].name));
+        set_image(w.new_obj, "ghcr.io/fluxcd/flagger:1.38.0");
         run(&w);
-        if (w.d.allowed != cases[i].want_allowed)
-            fprintf(stderr, "  phase \"%s\": allowed=%d\n", cases[i].phase, w.d.allowed);
-        CHECK_INT(w.d.allowed, cases[i].want_allowed);
-        if (!cases[i].want_allowed) {
-            char want[64];
-
-            snprintf(want, sizeof(want), "(phase %s, canary weight 30%%)", cases[i].phase);
-            CHECK(w.d.message && strstr(w.d.message, want));
-        }
+        CHECK_INT(w.d.allowed, !cases[i].denied);
         world_free(&w);
     }
 }
@@ -818,7 +927,10 @@ TEST_MAIN("validate_target",
           TEST(target_matches_target_kind),
           TEST(target_follows_each_gating_trigger),
           TEST(target_denies_when_gated_in_canary_analysis),
-          TEST(target_denies_only_in_flight_phases),
+          TEST(target_follows_the_phase_table),
+          TEST(target_denial_in_waiting_promotion_says_the_routes_are_weighted),
+          TEST(target_denies_a_flagger_upgrade_while_releases_are_in_flight),
+          TEST(target_flagger_deployment_matches_namespace_and_name),
           TEST(target_denial_during_promotion_says_wait),
           TEST(target_denies_when_any_matching_canary_is_in_flight),
           TEST(target_override_annotation_allows_with_warning_and_audit),

@@ -1,0 +1,14 @@
+/*
+ * Monotonic seconds (see monotime.h).
+ */
+#include "monotime.h"
+
+#include <time.h>
+
+double monotime_now(void)
+{
+    struct timespec now;
+
+    clock_gettime(CLOCK_MONOTONIC, &now);
+    return (double)now.tv_sec + (double)now.tv_nsec / 1e9;
+}
