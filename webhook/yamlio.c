@@ -62,21 +62,33 @@ struct loader {
     struct anchor *anchors; /* by name */
     size_t copied;          /* bytes, of YAML_ALIAS_BYTES_MAX */
     size_t line;
+    size_t doc;             /* documents started, the one being read included */
+    int name_doc;           /* errors name the document as well as the line */
     char *err;
     size_t errlen;
 };
 
+/* "yaml: line N: " or "yaml: document D, line N: " before a message. */
+static void where(const struct loader *l, size_t line, char *buf, size_t len)
+{
+    if (l->name_doc)
+        snprintf(buf, len, "yaml: document %zu, line %zu: ", l->doc ? l->doc : 1, line);
+    else
+        snprintf(buf, len, "yaml: line %zu: ", line);
+}
+
 static int fail(struct loader *l, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 static int fail(struct loader *l, const char *fmt, ...)
 {
-    char msg[256];
+    char msg[256], at[64];
     va_list ap;
 
     va_start(ap, fmt);
     vsnprintf(msg, sizeof(msg), fmt, ap);
     va_end(ap);
+    where(l, l->line, at, sizeof(at));
     if (l->err && l->errlen)
-        snprintf(l->err, l->errlen, "yaml: line %zu: %s", l->line, msg);
+        snprintf(l->err, l->errlen, "%s%s", at, msg);
     return -1;
 }
 
@@ -429,13 +441,16 @@ static cJSON *parse(const char *buf, size_t len, int keep_empty, char *err, size
     }
     l->err = err;
     l->errlen = errlen;
+    l->name_doc = keep_empty;
     yaml_parser_set_input_string(&parser, (const unsigned char *)buf, len);
     while (!done) {
         if (!yaml_parser_parse(&parser, &ev)) {
+            char at[64];
+
+            where(l, parser.problem_mark.line + 1, at, sizeof(at));
             if (err && errlen)
-                snprintf(err, errlen, "yaml: line %zu: %s%s%s", parser.problem_mark.line + 1,
-                         parser.problem ? parser.problem : "syntax error", parser.context ? " " : "",
-                         parser.context ? parser.context : "");
+                snprintf(err, errlen, "%s%s%s%s", at, parser.problem ? parser.problem : "syntax error",
+                         parser.context ? " " : "", parser.context ? parser.context : "");
             goto fail;
         }
         l->line = ev.start_mark.line + 1;
@@ -445,6 +460,7 @@ static cJSON *parse(const char *buf, size_t len, int keep_empty, char *err, size
             break;
         case YAML_DOCUMENT_START_EVENT:
             loader_reset(l);
+            l->doc++;
             break;
         case YAML_DOCUMENT_END_EVENT:
             /* An empty document ("---" alone, only comments, or null) is no object. */

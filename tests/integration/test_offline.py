@@ -256,8 +256,10 @@ class VerbTest(TempDirTest):
         self.assertEqual(rc, 2)
         self.assertEqual(out, good + "\n")
         self.assertIn("manual-gate mutate: cannot open /nonexistent/canary.yaml", err)
-        self.assertIn("manual-gate mutate: %s: yaml: line" % bad, err)
-        self.assertEqual(mutate(self.put("alias.yaml", "a: &x 1\nb: *y\n"))[0], 2)
+        self.assertIn("manual-gate mutate: %s: yaml: document 1, line 3: did not find expected" % bad, err)
+        rc, out, err = mutate(self.put("alias.yaml", "a: &x 1\n---\nb: *y\n"))
+        self.assertEqual((rc, out), (2, ""))
+        self.assertIn("alias.yaml: yaml: document 2, line 3: alias *y names no anchor", err)
 
 
 class FlagTest(unittest.TestCase):
@@ -351,7 +353,7 @@ class LimitsTest(TempDirTest):
         path = self.put("bomb.yaml", "a: &a " + "x" * (1 << 20) + "\nb: [" + ", ".join(["*a"] * 300) + "]\n")
         r = subprocess.run([harness.BIN, "mutate", path], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, timeout=120)
         self.assertEqual(r.returncode, 2)
-        self.assertIn(b"yaml: line 2: aliases expand to more than 64 MiB", r.stderr)
+        self.assertIn(b"yaml: document 1, line 2: aliases expand to more than 64 MiB", r.stderr)
 
     def test_a_canary_with_a_hundred_thousand_labels_is_completed(self):
         """Duplicate keys are found by hash, not by a scan of the mapping per key (make bench times it)."""
