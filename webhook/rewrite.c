@@ -237,6 +237,11 @@ static int admit_doc(struct file *f, size_t doc, const cJSON *v)
     return 0;
 }
 
+static int is_space(char c)
+{
+    return c == ' ' || c == '\t' || c == '\r' || c == '\n';
+}
+
 /* Read the input: one JSON value, or a YAML stream. 0, or -1 after a message. */
 static int read_docs(struct file *f)
 {
@@ -249,11 +254,11 @@ static int read_docs(struct file *f)
         fprintf(f->msgs, "manual-gate mutate: %s: UTF-16 input is not supported: convert it to UTF-8\n", f->name);
         return -1;
     }
-    while (p < end && strchr(" \t\r\n", *p))
+    while (p < end && is_space(*p))
         p++;
     if (p < end && (*p == '{' || *p == '[') &&
         (value = cJSON_ParseWithLengthOpts(f->in, f->len, &parse_end, 0)) != NULL) {
-        while (parse_end < end && strchr(" \t\r\n", *parse_end))
+        while (parse_end < end && is_space(*parse_end))
             parse_end++;
         if (parse_end == end && (f->docs = cJSON_CreateArray()) && cJSON_AddItemToArray(f->docs, value)) {
             f->json = 1;

@@ -175,7 +175,8 @@ static int replace_value(struct splicer *sp, size_t key, size_t value, const cJS
         if (ytree_is_break(sp->s[i]))
             old_inline = 0;
     if (yamlrender_is_inline(want)) {
-        rc = (!old_inline && buf_append(&text, " ", 1) < 0) ||
+        /* A space after the ':' unless one is there: an empty (null) value starts right after it. */
+        rc = ((!old_inline || v->start == colon + 1) && buf_append(&text, " ", 1) < 0) ||
              yamlrender_inline(&text, want, v->kind == YTREE_SCALAR ? v->style : 0, &sp->st) < 0 ||
              (ytree_after_break(sp->t, end) && buf_append(&text, sp->st.eol, strlen(sp->st.eol)) < 0);
         rc = rc ? SP_OOM : add_edit(sp, old_inline ? v->start : colon + 1, end, text.data, text.len);
@@ -288,7 +289,8 @@ static int seq_items(struct splicer *sp, struct seq *q, const cJSON *have, const
     for (i = 0, c = want->child; c; c = c->next)
         q->wv[i++] = c;
     for (i = 0, c = have->child, c_node = n->first; c_node != YTREE_NONE; c_node = node_at(sp, c_node)->next, i++) {
-        for (p = node_at(sp, c_node)->start; p > 0 && strchr(" \t\r\n", sp->s[p - 1]); p--)
+        for (p = node_at(sp, c_node)->start; p > 0 && (sp->s[p - 1] == ' ' || sp->s[p - 1] == '\t' ||
+                                                       ytree_is_break(sp->s[p - 1])); p--)
             ;
         if (p == 0 || sp->s[p - 1] != '-' || !ytree_indent_only(sp->t, p - 1))
             return unfaithful(sp, c_node, "an item's \"-\" is not alone at the start of its line");
