@@ -24,6 +24,12 @@ static int no_canary_by_config(void *ctx, const char *ns, const char *ref, struc
     return LOOKUP_NONE;
 }
 
+static int no_releases(void *ctx, const char *ns, struct canary_info *out, int max)
+{
+    (void)ctx, (void)ns, (void)out, (void)max;
+    return 0;
+}
+
 /* The request the API server would send for a CREATE of obj; group and version are cut from
  * apiVersion into the caller's buffer. */
 static struct admission_request create_request(const cJSON *obj, char *api, size_t apilen)
@@ -81,7 +87,7 @@ static void deny(struct admit_result *r, struct decision *d)
 
 int admit_create(const cJSON *obj, const struct policy_config *cfg, struct admit_result *r)
 {
-    static const struct canary_lookup none = {NULL, no_canary_by_target, no_canary_by_config};
+    static const struct canary_lookup none = {NULL, no_canary_by_target, no_canary_by_config, no_releases};
     struct admission_request req;
     struct decision d;
     char api[256], err[256];

@@ -149,7 +149,7 @@ int files_write_atomic(const char *path, const char *data, size_t len, char *err
 {
     char real[PATH_MAX], dir[PATH_MAX], tmp[PATH_MAX + 32];
     struct stat st;
-    int fd = -1, rc = -1;
+    int fd = -1;
 
     tmp[0] = '\0';
     if (!realpath(path, real) || stat(real, &st) < 0) {
@@ -182,7 +182,7 @@ fail:
         close(fd);
     if (tmp[0])
         unlink(tmp);
-    return rc;
+    return -1;
 }
 
 /* Write text to a new temporary file; its path in tmp (of PATH_MAX). 0 or -1. */

@@ -137,7 +137,7 @@ static int check_strings(struct file *f, size_t doc, int item, const cJSON *cana
             continue;
         if (mnode == YTREE_NONE)
             mnode = node_get(f, object_node(f, doc, item), "metadata");
-        if (m && !cJSON_IsObject(m) && !cJSON_IsNull(m)) {
+        if (!cJSON_IsObject(m)) {
             fprintf(f->msgs, "Error: %s: %s: metadata.%s is %s, not a mapping of strings: kubectl apply refuses "
                     "it\n", where(f, doc, node_get(f, mnode, fields[i]), loc, sizeof(loc)), whom, fields[i],
                     kind_of(m));
