@@ -14,6 +14,10 @@
 /* Parse every document of buf (one or several, "---" separated) into a cJSON array of documents;
  * empty documents are skipped. NULL with a one-line reason in err (with line number) on error. */
 cJSON *yaml_parse(const char *buf, size_t len, char *err, size_t errlen);
+/* The same, keeping every document of the stream in order: an empty one is a JSON null, so the
+ * array's index is the document's index in the stream. Errors name the document too:
+ * "yaml: document 2, line 14: ...". */
+cJSON *yaml_parse_stream(const char *buf, size_t len, char *err, size_t errlen);
 /* Print the documents of an array as a YAML stream ("---" between documents). NULL on error. */
 char *yaml_emit(const cJSON *docs);
 

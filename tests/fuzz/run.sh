@@ -7,7 +7,7 @@ seconds=${FUZZ_SECONDS:-60}
 root=$(cd "$(dirname "$0")/../.." && pwd)
 out=$root/build/fuzz
 command -v clang >/dev/null || { echo "clang not installed (apt-get install clang libclang-rt-14-dev): fuzzing skipped"; exit 0; }
-mkdir -p "$out/corpus-review" "$out/corpus-yaml"
+mkdir -p "$out/corpus-review" "$out/corpus-yaml" "$out/corpus-splice"
 rm -f "$out"/crash-* "$out"/leak-* "$out"/timeout-*
 flags="-g -O1 -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined -D_GNU_SOURCE -std=c11 -I$root/webhook $(pkg-config --cflags libcjson yaml-0.1)"
 libs="$(pkg-config --libs libmicrohttpd libcjson libcurl yaml-0.1 openssl gnutls) -lpthread -lm"
@@ -26,7 +26,8 @@ for p in glob.glob(os.path.join(root, "tests/fixtures/mutate/cases/*.json")):
                   open(os.path.join(dst, os.path.basename(p)), "w"))
 PY
 cp "$root"/tests/fixtures/flagger/examples/*.yaml "$root"/tests/fixtures/canaries/*.yaml "$out/corpus-yaml/"
-for t in review yaml; do
+cp "$out"/corpus-yaml/* "$root"/tests/fixtures/splice/*.yaml "$root"/tests/fixtures/offline/roundtrip/*.yaml "$out/corpus-splice/"
+for t in review yaml splice; do
     # shellcheck disable=SC2086
     clang $flags -o "$out/fuzz_$t" "$root/tests/fuzz/fuzz_$t.c" $srcs $libs
     echo "== fuzz_$t for ${seconds}s"
