@@ -13,7 +13,7 @@ flags="-g -O1 -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefine
 libs="$(pkg-config --libs libmicrohttpd libcjson libcurl yaml-0.1 openssl gnutls) -lpthread -lm"
 # The policies, codec and YAML module: everything but the server, the API client and main.
 srcs=$(ls "$root"/webhook/*.c | grep -vE '/(main|server|kube|cache)\.c$')
-cp "$root"/tests/fixtures/review/*.json "$root"/tests/fixtures/reviews/*.json "$out/corpus-review/"
+cp "$root"/tests/fixtures/reviews/*.json "$out/corpus-review/"
 python3 - "$root" "$out/corpus-review" <<'PY'
 import json, os, sys, glob
 root, dst = sys.argv[1], sys.argv[2]
