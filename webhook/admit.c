@@ -16,13 +16,13 @@
 static int no_canary_by_target(void *ctx, const char *ns, const char *kind, const char *name, struct canary_info *out)
 {
     (void)ctx, (void)ns, (void)kind, (void)name, (void)out;
-    return LOOKUP_NONE;
+    return CANARY_LOOKUP_NONE;
 }
 
 static int no_canary_by_config(void *ctx, const char *ns, const char *ref, struct canary_info *out)
 {
     (void)ctx, (void)ns, (void)ref, (void)out;
-    return LOOKUP_NONE;
+    return CANARY_LOOKUP_NONE;
 }
 
 static int no_releases(void *ctx, const char *ns, struct canary_info *out, int max)
@@ -54,7 +54,7 @@ static struct admission_request create_request(const cJSON *obj, char *api, size
     r.namespace_ = obj_namespace(obj);
     r.name = obj_name(obj);
     r.operation = "CREATE";
-    r.op = OP_CREATE;
+    r.op = ADMISSION_OP_CREATE;
     r.username = "";
     r.object = obj;
     return r;

@@ -87,7 +87,7 @@ static int file_read_into(struct cache_index *idx, const char *file, char *err, 
         buf_free(&text);
         return -1;
     }
-    docs = yaml_parse(text.data, text.len, yerr, sizeof(yerr));
+    docs = yamlio_parse(text.data, text.len, yerr, sizeof(yerr));
     buf_free(&text);
     if (!docs) {
         snprintf(err, errlen, "%s: %s", file, yerr);

@@ -20,7 +20,7 @@ struct review {
     struct admission_request req;
 };
 
-/* The operation named by s ("CREATE", "UPDATE", "DELETE", "CONNECT"); OP_OTHER for anything else. */
+/* The operation named by s ("CREATE", "UPDATE", "DELETE", "CONNECT"); ADMISSION_OP_OTHER for anything else. */
 enum admission_op admission_op_of(const char *s);
 /* Decode body. 0 on success; otherwise the HTTP status to answer (400, or 413 for a body with too many
  * values to parse safely) with a one-line reason in err: no review can be formed from this body. */

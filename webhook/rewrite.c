@@ -36,7 +36,7 @@ struct file {
     cJSON *docs;      /* every document's value, in stream order (null for an empty one) */
     cJSON **wants;    /* per document: its value after admission, NULL while unchanged */
     size_t ndocs;
-    struct ytree tree;
+    struct yamltree tree;
     int tree_state;   /* 0 positions not read yet, 1 read, -1 unknown (JSON libyaml cannot read) */
     int refused;
     /* Printed once the file is known to be written: a refused file is left as written, and warnings
@@ -61,26 +61,26 @@ static int is_list(const cJSON *v)
 
 /* Positions, read on first use: a file whose Canaries need no change and no message never needs them,
  * and reading them costs as much as reading the values. */
-static const struct ytree *tree(struct file *f)
+static const struct yamltree *tree(struct file *f)
 {
     char err[256];
 
     if (f->tree_state == 0)
-        f->tree_state = ytree_parse(&f->tree, f->in, f->len, err, sizeof(err)) == 0 && f->tree.ndocs == f->ndocs ? 1 : -1;
+        f->tree_state = yamltree_parse(&f->tree, f->in, f->len, err, sizeof(err)) == 0 && f->tree.ndocs == f->ndocs ? 1 : -1;
     return f->tree_state > 0 ? &f->tree : NULL;
 }
 
 static size_t node_get(struct file *f, size_t node, const char *key)
 {
-    return tree(f) ? ytree_get(&f->tree, node, key) : YTREE_NONE;
+    return tree(f) ? yamltree_get(&f->tree, node, key) : YAMLTREE_NONE;
 }
 
 /* The node of an object: document doc's root, or item `item` of the List it holds. */
 static size_t object_node(struct file *f, size_t doc, int item)
 {
-    size_t root = tree(f) ? f->tree.docs[doc].root : YTREE_NONE;
+    size_t root = tree(f) ? f->tree.docs[doc].root : YAMLTREE_NONE;
 
-    return item < 0 ? root : tree(f) ? ytree_item(&f->tree, node_get(f, root, "items"), (size_t)item) : YTREE_NONE;
+    return item < 0 ? root : tree(f) ? yamltree_item(&f->tree, node_get(f, root, "items"), (size_t)item) : YAMLTREE_NONE;
 }
 
 /* "FILE (document N, line L)" for a node (or the document when the node is unknown). */
@@ -89,7 +89,7 @@ static const char *where(struct file *f, size_t doc, size_t node, char *buf, siz
     size_t line = 0;
 
     if (tree(f))
-        line = node != YTREE_NONE ? f->tree.nodes[node].line : f->tree.docs[doc].line;
+        line = node != YAMLTREE_NONE ? f->tree.nodes[node].line : f->tree.docs[doc].line;
     if (line)
         snprintf(buf, len, "%s (document %zu, line %zu)", f->name, doc + 1, line);
     else
@@ -127,7 +127,7 @@ static int check_strings(struct file *f, size_t doc, int item, const cJSON *cana
 {
     static const char *const fields[] = {"labels", "annotations"};
     const cJSON *meta = obj_get(canary, "metadata"), *m, *c;
-    size_t i, mnode = YTREE_NONE, vnode;
+    size_t i, mnode = YAMLTREE_NONE, vnode;
     char loc[512], written[QUOTED_MAX + 1];
     int bad = 0;
 
@@ -135,7 +135,7 @@ static int check_strings(struct file *f, size_t doc, int item, const cJSON *cana
         m = obj_get(meta, fields[i]);
         if (!m || cJSON_IsNull(m) || (cJSON_IsObject(m) && strings_only(m)))
             continue;
-        if (mnode == YTREE_NONE)
+        if (mnode == YAMLTREE_NONE)
             mnode = node_get(f, object_node(f, doc, item), "metadata");
         if (!cJSON_IsObject(m)) {
             fprintf(f->msgs, "Error: %s: %s: metadata.%s is %s, not a mapping of strings: kubectl apply refuses "
@@ -149,7 +149,7 @@ static int check_strings(struct file *f, size_t doc, int item, const cJSON *cana
                 continue;
             vnode = node_get(f, node_get(f, mnode, fields[i]), c->string);
             written[0] = '\0';
-            if (vnode != YTREE_NONE && f->tree.nodes[vnode].kind == YTREE_SCALAR)
+            if (vnode != YAMLTREE_NONE && f->tree.nodes[vnode].kind == YAMLTREE_SCALAR)
                 snprintf(written, sizeof(written), "%.*s", (int)(f->tree.nodes[vnode].end - f->tree.nodes[vnode].start),
                          f->in + f->tree.nodes[vnode].start);
             fprintf(f->msgs, "Error: %s: %s: metadata.%s \"%s\" is %s, not a string: kubectl apply refuses it "
@@ -268,7 +268,7 @@ static int read_docs(struct file *f)
         cJSON_Delete(f->docs ? f->docs : value);
         f->docs = NULL;
     }
-    if (!(f->docs = yaml_parse_stream(f->in, f->len, err, sizeof(err)))) {
+    if (!(f->docs = yamlio_parse_stream(f->in, f->len, err, sizeof(err)))) {
         fprintf(f->msgs, "manual-gate mutate: %s: %s\n", f->name, err);
         return -1;
     }
@@ -279,7 +279,7 @@ static int read_docs(struct file *f)
 /* The YAML input with each changed document spliced in (or printed anew). */
 static char *splice_docs(struct file *f, size_t *outlen)
 {
-    struct ysplice edits = {NULL, 0, 0};
+    struct yamlsplice edits = {NULL, 0, 0};
     char why[256], loc[512];
     char *text = NULL;
     size_t d;
@@ -292,16 +292,16 @@ static char *splice_docs(struct file *f, size_t *outlen)
     for (d = 0; d < f->ndocs && rc >= 0; d++) {
         if (!f->wants[d])
             continue;
-        rc = ysplice_doc(&f->tree, d, cJSON_GetArrayItem(f->docs, (int)d), f->wants[d], &edits, why, sizeof(why));
+        rc = yamlsplice_doc(&f->tree, d, cJSON_GetArrayItem(f->docs, (int)d), f->wants[d], &edits, why, sizeof(why));
         if (rc == 1) {
             fprintf(f->msgs, "Note: %s: printed anew, without its comments, since a change cannot be placed "
                     "in its text (%s)\n", where(f, d, f->tree.docs[d].root, loc, sizeof(loc)), why);
-            rc = ysplice_reemit(&f->tree, d, f->wants[d], &edits);
+            rc = yamlsplice_reemit(&f->tree, d, f->wants[d], &edits);
         }
     }
     if (rc >= 0)
-        text = ysplice_apply(f->in, f->len, &edits, outlen);
-    ysplice_free(&edits);
+        text = yamlsplice_apply(f->in, f->len, &edits, outlen);
+    yamlsplice_free(&edits);
     return text;
 }
 
@@ -366,7 +366,7 @@ done:
         cJSON_Delete(f.wants[d]);
     free(f.wants);
     cJSON_Delete(f.docs);
-    ytree_free(&f.tree);
+    yamltree_free(&f.tree);
     buf_free(&f.warnings);
     return r->status;
 }

@@ -28,7 +28,7 @@ static int emit_scalar(yaml_emitter_t *em, const char *text, int is_string)
     yaml_scalar_style_t style = YAML_PLAIN_SCALAR_STYLE;
 
     if (is_string) {
-        if (yaml_string_needs_quotes(text))
+        if (yamlscalar_needs_quotes(text))
             style = YAML_DOUBLE_QUOTED_SCALAR_STYLE;
         else if (strchr(text, '\n'))
             style = YAML_LITERAL_SCALAR_STYLE; /* libyaml falls back to quoting when a block cannot hold it */
@@ -72,7 +72,7 @@ static int emit_node(yaml_emitter_t *em, const cJSON *n)
     return emit_scalar(em, "null", 0);
 }
 
-char *yaml_emit(const cJSON *docs)
+char *yamlio_emit(const cJSON *docs)
 {
     yaml_emitter_t em;
     yaml_event_t ev;

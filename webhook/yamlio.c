@@ -106,13 +106,13 @@ static cJSON *scalar_node(struct loader *l, const yaml_event_t *ev)
         return cJSON_CreateString(value);
     if (!tag && ev->data.scalar.style != YAML_PLAIN_SCALAR_STYLE)
         return cJSON_CreateString(value);
-    switch (yaml_plain_kind(value, &num)) {
-    case YAML_PLAIN_NULL: return cJSON_CreateNull();
-    case YAML_PLAIN_TRUE: return cJSON_CreateTrue();
-    case YAML_PLAIN_FALSE: return cJSON_CreateFalse();
-    case YAML_PLAIN_NUMBER: return cJSON_CreateNumber(num);
-    case YAML_PLAIN_NOT_JSON: fail(l, "\"%.40s\" is not a number JSON can hold", value); return NULL;
-    case YAML_PLAIN_STRING: break;
+    switch (yamlscalar_plain_kind(value, &num)) {
+    case YAMLSCALAR_NULL: return cJSON_CreateNull();
+    case YAMLSCALAR_TRUE: return cJSON_CreateTrue();
+    case YAMLSCALAR_FALSE: return cJSON_CreateFalse();
+    case YAMLSCALAR_NUMBER: return cJSON_CreateNumber(num);
+    case YAMLSCALAR_NOT_JSON: fail(l, "\"%.40s\" is not a number JSON can hold", value); return NULL;
+    case YAMLSCALAR_STRING: break;
     }
     return cJSON_CreateString(value);
 }
@@ -506,12 +506,12 @@ fail:
     return NULL;
 }
 
-cJSON *yaml_parse(const char *buf, size_t len, char *err, size_t errlen)
+cJSON *yamlio_parse(const char *buf, size_t len, char *err, size_t errlen)
 {
     return parse(buf, len, 0, err, errlen);
 }
 
-cJSON *yaml_parse_stream(const char *buf, size_t len, char *err, size_t errlen)
+cJSON *yamlio_parse_stream(const char *buf, size_t len, char *err, size_t errlen)
 {
     return parse(buf, len, 1, err, errlen);
 }

@@ -33,41 +33,41 @@ static size_t most(const size_t *counts, size_t fallback)
     return best;
 }
 
-static void count_node(const struct ytree *t, size_t node, struct tally *ty)
+static void count_node(const struct yamltree *t, size_t node, struct tally *ty)
 {
-    const struct ytree_node *n = &t->nodes[node], *k, *v;
+    const struct yamltree_node *n = &t->nodes[node], *k, *v;
     size_t c;
 
-    if (n->kind == YTREE_SEQUENCE && !(n->props & YTREE_FLOW) && n->first != YTREE_NONE) {
+    if (n->kind == YAMLTREE_SEQUENCE && !(n->props & YAMLTREE_FLOW) && n->first != YAMLTREE_NONE) {
         v = &t->nodes[n->first];
-        if (v->kind == YTREE_MAPPING && !(v->props & YTREE_FLOW) && v->line == n->line && v->column > n->column &&
+        if (v->kind == YAMLTREE_MAPPING && !(v->props & YAMLTREE_FLOW) && v->line == n->line && v->column > n->column &&
             v->column - n->column <= STEP_MAX)
             ty->item[v->column - n->column]++;
     }
-    if (n->kind == YTREE_MAPPING && !(n->props & YTREE_FLOW)) {
-        for (c = n->first; c != YTREE_NONE && t->nodes[c].next != YTREE_NONE; c = t->nodes[t->nodes[c].next].next) {
+    if (n->kind == YAMLTREE_MAPPING && !(n->props & YAMLTREE_FLOW)) {
+        for (c = n->first; c != YAMLTREE_NONE && t->nodes[c].next != YAMLTREE_NONE; c = t->nodes[t->nodes[c].next].next) {
             k = &t->nodes[c];
             v = &t->nodes[k->next];
-            if ((v->props & YTREE_FLOW) || v->line <= k->line || v->column < k->column ||
+            if ((v->props & YAMLTREE_FLOW) || v->line <= k->line || v->column < k->column ||
                 v->column - k->column > STEP_MAX)
                 continue;
-            if (v->kind == YTREE_MAPPING && v->column > k->column)
+            if (v->kind == YAMLTREE_MAPPING && v->column > k->column)
                 ty->step[v->column - k->column]++;
-            else if (v->kind == YTREE_SEQUENCE)
+            else if (v->kind == YAMLTREE_SEQUENCE)
                 ty->seq[v->column - k->column]++;
         }
     }
-    for (c = n->first; c != YTREE_NONE; c = t->nodes[c].next)
+    for (c = n->first; c != YAMLTREE_NONE; c = t->nodes[c].next)
         count_node(t, c, ty);
 }
 
-void yamlrender_style(const struct ytree *t, size_t doc, struct yaml_style *st)
+void yamlrender_style_read(const struct yamltree *t, size_t doc, struct yamlrender_style *st)
 {
-    const struct ytree_doc *d = &t->docs[doc];
+    const struct yamltree_doc *d = &t->docs[doc];
     struct tally ty;
 
     memset(&ty, 0, sizeof(ty));
-    if (d->root != YTREE_NONE)
+    if (d->root != YAMLTREE_NONE)
         count_node(t, d->root, &ty);
     st->map_step = most(ty.step, 2);
     st->seq_offset = most(ty.seq, st->map_step);
@@ -101,19 +101,19 @@ int yamlrender_indent(struct buf *b, size_t col)
 
 static int quoted(struct buf *b, const char *s, char quote)
 {
-    return quote == '\'' ? yaml_quote_single(b, s) : yaml_quote_double(b, s);
+    return quote == '\'' ? yamlscalar_quote_single(b, s) : yamlscalar_quote_double(b, s);
 }
 
-static int render_string(struct buf *b, const char *s, int like, const struct yaml_style *st)
+static int render_string(struct buf *b, const char *s, int like, const struct yamlrender_style *st)
 {
     if (like == YAML_SINGLE_QUOTED_SCALAR_STYLE || like == YAML_DOUBLE_QUOTED_SCALAR_STYLE)
         return quoted(b, s, like == YAML_SINGLE_QUOTED_SCALAR_STYLE ? '\'' : '"');
     if (like != YAML_PLAIN_SCALAR_STYLE && st->quote_all)
         return quoted(b, s, st->quote);
-    return yaml_plain_safe(s) ? buf_append(b, s, strlen(s)) : quoted(b, s, st->quote);
+    return yamlscalar_plain_safe(s) ? buf_append(b, s, strlen(s)) : quoted(b, s, st->quote);
 }
 
-int yamlrender_inline(struct buf *b, const cJSON *v, int like, const struct yaml_style *st)
+int yamlrender_inline(struct buf *b, const cJSON *v, int like, const struct yamlrender_style *st)
 {
     char num[JSON_NUMBER_MAX];
 
@@ -130,12 +130,12 @@ int yamlrender_inline(struct buf *b, const cJSON *v, int like, const struct yaml
     return buf_append(b, "null", 4);
 }
 
-static int render_key(struct buf *b, const char *key, const struct yaml_style *st)
+static int render_key(struct buf *b, const char *key, const struct yamlrender_style *st)
 {
-    return yaml_plain_safe(key) && !st->quote_keys ? buf_append(b, key, strlen(key)) : quoted(b, key, st->quote);
+    return yamlscalar_plain_safe(key) && !st->quote_keys ? buf_append(b, key, strlen(key)) : quoted(b, key, st->quote);
 }
 
-int yamlrender_entry(struct buf *b, const char *key, const cJSON *v, size_t col, const struct yaml_style *st)
+int yamlrender_entry(struct buf *b, const char *key, const cJSON *v, size_t col, const struct yamlrender_style *st)
 {
     if (render_key(b, key, st) < 0 || buf_append(b, ":", 1) < 0)
         return -1;
@@ -146,7 +146,7 @@ int yamlrender_entry(struct buf *b, const char *key, const cJSON *v, size_t col,
     return yamlrender_block(b, v, col + (cJSON_IsObject(v) ? st->map_step : st->seq_offset), st);
 }
 
-int yamlrender_item(struct buf *b, const cJSON *v, size_t col, size_t item_offset, const struct yaml_style *st)
+int yamlrender_item(struct buf *b, const cJSON *v, size_t col, size_t item_offset, const struct yamlrender_style *st)
 {
     const cJSON *c;
 
@@ -169,7 +169,7 @@ int yamlrender_item(struct buf *b, const cJSON *v, size_t col, size_t item_offse
     return 0;
 }
 
-int yamlrender_block(struct buf *b, const cJSON *v, size_t col, const struct yaml_style *st)
+int yamlrender_block(struct buf *b, const cJSON *v, size_t col, const struct yamlrender_style *st)
 {
     const cJSON *c;
 

@@ -16,7 +16,7 @@
 #include "buf.h"
 #include "yamltree.h"
 
-struct yaml_style {
+struct yamlrender_style {
     size_t map_step;    /* columns a mapping nested under a key is indented by */
     size_t seq_offset;  /* columns a sequence under a key is indented by (0: its "-" under the key) */
     size_t item_offset; /* columns from an item's "-" to its content */
@@ -28,18 +28,18 @@ struct yaml_style {
 
 /* The style of document doc of t, from the nodes written in it (defaults where it shows none: 2, 2, 2,
  * double quotes, the input's line ending). */
-void yamlrender_style(const struct ytree *t, size_t doc, struct yaml_style *st);
+void yamlrender_style_read(const struct yamltree *t, size_t doc, struct yamlrender_style *st);
 /* 1 when v is written on one line: a scalar, or an empty mapping or sequence ({} and []). */
 int yamlrender_is_inline(const cJSON *v);
 /* Append v as a one-line value. like is the yaml_scalar_style_t of the scalar it replaces (its quotes
  * are kept for a string), 0 for none. 0, or -1 out of memory. */
-int yamlrender_inline(struct buf *b, const cJSON *v, int like, const struct yaml_style *st);
+int yamlrender_inline(struct buf *b, const cJSON *v, int like, const struct yamlrender_style *st);
 /* Append the non-empty mapping or sequence v as a block whose entries (or "-") sit at column col. */
-int yamlrender_block(struct buf *b, const cJSON *v, size_t col, const struct yaml_style *st);
+int yamlrender_block(struct buf *b, const cJSON *v, size_t col, const struct yamlrender_style *st);
 /* Append "key: value" for a key at column col (a block value goes on the lines after it). */
-int yamlrender_entry(struct buf *b, const char *key, const cJSON *v, size_t col, const struct yaml_style *st);
+int yamlrender_entry(struct buf *b, const char *key, const cJSON *v, size_t col, const struct yamlrender_style *st);
 /* Append "- item" for a "-" at column col whose content sits item_offset columns further. */
-int yamlrender_item(struct buf *b, const cJSON *v, size_t col, size_t item_offset, const struct yaml_style *st);
+int yamlrender_item(struct buf *b, const cJSON *v, size_t col, size_t item_offset, const struct yamlrender_style *st);
 /* Append the spaces of an indentation. */
 int yamlrender_indent(struct buf *b, size_t col);
 

@@ -101,7 +101,7 @@ static int parse_float(const char *s, double *out)
 }
 
 /* What a plain (unquoted, untagged) scalar means to kubectl's YAML reader. */
-enum yaml_plain yaml_plain_kind(const char *s, double *num)
+enum yamlscalar_plain yamlscalar_plain_kind(const char *s, double *num)
 {
     static const char *const nulls[] = {"", "~", "null", "Null", "NULL", NULL};
     static const char *const trues[] = {"true", "True", "TRUE", "yes", "Yes", "YES", "on", "On", "ON",
@@ -113,21 +113,21 @@ enum yaml_plain yaml_plain_kind(const char *s, double *num)
     double v = 0;
 
     if (word_in(s, nulls))
-        return YAML_PLAIN_NULL;
+        return YAMLSCALAR_NULL;
     if (word_in(s, trues))
-        return YAML_PLAIN_TRUE;
+        return YAMLSCALAR_TRUE;
     if (word_in(s, falses))
-        return YAML_PLAIN_FALSE;
+        return YAMLSCALAR_FALSE;
     if (word_in(s, specials))
-        return YAML_PLAIN_NOT_JSON;
+        return YAMLSCALAR_NOT_JSON;
     if (parse_int(s, &v) || parse_float(s, &v)) {
         if (!isfinite(v))
-            return YAML_PLAIN_NOT_JSON;
+            return YAMLSCALAR_NOT_JSON;
         if (num)
             *num = v;
-        return YAML_PLAIN_NUMBER;
+        return YAMLSCALAR_NUMBER;
     }
-    return YAML_PLAIN_STRING;
+    return YAMLSCALAR_STRING;
 }
 
 /* A date or time (YAML 1.1 timestamp): some readers turn these into times, so they are kept quoted. */
@@ -142,9 +142,9 @@ static int looks_like_timestamp(const char *s)
 }
 
 
-int yaml_string_needs_quotes(const char *s)
+int yamlscalar_needs_quotes(const char *s)
 {
-    return yaml_plain_kind(s, NULL) != YAML_PLAIN_STRING || looks_like_timestamp(s) || strcmp(s, "<<") == 0;
+    return yamlscalar_plain_kind(s, NULL) != YAMLSCALAR_STRING || looks_like_timestamp(s) || strcmp(s, "<<") == 0;
 }
 
 /* Length of a character YAML 1.1 reads as a line break or a byte-order mark (NEL, LS, PS, BOM) at s,
@@ -171,11 +171,11 @@ static int has_unprintable(const char *s)
     return 0;
 }
 
-int yaml_plain_safe(const char *s)
+int yamlscalar_plain_safe(const char *s)
 {
     size_t n = strlen(s);
 
-    if (n == 0 || yaml_string_needs_quotes(s) || has_unprintable(s))
+    if (n == 0 || yamlscalar_needs_quotes(s) || has_unprintable(s))
         return 0;
     /* An indicator at the start changes what the scalar is (a sequence, a comment, an alias, ...). */
     if (strchr("-?:,[]{}#&*!|>'\"%@`", s[0]) || s[0] == ' ' || s[n - 1] == ' ' || s[n - 1] == ':')
@@ -183,7 +183,7 @@ int yaml_plain_safe(const char *s)
     return strstr(s, ": ") == NULL && strstr(s, " #") == NULL;
 }
 
-int yaml_quote_double(struct buf *b, const char *s)
+int yamlscalar_quote_double(struct buf *b, const char *s)
 {
     const unsigned char *p;
     size_t brk;
@@ -215,12 +215,12 @@ int yaml_quote_double(struct buf *b, const char *s)
     return buf_append(b, "\"", 1);
 }
 
-int yaml_quote_single(struct buf *b, const char *s)
+int yamlscalar_quote_single(struct buf *b, const char *s)
 {
     const char *p;
 
     if (has_unprintable(s))
-        return yaml_quote_double(b, s);
+        return yamlscalar_quote_double(b, s);
     if (buf_append(b, "'", 1) < 0)
         return -1;
     for (p = s; *p; p++)

@@ -11,23 +11,23 @@
 
 #include "buf.h"
 
-enum yaml_plain { YAML_PLAIN_STRING, YAML_PLAIN_NULL, YAML_PLAIN_TRUE, YAML_PLAIN_FALSE, YAML_PLAIN_NUMBER,
-                  YAML_PLAIN_NOT_JSON };
+enum yamlscalar_plain { YAMLSCALAR_STRING, YAMLSCALAR_NULL, YAMLSCALAR_TRUE, YAMLSCALAR_FALSE, YAMLSCALAR_NUMBER,
+                  YAMLSCALAR_NOT_JSON };
 
 /* What an unquoted, untagged scalar with this text means; *num (when not NULL) gets a number's value. */
-enum yaml_plain yaml_plain_kind(const char *s, double *num);
+enum yamlscalar_plain yamlscalar_plain_kind(const char *s, double *num);
 /* 1 when s, written unquoted, would read as something other than the string s to some reader: a
  * null, boolean or number, a YAML 1.1 timestamp, or the merge key "<<". */
-int yaml_string_needs_quotes(const char *s);
+int yamlscalar_needs_quotes(const char *s);
 /* 1 when s can be written as a plain scalar in block context and reads back as the string s: not
- * yaml_string_needs_quotes, no indicator at its start, no ": " or " #", no control or line-break
+ * yamlscalar_needs_quotes, no indicator at its start, no ": " or " #", no control or line-break
  * characters, no surrounding spaces. */
-int yaml_plain_safe(const char *s);
+int yamlscalar_plain_safe(const char *s);
 /* Append s as a double-quoted scalar (escapes for '"', '\', control characters and the Unicode line
  * breaks YAML 1.1 folds). 0, or -1 as buf_append. */
-int yaml_quote_double(struct buf *b, const char *s);
+int yamlscalar_quote_double(struct buf *b, const char *s);
 /* Append s single-quoted when that form can hold it (no control or line-break characters), else
  * double-quoted. 0, or -1 as buf_append. */
-int yaml_quote_single(struct buf *b, const char *s);
+int yamlscalar_quote_single(struct buf *b, const char *s);
 
 #endif

@@ -30,16 +30,16 @@
 enum { SP_OOM = -1, SP_OK = 0, SP_UNFAITHFUL = 1, SP_REPLACE = 2 };
 
 struct splicer {
-    const struct ytree *t;
+    const struct yamltree *t;
     const char *s;
     size_t len;
-    struct yaml_style st;
-    struct ysplice *out;
+    struct yamlrender_style st;
+    struct yamlsplice *out;
     char *why;
     size_t whylen;
 };
 
-static const struct ytree_node *node_at(const struct splicer *sp, size_t i)
+static const struct yamltree_node *node_at(const struct splicer *sp, size_t i)
 {
     return &sp->t->nodes[i];
 }
@@ -53,12 +53,12 @@ static int unfaithful(struct splicer *sp, size_t node, const char *what)
 
 static int add_edit(struct splicer *sp, size_t start, size_t end, const char *text, size_t len)
 {
-    struct ysplice *o = sp->out;
-    struct ysplice_edit *e;
+    struct yamlsplice *o = sp->out;
+    struct yamlsplice_edit *e;
 
     if (o->n == o->cap) {
         size_t cap = o->cap ? o->cap * 2 : 16;
-        struct ysplice_edit *p = realloc(o->edits, cap * sizeof(*p));
+        struct yamlsplice_edit *p = realloc(o->edits, cap * sizeof(*p));
 
         if (!p)
             return SP_OOM;
@@ -84,7 +84,7 @@ static int insert_lines(struct splicer *sp, size_t p, struct buf *text)
     struct buf b = BUF_INIT(SPLICE_TEXT_MAX);
     int rc;
 
-    if (p == sp->len && p > 0 && !ytree_is_break(sp->s[p - 1]))
+    if (p == sp->len && p > 0 && !yamltree_is_break(sp->s[p - 1]))
         rc = buf_append(&b, eol, strlen(eol)) < 0 || buf_append(&b, text->data, text->len) < 0;
     else
         rc = buf_append(&b, text->data, text->len) < 0 || buf_append(&b, eol, strlen(eol)) < 0;
@@ -96,7 +96,7 @@ static int insert_lines(struct splicer *sp, size_t p, struct buf *text)
 /* A node whose text may go away: no anchor in it that a later alias could name. */
 static int removable(struct splicer *sp, size_t node)
 {
-    if (node_at(sp, node)->props & YTREE_ANCHOR_BELOW)
+    if (node_at(sp, node)->props & YAMLTREE_ANCHOR_BELOW)
         return unfaithful(sp, node, "the value holds an anchor (&) that aliases may refer to");
     return SP_OK;
 }
@@ -104,13 +104,13 @@ static int removable(struct splicer *sp, size_t node)
 /* A node that may be replaced by new text. */
 static int replaceable(struct splicer *sp, size_t node)
 {
-    const struct ytree_node *n = node_at(sp, node);
+    const struct yamltree_node *n = node_at(sp, node);
 
-    if (n->kind == YTREE_ALIAS)
+    if (n->kind == YAMLTREE_ALIAS)
         return unfaithful(sp, node, "the value is an alias (*)");
-    if (n->props & YTREE_TAG)
+    if (n->props & YAMLTREE_TAG)
         return unfaithful(sp, node, "the value has a tag (!)");
-    if ((n->props & YTREE_FLOW) && n->count > 0)
+    if ((n->props & YAMLTREE_FLOW) && n->count > 0)
         return unfaithful(sp, node, "the value is written in flow style ([...] or {...})");
     return removable(sp, node);
 }
@@ -123,14 +123,14 @@ static int delete_entry(struct splicer *sp, size_t key, size_t value)
 
     if ((rc = removable(sp, key)) != SP_OK || (rc = removable(sp, value)) != SP_OK)
         return rc;
-    if (!ytree_indent_only(sp->t, node_at(sp, key)->start))
+    if (!yamltree_indent_only(sp->t, node_at(sp, key)->start))
         return unfaithful(sp, key, "the key to remove shares its line with a \"-\"");
-    return add_edit(sp, ytree_line_start(sp->t, node_at(sp, key)->start),
-                    ytree_next_line(sp->t, ytree_content_end(sp->t, value)), "", 0);
+    return add_edit(sp, yamltree_line_start(sp->t, node_at(sp, key)->start),
+                    yamltree_next_line(sp->t, yamltree_content_end(sp->t, value)), "", 0);
 }
 
 /* The new value is a block collection; the old one is not the same kind of block at its own place. */
-static int replace_by_block(struct splicer *sp, const struct ytree_node *k, size_t end, size_t colon, int old_inline,
+static int replace_by_block(struct splicer *sp, const struct yamltree_node *k, size_t end, size_t colon, int old_inline,
                             const cJSON *want)
 {
     struct buf text = BUF_INIT(SPLICE_TEXT_MAX);
@@ -138,10 +138,10 @@ static int replace_by_block(struct splicer *sp, const struct ytree_node *k, size
     const char *eol = sp->st.eol;
     int rc = SP_OOM;
 
-    if (ytree_after_break(sp->t, end) || !old_inline) {
+    if (yamltree_after_break(sp->t, end) || !old_inline) {
         /* The old value takes whole lines: the block replaces everything after the ':'. */
         if (buf_append(&text, eol, strlen(eol)) < 0 || yamlrender_block(&text, want, col, &sp->st) < 0 ||
-            (ytree_after_break(sp->t, end) && buf_append(&text, eol, strlen(eol)) < 0))
+            (yamltree_after_break(sp->t, end) && buf_append(&text, eol, strlen(eol)) < 0))
             goto done;
         rc = add_edit(sp, colon + 1, end, text.data, text.len);
         goto done;
@@ -152,7 +152,7 @@ static int replace_by_block(struct splicer *sp, const struct ytree_node *k, size
         goto done;
     rc = end > colon + 1 ? add_edit(sp, colon + 1, end, "", 0) : SP_OK;
     if (rc == SP_OK)
-        rc = insert_lines(sp, ytree_next_line(sp->t, end), &text);
+        rc = insert_lines(sp, yamltree_next_line(sp->t, end), &text);
 done:
     buf_free(&text);
     return rc;
@@ -160,9 +160,9 @@ done:
 
 static int replace_value(struct splicer *sp, size_t key, size_t value, const cJSON *want)
 {
-    const struct ytree_node *k = node_at(sp, key), *v = node_at(sp, value);
+    const struct yamltree_node *k = node_at(sp, key), *v = node_at(sp, value);
     struct buf text = BUF_INIT(SPLICE_TEXT_MAX);
-    size_t colon = k->end, end = ytree_content_end(sp->t, value), i;
+    size_t colon = k->end, end = yamltree_content_end(sp->t, value), i;
     int old_inline = 1, rc;
 
     if ((rc = replaceable(sp, value)) != SP_OK)
@@ -172,20 +172,20 @@ static int replace_value(struct splicer *sp, size_t key, size_t value, const cJS
     if (colon >= sp->len || sp->s[colon] != ':' || v->start <= colon)
         return unfaithful(sp, key, "the key is not followed by ':'");
     for (i = colon + 1; i < v->start; i++)
-        if (ytree_is_break(sp->s[i]))
+        if (yamltree_is_break(sp->s[i]))
             old_inline = 0;
     if (yamlrender_is_inline(want)) {
         /* A space after the ':' unless one is there: an empty (null) value starts right after it. */
         rc = ((!old_inline || v->start == colon + 1) && buf_append(&text, " ", 1) < 0) ||
-             yamlrender_inline(&text, want, v->kind == YTREE_SCALAR ? v->style : 0, &sp->st) < 0 ||
-             (ytree_after_break(sp->t, end) && buf_append(&text, sp->st.eol, strlen(sp->st.eol)) < 0);
+             yamlrender_inline(&text, want, v->kind == YAMLTREE_SCALAR ? v->style : 0, &sp->st) < 0 ||
+             (yamltree_after_break(sp->t, end) && buf_append(&text, sp->st.eol, strlen(sp->st.eol)) < 0);
         rc = rc ? SP_OOM : add_edit(sp, old_inline ? v->start : colon + 1, end, text.data, text.len);
-    } else if (!old_inline && ytree_indent_only(sp->t, v->start) && !(v->props & YTREE_FLOW) &&
-               ((v->kind == YTREE_MAPPING && cJSON_IsObject(want)) ||
-                (v->kind == YTREE_SEQUENCE && cJSON_IsArray(want)))) {
+    } else if (!old_inline && yamltree_indent_only(sp->t, v->start) && !(v->props & YAMLTREE_FLOW) &&
+               ((v->kind == YAMLTREE_MAPPING && cJSON_IsObject(want)) ||
+                (v->kind == YAMLTREE_SEQUENCE && cJSON_IsArray(want)))) {
         /* A block in place of a block of the same kind: at its column, after its indentation. */
         rc = yamlrender_block(&text, want, v->column, &sp->st) < 0 ||
-             (ytree_after_break(sp->t, end) && buf_append(&text, sp->st.eol, strlen(sp->st.eol)) < 0);
+             (yamltree_after_break(sp->t, end) && buf_append(&text, sp->st.eol, strlen(sp->st.eol)) < 0);
         rc = rc ? SP_OOM : add_edit(sp, v->start, end, text.data + v->column, text.len - v->column);
     } else {
         rc = replace_by_block(sp, k, end, colon, old_inline, want);
@@ -197,7 +197,7 @@ static int replace_value(struct splicer *sp, size_t key, size_t value, const cJS
 /* Keys of want that have is missing, appended to the mapping as new lines under its first key. */
 static int add_entries(struct splicer *sp, size_t map, const cJSON *have, const cJSON *want)
 {
-    const struct ytree_node *m = node_at(sp, map);
+    const struct yamltree_node *m = node_at(sp, map);
     size_t col = node_at(sp, m->first)->column;
     struct buf text = BUF_INIT(SPLICE_TEXT_MAX);
     const cJSON *c;
@@ -211,7 +211,7 @@ static int add_entries(struct splicer *sp, size_t map, const cJSON *have, const 
             rc = SP_OOM;
     }
     if (rc == SP_OK && text.len)
-        rc = insert_lines(sp, ytree_next_line(sp->t, ytree_content_end(sp->t, map)), &text);
+        rc = insert_lines(sp, yamltree_next_line(sp->t, yamltree_content_end(sp->t, map)), &text);
     buf_free(&text);
     return rc;
 }
@@ -222,11 +222,11 @@ static int diff_mapping(struct splicer *sp, size_t map, const cJSON *have, const
     size_t k, v;
     int rc;
 
-    if (node_at(sp, map)->props & YTREE_MERGE)
+    if (node_at(sp, map)->props & YAMLTREE_MERGE)
         return unfaithful(sp, map, "the mapping takes keys from a merge key (<<)");
-    for (k = node_at(sp, map)->first; k != YTREE_NONE; k = node_at(sp, v)->next, hc = hc->next) {
+    for (k = node_at(sp, map)->first; k != YAMLTREE_NONE; k = node_at(sp, v)->next, hc = hc->next) {
         v = node_at(sp, k)->next;
-        if (v == YTREE_NONE || !hc || !node_at(sp, k)->key || strcmp(node_at(sp, k)->key, hc->string) != 0)
+        if (v == YAMLTREE_NONE || !hc || !node_at(sp, k)->key || strcmp(node_at(sp, k)->key, hc->string) != 0)
             return unfaithful(sp, k, "the keys read differ from the keys written");
         wv = cJSON_GetObjectItemCaseSensitive(want, hc->string);
         if (!wv) {
@@ -268,7 +268,7 @@ static void seq_free(struct seq *q)
 /* Find every item's "-": only spaces may come before it on its line. */
 static int seq_items(struct splicer *sp, struct seq *q, const cJSON *have, const cJSON *want)
 {
-    const struct ytree_node *n = node_at(sp, q->node);
+    const struct yamltree_node *n = node_at(sp, q->node);
     const cJSON *c;
     size_t i, c_node, p;
 
@@ -288,11 +288,11 @@ static int seq_items(struct splicer *sp, struct seq *q, const cJSON *have, const
         return SP_OOM;
     for (i = 0, c = want->child; c; c = c->next)
         q->wv[i++] = c;
-    for (i = 0, c = have->child, c_node = n->first; c_node != YTREE_NONE; c_node = node_at(sp, c_node)->next, i++) {
+    for (i = 0, c = have->child, c_node = n->first; c_node != YAMLTREE_NONE; c_node = node_at(sp, c_node)->next, i++) {
         for (p = node_at(sp, c_node)->start; p > 0 && (sp->s[p - 1] == ' ' || sp->s[p - 1] == '\t' ||
-                                                       ytree_is_break(sp->s[p - 1])); p--)
+                                                       yamltree_is_break(sp->s[p - 1])); p--)
             ;
-        if (p == 0 || sp->s[p - 1] != '-' || !ytree_indent_only(sp->t, p - 1))
+        if (p == 0 || sp->s[p - 1] != '-' || !yamltree_indent_only(sp->t, p - 1))
             return unfaithful(sp, c_node, "an item's \"-\" is not alone at the start of its line");
         q->items[i] = c_node;
         q->dash[i] = p - 1;
@@ -300,7 +300,7 @@ static int seq_items(struct splicer *sp, struct seq *q, const cJSON *have, const
         c = c->next;
     }
     c_node = n->first;
-    q->item_offset = node_at(sp, c_node)->kind == YTREE_MAPPING && node_at(sp, c_node)->line == n->line
+    q->item_offset = node_at(sp, c_node)->kind == YAMLTREE_MAPPING && node_at(sp, c_node)->line == n->line
                          ? node_at(sp, c_node)->column - n->column : sp->st.item_offset;
     return SP_OK;
 }
@@ -324,11 +324,11 @@ static size_t seq_insert_point(const struct splicer *sp, const struct seq *q, si
     size_t p;
 
     if (c > 0)
-        return ytree_next_line(sp->t, ytree_content_end(sp->t, q->items[c - 1]));
+        return yamltree_next_line(sp->t, yamltree_content_end(sp->t, q->items[c - 1]));
     /* Before the first item: above the comment lines that introduce it. */
-    for (p = ytree_line_start(sp->t, q->dash[0]); p > 0 && ytree_line_blank(sp->t, ytree_previous_line(sp->t, p), 1) &&
-                                                   !ytree_line_blank(sp->t, ytree_previous_line(sp->t, p), 0);)
-        p = ytree_previous_line(sp->t, p);
+    for (p = yamltree_line_start(sp->t, q->dash[0]); p > 0 && yamltree_line_blank(sp->t, yamltree_previous_line(sp->t, p), 1) &&
+                                                   !yamltree_line_blank(sp->t, yamltree_previous_line(sp->t, p), 0);)
+        p = yamltree_previous_line(sp->t, p);
     return p;
 }
 
@@ -337,8 +337,8 @@ static int seq_delete(struct splicer *sp, const struct seq *q, size_t i)
     int rc = removable(sp, q->items[i]);
 
     return rc != SP_OK ? rc
-                       : add_edit(sp, ytree_line_start(sp->t, q->dash[i]),
-                                  ytree_next_line(sp->t, ytree_content_end(sp->t, q->items[i])), "", 0);
+                       : add_edit(sp, yamltree_line_start(sp->t, q->dash[i]),
+                                  yamltree_next_line(sp->t, yamltree_content_end(sp->t, q->items[i])), "", 0);
 }
 
 static int seq_insert(struct splicer *sp, const struct seq *q, size_t c, const cJSON *item)
@@ -426,29 +426,29 @@ done:
 
 static int diff_node(struct splicer *sp, size_t node, const cJSON *have, const cJSON *want)
 {
-    const struct ytree_node *n = node_at(sp, node);
+    const struct yamltree_node *n = node_at(sp, node);
     int objects = cJSON_IsObject(have) && cJSON_IsObject(want), arrays = cJSON_IsArray(have) && cJSON_IsArray(want);
 
-    if (n->kind == YTREE_ALIAS)
+    if (n->kind == YAMLTREE_ALIAS)
         return unfaithful(sp, node, "the value to change is an alias (*)");
-    if (n->props & YTREE_ANCHOR)
+    if (n->props & YAMLTREE_ANCHOR)
         return unfaithful(sp, node, "the value to change has an anchor (&) that aliases may refer to");
-    if (n->props & YTREE_TAG)
+    if (n->props & YAMLTREE_TAG)
         return unfaithful(sp, node, "the value to change has a tag (!)");
     if ((objects || arrays) && want->child) {
-        if (n->props & YTREE_FLOW)
+        if (n->props & YAMLTREE_FLOW)
             return n->count ? unfaithful(sp, node, "the value to change is written in flow style ([...] or {...})")
                             : SP_REPLACE;
-        if (objects && n->kind == YTREE_MAPPING)
+        if (objects && n->kind == YAMLTREE_MAPPING)
             return diff_mapping(sp, node, have, want);
-        if (arrays && n->kind == YTREE_SEQUENCE)
+        if (arrays && n->kind == YAMLTREE_SEQUENCE)
             return diff_sequence(sp, node, have, want);
     }
     return SP_REPLACE;
 }
 
 /* Apply edits [e, e + n) to text[from, to): all must lie inside, in order. */
-static char *apply_range(const char *text, size_t from, size_t to, const struct ysplice_edit *e, size_t n,
+static char *apply_range(const char *text, size_t from, size_t to, const struct yamlsplice_edit *e, size_t n,
                          size_t *outlen)
 {
     struct buf b = BUF_INIT(SPLICE_TEXT_MAX);
@@ -474,10 +474,10 @@ fail:
  * something such as "--- " comes before it) to the start of the line after it. */
 static void root_region(const struct splicer *sp, size_t root, size_t *from, size_t *to)
 {
-    const struct ytree_node *r = node_at(sp, root);
+    const struct yamltree_node *r = node_at(sp, root);
 
-    *from = ytree_indent_only(sp->t, r->start) ? ytree_line_start(sp->t, r->start) : r->start;
-    *to = ytree_next_line(sp->t, r->end);
+    *from = yamltree_indent_only(sp->t, r->start) ? yamltree_line_start(sp->t, r->start) : r->start;
+    *to = yamltree_next_line(sp->t, r->end);
 }
 
 /* Read the document back with the edits made since first: it must read as want. */
@@ -491,14 +491,14 @@ static int read_back(struct splicer *sp, size_t root, size_t first, const cJSON 
     root_region(sp, root, &from, &to);
     if (!(text = apply_range(sp->s, from, to, sp->out->edits + first, sp->out->n - first, &len)))
         return unfaithful(sp, root, "the changes overlap (please report this)");
-    docs = yaml_parse(text, len, err, sizeof(err));
+    docs = yamlio_parse(text, len, err, sizeof(err));
     same = docs && cJSON_GetArraySize(docs) == 1 && json_equal(docs->child, want);
     cJSON_Delete(docs);
     free(text);
     return same ? SP_OK : unfaithful(sp, root, "the spliced text does not read back as the result (please report this)");
 }
 
-static void splicer_init(struct splicer *sp, const struct ytree *t, size_t doc, struct ysplice *out, char *why,
+static void splicer_init(struct splicer *sp, const struct yamltree *t, size_t doc, struct yamlsplice *out, char *why,
                          size_t whylen)
 {
     memset(sp, 0, sizeof(*sp));
@@ -508,16 +508,16 @@ static void splicer_init(struct splicer *sp, const struct ytree *t, size_t doc, 
     sp->out = out;
     sp->why = why;
     sp->whylen = whylen;
-    yamlrender_style(t, doc, &sp->st);
+    yamlrender_style_read(t, doc, &sp->st);
 }
 
-static void truncate_edits(struct ysplice *s, size_t n)
+static void truncate_edits(struct yamlsplice *s, size_t n)
 {
     while (s->n > n)
         free(s->edits[--s->n].text);
 }
 
-int ysplice_doc(const struct ytree *t, size_t doc, const cJSON *have, const cJSON *want, struct ysplice *out,
+int yamlsplice_doc(const struct yamltree *t, size_t doc, const cJSON *have, const cJSON *want, struct yamlsplice *out,
                 char *why, size_t whylen)
 {
     struct splicer sp;
@@ -528,7 +528,7 @@ int ysplice_doc(const struct ytree *t, size_t doc, const cJSON *have, const cJSO
         why[0] = '\0';
     if (json_equal(have, want))
         return 0;
-    if (root == YTREE_NONE) {
+    if (root == YAMLTREE_NONE) {
         snprintf(why, whylen, "line %zu: the document is empty", t->docs[doc].line);
         return 1;
     }
@@ -543,7 +543,7 @@ int ysplice_doc(const struct ytree *t, size_t doc, const cJSON *have, const cJSO
     return rc == SP_OOM ? -1 : rc;
 }
 
-int ysplice_reemit(const struct ytree *t, size_t doc, const cJSON *want, struct ysplice *out)
+int yamlsplice_reemit(const struct yamltree *t, size_t doc, const cJSON *want, struct yamlsplice *out)
 {
     struct splicer sp;
     struct buf text = BUF_INIT(SPLICE_TEXT_MAX);
@@ -552,18 +552,18 @@ int ysplice_reemit(const struct ytree *t, size_t doc, const cJSON *want, struct 
     size_t root = t->docs[doc].root, from, to;
     int rc = -1;
 
-    if (root == YTREE_NONE || !one || !cJSON_AddItemReferenceToArray(one, (cJSON *)want) || !(yaml = yaml_emit(one)))
+    if (root == YAMLTREE_NONE || !one || !cJSON_AddItemReferenceToArray(one, (cJSON *)want) || !(yaml = yamlio_emit(one)))
         goto done;
     splicer_init(&sp, t, doc, out, NULL, 0);
     root_region(&sp, root, &from, &to);
-    if (from == node_at(&sp, root)->start && !ytree_indent_only(sp.t, from) &&
+    if (from == node_at(&sp, root)->start && !yamltree_indent_only(sp.t, from) &&
         buf_append(&text, sp.st.eol, strlen(sp.st.eol)) < 0)
         goto done;
     for (p = yaml; *p; p++)
         if (*p == '\n' ? buf_append(&text, sp.st.eol, strlen(sp.st.eol)) < 0 : buf_append(&text, p, 1) < 0)
             goto done;
     /* The input ended without a line break after this document: so does the output. */
-    if (to == sp.len && !ytree_after_break(sp.t, to) && text.len >= strlen(sp.st.eol))
+    if (to == sp.len && !yamltree_after_break(sp.t, to) && text.len >= strlen(sp.st.eol))
         text.len -= strlen(sp.st.eol);
     rc = add_edit(&sp, from, to, text.data, text.len) == SP_OK ? 0 : -1;
 done:
@@ -573,12 +573,12 @@ done:
     return rc;
 }
 
-char *ysplice_apply(const char *text, size_t len, const struct ysplice *s, size_t *outlen)
+char *yamlsplice_apply(const char *text, size_t len, const struct yamlsplice *s, size_t *outlen)
 {
     return apply_range(text, 0, len, s->edits, s->n, outlen);
 }
 
-void ysplice_free(struct ysplice *s)
+void yamlsplice_free(struct yamlsplice *s)
 {
     truncate_edits(s, 0);
     free(s->edits);

@@ -9,11 +9,11 @@
  *
  * A change that cannot be placed faithfully (inside a flow collection, at or around an anchor, alias,
  * tag or merge key) is refused with the reason; the caller then prints that document anew with
- * ysplice_reemit. Every splice is checked by reading the document back: it reads as `want` or is
+ * yamlsplice_reemit. Every splice is checked by reading the document back: it reads as `want` or is
  * refused.
  *
- * Memory: a struct ysplice owns its edits and their texts; ysplice_free releases them. The text
- * ysplice_apply returns is the caller's to free.
+ * Memory: a struct yamlsplice owns its edits and their texts; yamlsplice_free releases them. The text
+ * yamlsplice_apply returns is the caller's to free.
  */
 #ifndef MG_YAMLSPLICE_H
 #define MG_YAMLSPLICE_H
@@ -24,30 +24,30 @@
 #include "yamltree.h"
 
 /* Replace bytes [start, end) of the input by text (start == end: insert). */
-struct ysplice_edit {
+struct yamlsplice_edit {
     size_t start, end;
     char *text;
     size_t len;
 };
 
 /* Edits in input order, not overlapping. A zeroed struct is empty. */
-struct ysplice {
-    struct ysplice_edit *edits;
+struct yamlsplice {
+    struct yamlsplice_edit *edits;
     size_t n, cap;
 };
 
 /* Append to out the edits that make document doc of t read as want, where it reads as have (both as
  * yamlio.c reads them). 0 done (nothing appended when have equals want); 1 a change cannot be placed
  * faithfully: why names the node and the reason, and nothing is appended; -1 out of memory. */
-int ysplice_doc(const struct ytree *t, size_t doc, const cJSON *have, const cJSON *want, struct ysplice *out,
+int yamlsplice_doc(const struct yamltree *t, size_t doc, const cJSON *have, const cJSON *want, struct yamlsplice *out,
                 char *why, size_t whylen);
 /* Append the edit that prints document doc anew as want (block style, the input's line ending); its
  * comments are lost, the other documents keep their bytes. 0, or -1. */
-int ysplice_reemit(const struct ytree *t, size_t doc, const cJSON *want, struct ysplice *out);
+int yamlsplice_reemit(const struct yamltree *t, size_t doc, const cJSON *want, struct yamlsplice *out);
 /* The input with the edits made, NUL-terminated, its length in *outlen. NULL when out of memory or
  * the edits are out of order. */
-char *ysplice_apply(const char *text, size_t len, const struct ysplice *s, size_t *outlen);
+char *yamlsplice_apply(const char *text, size_t len, const struct yamlsplice *s, size_t *outlen);
 /* Release the edits; s is empty again. */
-void ysplice_free(struct ysplice *s);
+void yamlsplice_free(struct yamlsplice *s);
 
 #endif

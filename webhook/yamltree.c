@@ -13,17 +13,17 @@
 #include "yamlscalar.h"
 
 /* The loader's bound (yamlio.c): a deeper input is refused there before positions are asked for. */
-#define YTREE_DEPTH_MAX 100
+#define YAMLTREE_DEPTH_MAX 100
 
 struct frame {
     size_t node;
-    size_t last;  /* last child so far, YTREE_NONE */
+    size_t last;  /* last child so far, YAMLTREE_NONE */
     int want_key; /* a mapping that expects a key next */
 };
 
 struct builder {
-    struct ytree *t;
-    struct frame stack[YTREE_DEPTH_MAX];
+    struct yamltree *t;
+    struct frame stack[YAMLTREE_DEPTH_MAX];
     int depth;
     size_t doc;          /* index of the open document */
     const unsigned char *s;
@@ -57,17 +57,17 @@ static size_t byte_of(struct builder *b, size_t index)
     return b->byte < len ? b->byte : len;
 }
 
-static size_t add_node(struct builder *b, const yaml_event_t *ev, enum ytree_kind kind)
+static size_t add_node(struct builder *b, const yaml_event_t *ev, enum yamltree_kind kind)
 {
-    struct ytree *t = b->t;
-    struct ytree_node *n;
+    struct yamltree *t = b->t;
+    struct yamltree_node *n;
 
     if (t->nnodes == t->node_cap) {
         size_t cap = t->node_cap ? t->node_cap * 2 : 64;
-        struct ytree_node *p = realloc(t->nodes, cap * sizeof(*p));
+        struct yamltree_node *p = realloc(t->nodes, cap * sizeof(*p));
 
         if (!p)
-            return YTREE_NONE;
+            return YAMLTREE_NONE;
         t->nodes = p;
         t->node_cap = cap;
     }
@@ -78,14 +78,14 @@ static size_t add_node(struct builder *b, const yaml_event_t *ev, enum ytree_kin
     n->end = byte_of(b, ev->end_mark.index);
     n->line = ev->start_mark.line + 1;
     n->column = ev->start_mark.column;
-    n->first = n->next = YTREE_NONE;
+    n->first = n->next = YAMLTREE_NONE;
     return t->nnodes++;
 }
 
 /* Hang node under the open collection (or make it the document's root). */
 static void attach(struct builder *b, size_t node)
 {
-    struct ytree *t = b->t;
+    struct yamltree *t = b->t;
     struct frame *f;
 
     if (b->depth == 0) {
@@ -93,13 +93,13 @@ static void attach(struct builder *b, size_t node)
         return;
     }
     f = &b->stack[b->depth - 1];
-    if (f->last == YTREE_NONE)
+    if (f->last == YAMLTREE_NONE)
         t->nodes[f->node].first = node;
     else
         t->nodes[f->last].next = node;
     f->last = node;
     t->nodes[f->node].count++;
-    if (t->nodes[f->node].kind == YTREE_MAPPING)
+    if (t->nodes[f->node].kind == YAMLTREE_MAPPING)
         f->want_key = !f->want_key;
 }
 
@@ -111,18 +111,18 @@ static int in_key_position(const struct builder *b)
 static int on_scalar(struct builder *b, const yaml_event_t *ev)
 {
     const char *text = (const char *)ev->data.scalar.value;
-    struct ytree_doc *d = &b->t->docs[b->doc];
-    size_t node = add_node(b, ev, YTREE_SCALAR);
-    struct ytree_node *n;
+    struct yamltree_doc *d = &b->t->docs[b->doc];
+    size_t node = add_node(b, ev, YAMLTREE_SCALAR);
+    struct yamltree_node *n;
 
-    if (node == YTREE_NONE)
+    if (node == YAMLTREE_NONE)
         return -1;
     n = &b->t->nodes[node];
     n->style = (unsigned char)ev->data.scalar.style;
     if (ev->data.scalar.anchor)
-        n->props |= YTREE_ANCHOR | YTREE_ANCHOR_BELOW;
+        n->props |= YAMLTREE_ANCHOR | YAMLTREE_ANCHOR_BELOW;
     if (ev->data.scalar.tag)
-        n->props |= YTREE_TAG;
+        n->props |= YAMLTREE_TAG;
     if (in_key_position(b)) {
         if (!(n->key = strdup(text)))
             return -1;
@@ -131,22 +131,22 @@ static int on_scalar(struct builder *b, const yaml_event_t *ev)
         else
             d->quoted_keys++;
         if (n->style == YAML_PLAIN_SCALAR_STYLE && strcmp(text, "<<") == 0)
-            b->t->nodes[b->stack[b->depth - 1].node].props |= YTREE_MERGE;
+            b->t->nodes[b->stack[b->depth - 1].node].props |= YAMLTREE_MERGE;
     } else if (n->style == YAML_SINGLE_QUOTED_SCALAR_STYLE) {
         d->single_quoted++;
     } else if (n->style == YAML_DOUBLE_QUOTED_SCALAR_STYLE) {
         d->double_quoted++;
     } else if (n->style == YAML_PLAIN_SCALAR_STYLE && !ev->data.scalar.tag &&
-               yaml_plain_kind(text, NULL) == YAML_PLAIN_STRING) {
+               yamlscalar_plain_kind(text, NULL) == YAMLSCALAR_STRING) {
         d->plain_strings++;
     }
     attach(b, node);
     return 0;
 }
 
-static int on_start(struct builder *b, const yaml_event_t *ev, enum ytree_kind kind)
+static int on_start(struct builder *b, const yaml_event_t *ev, enum yamltree_kind kind)
 {
-    int mapping = kind == YTREE_MAPPING;
+    int mapping = kind == YAMLTREE_MAPPING;
     const yaml_char_t *anchor = mapping ? ev->data.mapping_start.anchor : ev->data.sequence_start.anchor;
     const yaml_char_t *tag = mapping ? ev->data.mapping_start.tag : ev->data.sequence_start.tag;
     int flow = mapping ? ev->data.mapping_start.style == YAML_FLOW_MAPPING_STYLE
@@ -154,14 +154,14 @@ static int on_start(struct builder *b, const yaml_event_t *ev, enum ytree_kind k
     size_t node;
     struct frame *f;
 
-    if (b->depth == YTREE_DEPTH_MAX || (node = add_node(b, ev, kind)) == YTREE_NONE)
+    if (b->depth == YAMLTREE_DEPTH_MAX || (node = add_node(b, ev, kind)) == YAMLTREE_NONE)
         return -1;
-    b->t->nodes[node].props = (unsigned char)((anchor ? YTREE_ANCHOR | YTREE_ANCHOR_BELOW : 0) |
-                                              (tag ? YTREE_TAG : 0) | (flow ? YTREE_FLOW : 0));
+    b->t->nodes[node].props = (unsigned char)((anchor ? YAMLTREE_ANCHOR | YAMLTREE_ANCHOR_BELOW : 0) |
+                                              (tag ? YAMLTREE_TAG : 0) | (flow ? YAMLTREE_FLOW : 0));
     attach(b, node);
     f = &b->stack[b->depth++];
     f->node = node;
-    f->last = YTREE_NONE;
+    f->last = YAMLTREE_NONE;
     f->want_key = mapping;
     return 0;
 }
@@ -169,26 +169,26 @@ static int on_start(struct builder *b, const yaml_event_t *ev, enum ytree_kind k
 static void on_end(struct builder *b, const yaml_event_t *ev)
 {
     struct frame *f = &b->stack[--b->depth];
-    struct ytree_node *n = &b->t->nodes[f->node];
+    struct yamltree_node *n = &b->t->nodes[f->node];
     size_t c;
 
     /* libyaml ends a block collection at the next token, past comments and blank lines: the node's
      * own text ends with its last child. */
-    if ((n->props & YTREE_FLOW) || f->last == YTREE_NONE)
+    if ((n->props & YAMLTREE_FLOW) || f->last == YAMLTREE_NONE)
         n->end = byte_of(b, ev->end_mark.index);
     else
         n->end = b->t->nodes[f->last].end;
-    for (c = n->first; c != YTREE_NONE; c = b->t->nodes[c].next)
-        n->props |= b->t->nodes[c].props & YTREE_ANCHOR_BELOW;
+    for (c = n->first; c != YAMLTREE_NONE; c = b->t->nodes[c].next)
+        n->props |= b->t->nodes[c].props & YAMLTREE_ANCHOR_BELOW;
 }
 
 static int on_document(struct builder *b, const yaml_event_t *ev)
 {
-    struct ytree *t = b->t;
+    struct yamltree *t = b->t;
 
     if (t->ndocs == t->doc_cap) {
         size_t cap = t->doc_cap ? t->doc_cap * 2 : 8;
-        struct ytree_doc *p = realloc(t->docs, cap * sizeof(*p));
+        struct yamltree_doc *p = realloc(t->docs, cap * sizeof(*p));
 
         if (!p)
             return -1;
@@ -197,7 +197,7 @@ static int on_document(struct builder *b, const yaml_event_t *ev)
     }
     b->doc = t->ndocs++;
     memset(&t->docs[b->doc], 0, sizeof(t->docs[b->doc]));
-    t->docs[b->doc].root = YTREE_NONE;
+    t->docs[b->doc].root = YAMLTREE_NONE;
     t->docs[b->doc].line = ev->start_mark.line + 1;
     b->depth = 0;
     return 0;
@@ -213,14 +213,14 @@ static int on_event(struct builder *b, const yaml_event_t *ev)
     case YAML_SCALAR_EVENT:
         return on_scalar(b, ev);
     case YAML_ALIAS_EVENT:
-        if ((node = add_node(b, ev, YTREE_ALIAS)) == YTREE_NONE)
+        if ((node = add_node(b, ev, YAMLTREE_ALIAS)) == YAMLTREE_NONE)
             return -1;
         attach(b, node);
         return 0;
     case YAML_SEQUENCE_START_EVENT:
-        return on_start(b, ev, YTREE_SEQUENCE);
+        return on_start(b, ev, YAMLTREE_SEQUENCE);
     case YAML_MAPPING_START_EVENT:
-        return on_start(b, ev, YTREE_MAPPING);
+        return on_start(b, ev, YAMLTREE_MAPPING);
     case YAML_SEQUENCE_END_EVENT:
     case YAML_MAPPING_END_EVENT:
         on_end(b, ev);
@@ -236,7 +236,7 @@ static void set_err(char *err, size_t errlen, const char *msg, size_t line)
         snprintf(err, errlen, "yaml: line %zu: %s", line, msg);
 }
 
-int ytree_parse(struct ytree *t, const char *buf, size_t len, char *err, size_t errlen)
+int yamltree_parse(struct yamltree *t, const char *buf, size_t len, char *err, size_t errlen)
 {
     yaml_parser_t parser;
     yaml_event_t ev;
@@ -275,17 +275,17 @@ int ytree_parse(struct ytree *t, const char *buf, size_t len, char *err, size_t 
         }
         done = ev.type == YAML_STREAM_END_EVENT;
         if ((rc = on_event(&b, &ev)) < 0)
-            set_err(err, errlen, b.depth == YTREE_DEPTH_MAX ? "nested too deep" : "out of memory",
+            set_err(err, errlen, b.depth == YAMLTREE_DEPTH_MAX ? "nested too deep" : "out of memory",
                     ev.start_mark.line + 1);
         yaml_event_delete(&ev);
     }
     yaml_parser_delete(&parser);
     if (rc < 0)
-        ytree_free(t);
+        yamltree_free(t);
     return rc;
 }
 
-void ytree_free(struct ytree *t)
+void yamltree_free(struct yamltree *t)
 {
     size_t i;
 
@@ -296,104 +296,104 @@ void ytree_free(struct ytree *t)
     memset(t, 0, sizeof(*t));
 }
 
-size_t ytree_get(const struct ytree *t, size_t m, const char *key)
+size_t yamltree_get(const struct yamltree *t, size_t m, const char *key)
 {
     size_t k;
 
-    if (m == YTREE_NONE || t->nodes[m].kind != YTREE_MAPPING)
-        return YTREE_NONE;
-    for (k = t->nodes[m].first; k != YTREE_NONE && t->nodes[k].next != YTREE_NONE; k = t->nodes[t->nodes[k].next].next)
+    if (m == YAMLTREE_NONE || t->nodes[m].kind != YAMLTREE_MAPPING)
+        return YAMLTREE_NONE;
+    for (k = t->nodes[m].first; k != YAMLTREE_NONE && t->nodes[k].next != YAMLTREE_NONE; k = t->nodes[t->nodes[k].next].next)
         if (t->nodes[k].key && strcmp(t->nodes[k].key, key) == 0)
             return t->nodes[k].next;
-    return YTREE_NONE;
+    return YAMLTREE_NONE;
 }
 
-size_t ytree_item(const struct ytree *t, size_t s, size_t i)
+size_t yamltree_item(const struct yamltree *t, size_t s, size_t i)
 {
     size_t c;
 
-    if (s == YTREE_NONE || t->nodes[s].kind != YTREE_SEQUENCE)
-        return YTREE_NONE;
-    for (c = t->nodes[s].first; c != YTREE_NONE && i > 0; c = t->nodes[c].next)
+    if (s == YAMLTREE_NONE || t->nodes[s].kind != YAMLTREE_SEQUENCE)
+        return YAMLTREE_NONE;
+    for (c = t->nodes[s].first; c != YAMLTREE_NONE && i > 0; c = t->nodes[c].next)
         i--;
     return c;
 }
 
-int ytree_is_break(char c)
+int yamltree_is_break(char c)
 {
     return c == '\n' || c == '\r';
 }
 
-size_t ytree_line_start(const struct ytree *t, size_t p)
+size_t yamltree_line_start(const struct yamltree *t, size_t p)
 {
-    while (p > 0 && !ytree_is_break(t->text[p - 1]))
+    while (p > 0 && !yamltree_is_break(t->text[p - 1]))
         p--;
     return p;
 }
 
-int ytree_indent_only(const struct ytree *t, size_t p)
+int yamltree_indent_only(const struct yamltree *t, size_t p)
 {
     size_t q;
 
-    for (q = ytree_line_start(t, p); q < p; q++)
+    for (q = yamltree_line_start(t, p); q < p; q++)
         if (t->text[q] != ' ')
             return 0;
     return 1;
 }
 
-int ytree_after_break(const struct ytree *t, size_t p)
+int yamltree_after_break(const struct yamltree *t, size_t p)
 {
     const char *s = t->text;
 
-    return p > 0 && ytree_is_break(s[p - 1]) && !(s[p - 1] == '\r' && p < t->len && s[p] == '\n');
+    return p > 0 && yamltree_is_break(s[p - 1]) && !(s[p - 1] == '\r' && p < t->len && s[p] == '\n');
 }
 
-size_t ytree_next_line(const struct ytree *t, size_t p)
+size_t yamltree_next_line(const struct yamltree *t, size_t p)
 {
     const char *s = t->text;
 
-    if (ytree_after_break(t, p))
+    if (yamltree_after_break(t, p))
         return p;
-    while (p < t->len && !ytree_is_break(s[p]))
+    while (p < t->len && !yamltree_is_break(s[p]))
         p++;
     if (p < t->len)
         p += s[p] == '\r' && p + 1 < t->len && s[p + 1] == '\n' ? 2 : 1;
     return p;
 }
 
-size_t ytree_previous_line(const struct ytree *t, size_t p)
+size_t yamltree_previous_line(const struct yamltree *t, size_t p)
 {
     if (p > 0 && t->text[p - 1] == '\n')
         p--;
     if (p > 0 && t->text[p - 1] == '\r')
         p--;
-    return ytree_line_start(t, p);
+    return yamltree_line_start(t, p);
 }
 
-int ytree_line_blank(const struct ytree *t, size_t p, int comments)
+int yamltree_line_blank(const struct yamltree *t, size_t p, int comments)
 {
     while (p < t->len && (t->text[p] == ' ' || t->text[p] == '\t'))
         p++;
-    return p == t->len || ytree_is_break(t->text[p]) || (comments && t->text[p] == '#');
+    return p == t->len || yamltree_is_break(t->text[p]) || (comments && t->text[p] == '#');
 }
 
-size_t ytree_content_end(const struct ytree *t, size_t node)
+size_t yamltree_content_end(const struct yamltree *t, size_t node)
 {
-    const struct ytree_node *n = &t->nodes[node];
+    const struct yamltree_node *n = &t->nodes[node];
     size_t p, c;
 
-    while ((n->kind == YTREE_MAPPING || n->kind == YTREE_SEQUENCE) && !(n->props & YTREE_FLOW) && n->first != YTREE_NONE) {
-        for (c = n->first; t->nodes[c].next != YTREE_NONE; c = t->nodes[c].next)
+    while ((n->kind == YAMLTREE_MAPPING || n->kind == YAMLTREE_SEQUENCE) && !(n->props & YAMLTREE_FLOW) && n->first != YAMLTREE_NONE) {
+        for (c = n->first; t->nodes[c].next != YAMLTREE_NONE; c = t->nodes[c].next)
             ;
         n = &t->nodes[c];
     }
     p = n->end;
     /* A block scalar's end takes in the blank lines after it; they are part of its value only when it
      * keeps them ("|+"). */
-    if (n->kind != YTREE_SCALAR || (n->style != YAML_LITERAL_SCALAR_STYLE && n->style != YAML_FOLDED_SCALAR_STYLE) ||
-        !ytree_after_break(t, p) || memchr(t->text + n->start, '+', n->start + 3 < p ? 3 : 1))
+    if (n->kind != YAMLTREE_SCALAR || (n->style != YAML_LITERAL_SCALAR_STYLE && n->style != YAML_FOLDED_SCALAR_STYLE) ||
+        !yamltree_after_break(t, p) || memchr(t->text + n->start, '+', n->start + 3 < p ? 3 : 1))
         return p;
-    while (ytree_line_blank(t, ytree_previous_line(t, p), 0) && ytree_previous_line(t, p) > n->start)
-        p = ytree_previous_line(t, p);
+    while (yamltree_line_blank(t, yamltree_previous_line(t, p), 0) && yamltree_previous_line(t, p) > n->start)
+        p = yamltree_previous_line(t, p);
     return p;
 }

@@ -36,15 +36,15 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
     const char *in = (const char *)data;
-    struct ysplice edits = {NULL, 0, 0};
-    struct ytree t;
+    struct yamlsplice edits = {NULL, 0, 0};
+    struct yamltree t;
     cJSON *docs, *wants, *doc, *again;
     char err[256], why[256], *out;
     size_t d = 0, len;
 
-    if (!(docs = yaml_parse_stream(in, size, err, sizeof(err))))
+    if (!(docs = yamlio_parse_stream(in, size, err, sizeof(err))))
         return 0;
-    if (ytree_parse(&t, in, size, err, sizeof(err)) < 0) {
+    if (yamltree_parse(&t, in, size, err, sizeof(err)) < 0) {
         /* Positions are readable wherever values are, but in UTF-16, which is refused. */
         if (!strstr(err, "UTF-16"))
             __builtin_trap();
@@ -56,22 +56,22 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     wants = cJSON_CreateArray();
     cJSON_ArrayForEach(doc, docs) {
         cJSON *want = cJSON_IsObject(doc) && doc->child ? changed(doc) : cJSON_Duplicate(doc, 1);
-        int rc = ysplice_doc(&t, d, doc, want, &edits, why, sizeof(why));
+        int rc = yamlsplice_doc(&t, d, doc, want, &edits, why, sizeof(why));
 
-        if (rc == 1 && ysplice_reemit(&t, d, want, &edits) < 0)
+        if (rc == 1 && yamlsplice_reemit(&t, d, want, &edits) < 0)
             __builtin_trap();
         cJSON_AddItemToArray(wants, want);
         d++;
     }
-    if (!(out = ysplice_apply(in, size, &edits, &len)))
+    if (!(out = yamlsplice_apply(in, size, &edits, &len)))
         __builtin_trap();
-    again = yaml_parse_stream(out, len, err, sizeof(err));
+    again = yamlio_parse_stream(out, len, err, sizeof(err));
     if (!again || !json_equal(again, wants))
         __builtin_trap(); /* the result does not read as the input with exactly the changes */
     cJSON_Delete(again);
     free(out);
-    ysplice_free(&edits);
-    ytree_free(&t);
+    yamlsplice_free(&edits);
+    yamltree_free(&t);
     cJSON_Delete(wants);
     cJSON_Delete(docs);
     return 0;

@@ -21,7 +21,7 @@
 static int reads_as(const char *text, size_t len, const cJSON *docs, int doc, const cJSON *want)
 {
     char err[256] = "";
-    cJSON *got = yaml_parse_stream(text, len, err, sizeof(err));
+    cJSON *got = yamlio_parse_stream(text, len, err, sizeof(err));
     int i, ok = got && cJSON_GetArraySize(got) == cJSON_GetArraySize(docs);
 
     for (i = 0; ok && i < cJSON_GetArraySize(docs); i++)
@@ -38,8 +38,8 @@ static void run_case(const char *json_path)
     size_t len, want_len, out_len = 0;
     cJSON *spec, *docs = NULL, *want = NULL;
     const cJSON *refused, *doc;
-    struct ytree t;
-    struct ysplice edits = {NULL, 0, 0};
+    struct yamltree t;
+    struct yamlsplice edits = {NULL, 0, 0};
     char *in, *want_text, *out = NULL;
     int rc, failed_before = check_failed_in_test;
 
@@ -55,8 +55,8 @@ static void run_case(const char *json_path)
     doc = cJSON_GetObjectItemCaseSensitive(spec, "doc");
     refused = cJSON_GetObjectItemCaseSensitive(spec, "refused");
     CHECK(cJSON_IsNumber(doc));
-    CHECK((docs = yaml_parse_stream(in, len, err, sizeof(err))) != NULL);
-    CHECK(ytree_parse(&t, in, len, err, sizeof(err)) == 0);
+    CHECK((docs = yamlio_parse_stream(in, len, err, sizeof(err))) != NULL);
+    CHECK(yamltree_parse(&t, in, len, err, sizeof(err)) == 0);
     if (!docs || !cJSON_IsNumber(doc) || t.ndocs != (size_t)cJSON_GetArraySize(docs)) {
         fprintf(stderr, "  %s: cannot read the case (%s)\n", base, err);
         check_failed_in_test = 1;
@@ -64,22 +64,22 @@ static void run_case(const char *json_path)
     }
     want = cJSON_Duplicate(cJSON_GetArrayItem(docs, doc->valueint), 1);
     CHECK(patch_apply(want, cJSON_GetObjectItemCaseSensitive(spec, "patch"), err, sizeof(err)) == 0);
-    rc = ysplice_doc(&t, (size_t)doc->valueint, cJSON_GetArrayItem(docs, doc->valueint), want, &edits, why, sizeof(why));
+    rc = yamlsplice_doc(&t, (size_t)doc->valueint, cJSON_GetArrayItem(docs, doc->valueint), want, &edits, why, sizeof(why));
     CHECK_INT(rc, refused ? 1 : 0);
     if (refused) {
         CHECK(strstr(why, refused->valuestring) != NULL);
         CHECK_INT(edits.n, 0);
-        CHECK(ysplice_reemit(&t, (size_t)doc->valueint, want, &edits) == 0);
+        CHECK(yamlsplice_reemit(&t, (size_t)doc->valueint, want, &edits) == 0);
     }
-    out = ysplice_apply(in, len, &edits, &out_len);
+    out = yamlsplice_apply(in, len, &edits, &out_len);
     CHECK(out && out_len == want_len && memcmp(out, want_text, want_len) == 0);
     CHECK(out && reads_as(out, out_len, docs, doc->valueint, want));
     if (check_failed_in_test)
         fprintf(stderr, "  in case %s (why: %s)\n--- got:\n%s\n---\n", base, why, out ? out : "(null)");
 done:
     free(out);
-    ysplice_free(&edits);
-    ytree_free(&t);
+    yamlsplice_free(&edits);
+    yamltree_free(&t);
     cJSON_Delete(want);
     cJSON_Delete(docs);
     cJSON_Delete(spec);
@@ -103,40 +103,40 @@ static void splice_cases_give_their_wanted_text(void)
 static void tree_offsets_are_bytes_in_utf8_crlf_and_bom_input(void)
 {
     static const char text[] = "\xef\xbb\xbf" "a: h\xc3\xa9\xe2\x9c\x93\r\nb:\r\n  - \xf0\x9f\x9a\x80\r\n  - z\r\n";
-    struct ytree t;
+    struct yamltree t;
     size_t b, item;
     char err[128];
 
-    CHECK(ytree_parse(&t, text, sizeof(text) - 1, err, sizeof(err)) == 0);
+    CHECK(yamltree_parse(&t, text, sizeof(text) - 1, err, sizeof(err)) == 0);
     CHECK(t.crlf);
     CHECK_INT(t.ndocs, 1);
-    b = ytree_get(&t, t.docs[0].root, "b");
-    CHECK(b != YTREE_NONE && t.nodes[b].kind == YTREE_SEQUENCE && t.nodes[b].line == 3);
-    item = ytree_item(&t, b, 1);
-    CHECK(item != YTREE_NONE && t.nodes[item].end - t.nodes[item].start == 1 && text[t.nodes[item].start] == 'z');
-    item = ytree_get(&t, t.docs[0].root, "a");
-    CHECK(item != YTREE_NONE && memcmp(text + t.nodes[item].start, "h\xc3\xa9\xe2\x9c\x93", 6) == 0 &&
+    b = yamltree_get(&t, t.docs[0].root, "b");
+    CHECK(b != YAMLTREE_NONE && t.nodes[b].kind == YAMLTREE_SEQUENCE && t.nodes[b].line == 3);
+    item = yamltree_item(&t, b, 1);
+    CHECK(item != YAMLTREE_NONE && t.nodes[item].end - t.nodes[item].start == 1 && text[t.nodes[item].start] == 'z');
+    item = yamltree_get(&t, t.docs[0].root, "a");
+    CHECK(item != YAMLTREE_NONE && memcmp(text + t.nodes[item].start, "h\xc3\xa9\xe2\x9c\x93", 6) == 0 &&
           t.nodes[item].end - t.nodes[item].start == 6);
-    CHECK(ytree_next_line(&t, t.nodes[item].end) == (size_t)(strchr(text, '\n') - text) + 1);
-    ytree_free(&t);
+    CHECK(yamltree_next_line(&t, t.nodes[item].end) == (size_t)(strchr(text, '\n') - text) + 1);
+    yamltree_free(&t);
 }
 
 static void tree_marks_what_cannot_be_changed_in_place(void)
 {
     static const char text[] = "a: &x {k: v}\nb: *x\nc:\n  <<: *x\n  d: !!str 1\n";
-    struct ytree t;
+    struct yamltree t;
     char err[128];
     size_t a, c;
 
-    CHECK(ytree_parse(&t, text, sizeof(text) - 1, err, sizeof(err)) == 0);
-    a = ytree_get(&t, t.docs[0].root, "a");
-    c = ytree_get(&t, t.docs[0].root, "c");
-    CHECK(a != YTREE_NONE && (t.nodes[a].props & YTREE_ANCHOR) && (t.nodes[a].props & YTREE_FLOW));
-    CHECK(t.nodes[ytree_get(&t, t.docs[0].root, "b")].kind == YTREE_ALIAS);
-    CHECK(c != YTREE_NONE && (t.nodes[c].props & YTREE_MERGE));
-    CHECK(t.nodes[ytree_get(&t, c, "d")].props & YTREE_TAG);
-    CHECK(t.nodes[t.docs[0].root].props & YTREE_ANCHOR_BELOW);
-    ytree_free(&t);
+    CHECK(yamltree_parse(&t, text, sizeof(text) - 1, err, sizeof(err)) == 0);
+    a = yamltree_get(&t, t.docs[0].root, "a");
+    c = yamltree_get(&t, t.docs[0].root, "c");
+    CHECK(a != YAMLTREE_NONE && (t.nodes[a].props & YAMLTREE_ANCHOR) && (t.nodes[a].props & YAMLTREE_FLOW));
+    CHECK(t.nodes[yamltree_get(&t, t.docs[0].root, "b")].kind == YAMLTREE_ALIAS);
+    CHECK(c != YAMLTREE_NONE && (t.nodes[c].props & YAMLTREE_MERGE));
+    CHECK(t.nodes[yamltree_get(&t, c, "d")].props & YAMLTREE_TAG);
+    CHECK(t.nodes[t.docs[0].root].props & YAMLTREE_ANCHOR_BELOW);
+    yamltree_free(&t);
 }
 
 static void style_is_read_from_the_document(void)
@@ -152,20 +152,20 @@ static void style_is_read_from_the_document(void)
         {"a:\n  b:\n  -   k: 'v'\n  c: 'w'\n", 2, 0, 4, '\'', 1},
         {"a: b\n", 2, 2, 2, '"', 0},
     };
-    struct yaml_style st;
-    struct ytree t;
+    struct yamlrender_style st;
+    struct yamltree t;
     char err[128];
     size_t i;
 
     for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
-        CHECK(ytree_parse(&t, cases[i].text, strlen(cases[i].text), err, sizeof(err)) == 0);
-        yamlrender_style(&t, 0, &st);
+        CHECK(yamltree_parse(&t, cases[i].text, strlen(cases[i].text), err, sizeof(err)) == 0);
+        yamlrender_style_read(&t, 0, &st);
         CHECK_INT(st.map_step, cases[i].step);
         CHECK_INT(st.seq_offset, cases[i].seq);
         CHECK_INT(st.item_offset, cases[i].item);
         CHECK_INT(st.quote, cases[i].quote);
         CHECK_INT(st.quote_all, cases[i].quote_all);
-        ytree_free(&t);
+        yamltree_free(&t);
     }
 }
 
@@ -178,7 +178,7 @@ static void new_scalars_read_back_as_written(void)
                                           "ls\xe2\x80\xa8here", "h\xc3\xa9llo", "*alias", "&anchor", "!tag", "%dir",
                                           "@at", "`tick", "{flow}", "[seq]", "?q", ":colon", "back\\slash"};
     static const char quotes[] = {'"', '\''};
-    struct yaml_style st = {2, 2, 2, '"', 0, 0, "\n"};
+    struct yamlrender_style st = {2, 2, 2, '"', 0, 0, "\n"};
     size_t i, q;
 
     for (q = 0; q < sizeof(quotes); q++)
@@ -189,13 +189,13 @@ static void new_scalars_read_back_as_written(void)
 
             st.quote = quotes[q];
             CHECK(buf_append(&b, "k: ", 3) == 0 && yamlrender_inline(&b, v, 0, &st) == 0);
-            docs = yaml_parse(b.data, b.len, err, sizeof(err));
+            docs = yamlio_parse(b.data, b.len, err, sizeof(err));
             if (!docs || !cJSON_IsString(cJSON_GetObjectItemCaseSensitive(docs->child, "k")) ||
                 strcmp(cJSON_GetObjectItemCaseSensitive(docs->child, "k")->valuestring, strings[i]) != 0) {
                 fprintf(stderr, "  \"%s\" written as [%s] does not read back (%s)\n", strings[i], b.data, err);
                 check_failed_in_test = 1;
             }
-            CHECK(!yaml_plain_safe(strings[i]) || strcmp(b.data + 3, strings[i]) == 0);
+            CHECK(!yamlscalar_plain_safe(strings[i]) || strcmp(b.data + 3, strings[i]) == 0);
             cJSON_Delete(docs);
             cJSON_Delete(v);
             buf_free(&b);
