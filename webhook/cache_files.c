@@ -193,4 +193,6 @@ static void files_close(void *state)
     free(fs);
 }
 
-const struct cache_source cache_source_files = {"files", files_wanted, files_open, files_run, files_interrupt, files_close};
+const struct cache_source cache_source_files = {
+    "files", files_wanted, files_open, files_run, files_interrupt, files_close,
+};

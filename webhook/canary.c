@@ -341,6 +341,7 @@ int canary_gating_inputs_unchanged(const cJSON *old_obj, const cJSON *new_obj)
 {
     const cJSON *om = obj_get(old_obj, "metadata"), *nm = obj_get(new_obj, "metadata");
 
-    return json_equal(obj_get(old_obj, "spec"), obj_get(new_obj, "spec")) && json_equal(obj_get(om, "labels"), obj_get(nm, "labels")) &&
+    return json_equal(obj_get(old_obj, "spec"), obj_get(new_obj, "spec")) &&
+           json_equal(obj_get(om, "labels"), obj_get(nm, "labels")) &&
            json_equal(obj_get(om, "annotations"), obj_get(nm, "annotations"));
 }
