@@ -23,9 +23,9 @@ UNIT_BIN := $(UNIT_SRC:tests/unit/%.c=$(BUILD)/tests/%)
 # and what the tests drive: curl and openssl as real TLS clients, kubectl is preinstalled on these machines.
 DEB_PKGS := build-essential pkg-config libmicrohttpd-dev libcjson-dev libcurl4-openssl-dev libyaml-dev \
             uthash-dev libssl-dev libgnutls28-dev curl openssl ca-certificates python3 python3-yaml \
-            python3-jsonschema wrk time valgrind
+            python3-jsonschema wrk time valgrind pmccabe
 
-.PHONY: all deps run test unit integration san bench certs clean manifests fuzz
+.PHONY: all deps run test unit integration static san bench certs clean manifests fuzz
 
 all: $(BUILD)/manual-gate
 
@@ -70,6 +70,10 @@ run: $(BUILD)/manual-gate certs/tls.crt
 unit: $(UNIT_BIN)
 	@tests/run-unit.sh $(UNIT_BIN)
 
+# The include layers docs/design.md draws, function complexity and file size (tests/static/run.py).
+static:
+	@python3 tests/static/run.py
+
 integration: $(BUILD)/manual-gate
 	@MG_BIN=$(BUILD)/manual-gate python3 tests/integration/run.py
 
@@ -83,7 +87,8 @@ test:
 	-$(MAKE) --no-print-directory unit BUILD=build
 	-$(MAKE) --no-print-directory integration BUILD=build
 	-$(MAKE) --no-print-directory san
-	@tests/summary.sh $(RESULTS) 4
+	-$(MAKE) --no-print-directory static
+	@tests/summary.sh $(RESULTS) 5
 
 SAN_FLAGS := BUILD=build/san CFLAGS="-O1 -g -fno-omit-frame-pointer" \
 	    EXTRA_CFLAGS="-fsanitize=address,undefined -fno-sanitize-recover=undefined" LDFLAGS="-fsanitize=address,undefined"

@@ -42,7 +42,8 @@ const cJSON *canary_analysis(const cJSON *canary)
 
 /* Go's time.ParseDuration, step for step and in the same unsigned arithmetic, so every input is
  * valid or invalid exactly as it is for Flagger: 0 with the magnitude in *ns and the sign in *neg,
- * or -1 when s is not a duration or is out of int64 nanoseconds. */
+ * or -1 when s is not a duration or is out of int64 nanoseconds. A state-machine parser, kept whole so
+ * it can be read against Go's: it is over the project's function size limits on purpose. */
 static int parse_go_duration(const char *s, uint64_t *ns, int *neg)
 {
     static const struct { const char *unit; uint64_t ns; } units[] = {

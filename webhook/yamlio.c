@@ -419,6 +419,8 @@ static void loader_reset(struct loader *l)
     anchors_free(l);
 }
 
+/* The YAML reader's event loop: a state-machine parser over libyaml's events, kept in one piece so the
+ * order of events stays readable; it is over the project's function size limits on purpose. */
 static cJSON *parse(const char *buf, size_t len, int keep_empty, char *err, size_t errlen)
 {
     yaml_parser_t parser;

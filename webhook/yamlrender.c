@@ -33,30 +33,44 @@ static size_t most(const size_t *counts, size_t fallback)
     return best;
 }
 
-static void count_node(const struct yamltree *t, size_t node, struct tally *ty)
+/* A block sequence: how far its first item's mapping sits from the "-". */
+static void count_sequence(const struct yamltree *t, const struct yamltree_node *n, struct tally *ty)
 {
-    const struct yamltree_node *n = &t->nodes[node], *k, *v;
+    const struct yamltree_node *v = &t->nodes[n->first];
+
+    if (v->kind == YAMLTREE_MAPPING && !(v->props & YAMLTREE_FLOW) && v->line == n->line && v->column > n->column &&
+        v->column - n->column <= STEP_MAX)
+        ty->item[v->column - n->column]++;
+}
+
+/* A block mapping: how far the block values below its keys are indented. */
+static void count_mapping(const struct yamltree *t, const struct yamltree_node *n, struct tally *ty)
+{
+    const struct yamltree_node *k, *v;
     size_t c;
 
-    if (n->kind == YAMLTREE_SEQUENCE && !(n->props & YAMLTREE_FLOW) && n->first != YAMLTREE_NONE) {
-        v = &t->nodes[n->first];
-        if (v->kind == YAMLTREE_MAPPING && !(v->props & YAMLTREE_FLOW) && v->line == n->line && v->column > n->column &&
-            v->column - n->column <= STEP_MAX)
-            ty->item[v->column - n->column]++;
+    for (c = n->first; c != YAMLTREE_NONE && t->nodes[c].next != YAMLTREE_NONE; c = t->nodes[t->nodes[c].next].next) {
+        k = &t->nodes[c];
+        v = &t->nodes[k->next];
+        if ((v->props & YAMLTREE_FLOW) || v->line <= k->line || v->column < k->column ||
+            v->column - k->column > STEP_MAX)
+            continue;
+        if (v->kind == YAMLTREE_MAPPING && v->column > k->column)
+            ty->step[v->column - k->column]++;
+        else if (v->kind == YAMLTREE_SEQUENCE)
+            ty->seq[v->column - k->column]++;
     }
-    if (n->kind == YAMLTREE_MAPPING && !(n->props & YAMLTREE_FLOW)) {
-        for (c = n->first; c != YAMLTREE_NONE && t->nodes[c].next != YAMLTREE_NONE; c = t->nodes[t->nodes[c].next].next) {
-            k = &t->nodes[c];
-            v = &t->nodes[k->next];
-            if ((v->props & YAMLTREE_FLOW) || v->line <= k->line || v->column < k->column ||
-                v->column - k->column > STEP_MAX)
-                continue;
-            if (v->kind == YAMLTREE_MAPPING && v->column > k->column)
-                ty->step[v->column - k->column]++;
-            else if (v->kind == YAMLTREE_SEQUENCE)
-                ty->seq[v->column - k->column]++;
-        }
-    }
+}
+
+static void count_node(const struct yamltree *t, size_t node, struct tally *ty)
+{
+    const struct yamltree_node *n = &t->nodes[node];
+    size_t c;
+
+    if (n->kind == YAMLTREE_SEQUENCE && !(n->props & YAMLTREE_FLOW) && n->first != YAMLTREE_NONE)
+        count_sequence(t, n, ty);
+    if (n->kind == YAMLTREE_MAPPING && !(n->props & YAMLTREE_FLOW))
+        count_mapping(t, n, ty);
     for (c = n->first; c != YAMLTREE_NONE; c = t->nodes[c].next)
         count_node(t, c, ty);
 }

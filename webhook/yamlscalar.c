@@ -33,13 +33,29 @@ static int all_digits(const char *s, int base)
     return 1;
 }
 
+/* strconv.ParseInt's base 0: the base a prefix names (0x, 0o, 0b, a leading 0 for octal), *s moved past
+ * it. */
+static int int_base(const char **s)
+{
+    const char *p = *s;
+
+    if (p[0] != '0' || !p[1])
+        return 10;
+    switch (p[1]) {
+    case 'x': case 'X': *s += 2; return 16;
+    case 'o': case 'O': *s += 2; return 8;
+    case 'b': case 'B': *s += 2; return 2;
+    default: *s += 1; return 8;
+    }
+}
+
 /* go-yaml v2: strconv.ParseInt(s without "_", 0, 64), which knows 0x, 0o, 0b and leading-zero octal. */
 static int parse_int(const char *in, double *out)
 {
     char buf[80], *end;
     const char *s = buf;
     size_t n = 0;
-    int neg = 0, base = 10;
+    int neg = 0, base;
     unsigned long long v;
 
     for (; *in && n + 1 < sizeof(buf); in++)
@@ -50,14 +66,7 @@ static int parse_int(const char *in, double *out)
     buf[n] = '\0';
     if (*s == '-' || *s == '+')
         neg = *s++ == '-';
-    if (s[0] == '0' && (s[1] == 'x' || s[1] == 'X'))
-        base = 16, s += 2;
-    else if (s[0] == '0' && (s[1] == 'o' || s[1] == 'O'))
-        base = 8, s += 2;
-    else if (s[0] == '0' && (s[1] == 'b' || s[1] == 'B'))
-        base = 2, s += 2;
-    else if (s[0] == '0' && s[1])
-        base = 8, s += 1;
+    base = int_base(&s);
     if (!all_digits(s, base))
         return 0;
     errno = 0;
