@@ -23,9 +23,9 @@ UNIT_BIN := $(UNIT_SRC:tests/unit/%.c=$(BUILD)/tests/%)
 # and what the tests drive: curl and openssl as real TLS clients, kubectl is preinstalled on these machines.
 DEB_PKGS := build-essential pkg-config libmicrohttpd-dev libcjson-dev libcurl4-openssl-dev libyaml-dev \
             uthash-dev libssl-dev libgnutls28-dev curl openssl ca-certificates python3 python3-yaml \
-            python3-jsonschema wrk time valgrind
+            python3-jsonschema wrk time valgrind pmccabe clang libclang-rt-14-dev
 
-.PHONY: all deps run test unit integration san bench certs clean manifests fuzz
+.PHONY: all deps run test unit integration static san bench certs clean manifests fuzz
 
 all: $(BUILD)/manual-gate
 
@@ -70,6 +70,10 @@ run: $(BUILD)/manual-gate certs/tls.crt
 unit: $(UNIT_BIN)
 	@tests/run-unit.sh $(UNIT_BIN)
 
+# The include layers docs/design.md draws, function complexity and file size (tests/static/run.py).
+static:
+	@python3 tests/static/run.py
+
 integration: $(BUILD)/manual-gate
 	@MG_BIN=$(BUILD)/manual-gate python3 tests/integration/run.py
 
@@ -83,7 +87,9 @@ test:
 	-$(MAKE) --no-print-directory unit BUILD=build
 	-$(MAKE) --no-print-directory integration BUILD=build
 	-$(MAKE) --no-print-directory san
-	@tests/summary.sh $(RESULTS) 4
+	-$(MAKE) --no-print-directory static
+	-$(MAKE) --no-print-directory fuzz FUZZ_SECONDS=$(TEST_FUZZ_SECONDS)
+	@tests/summary.sh $(RESULTS) 6
 
 SAN_FLAGS := BUILD=build/san CFLAGS="-O1 -g -fno-omit-frame-pointer" \
 	    EXTRA_CFLAGS="-fsanitize=address,undefined -fno-sanitize-recover=undefined" LDFLAGS="-fsanitize=address,undefined"
@@ -103,8 +109,10 @@ $(BUILD)/bench/%: tests/bench/%.c $(LIB)
 manifests:
 	./certs/install-secret.sh --out certs/out
 
-# libFuzzer targets (clang, from FUZZ_DEB_PKGS) over the codec, the policies and the YAML module.
-FUZZ_DEB_PKGS := clang libclang-rt-14-dev
+# libFuzzer targets (clang, from DEB_PKGS) over the codec and the policies, the YAML reader and printer,
+# and the splicer. make test runs each for TEST_FUZZ_SECONDS as a smoke test: they build, and the seed
+# corpus plus a few seconds of mutation break nothing; `make fuzz` runs them for FUZZ_SECONDS (60).
+TEST_FUZZ_SECONDS ?= 10
 fuzz:
 	@tests/fuzz/run.sh
 

@@ -18,9 +18,9 @@ typedef void admission_policy(const struct admission_request *req, const struct 
                               const struct canary_lookup *lookup, struct decision *d);
 
 #define OP_BIT(op) (1u << (op))
-#define OPS_ANY (OP_BIT(OP_CREATE) | OP_BIT(OP_UPDATE) | OP_BIT(OP_DELETE) | OP_BIT(OP_CONNECT) | OP_BIT(OP_OTHER))
+#define OPS_ANY (~0u)
 /* A patch on DELETE is a 500 for the user, whatever the failurePolicy: the mutator never sees one. */
-#define OPS_WRITE (OP_BIT(OP_CREATE) | OP_BIT(OP_UPDATE))
+#define OPS_WRITE (OP_BIT(ADMISSION_OP_CREATE) | OP_BIT(ADMISSION_OP_UPDATE))
 
 static const struct route {
     enum admission_endpoint ep;

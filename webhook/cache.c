@@ -215,7 +215,7 @@ static int cache_by_target(void *ctx, const char *ns, const char *kind, const ch
     int rc;
 
     if (!read_index(c))
-        return LOOKUP_UNKNOWN;
+        return CANARY_LOOKUP_UNKNOWN;
     rc = cache_index_by_target(c->idx, ns, kind, name, out);
     pthread_rwlock_unlock(&c->lock);
     return rc;
@@ -227,7 +227,7 @@ static int cache_by_config(void *ctx, const char *ns, const char *ref, struct ca
     int rc;
 
     if (!read_index(c))
-        return LOOKUP_UNKNOWN;
+        return CANARY_LOOKUP_UNKNOWN;
     rc = cache_index_by_config(c->idx, ns, ref, out);
     pthread_rwlock_unlock(&c->lock);
     return rc;
@@ -239,11 +239,11 @@ static int cache_releases(void *ctx, const char *ns, struct canary_info *out, in
     int rc;
 
     if (!read_index(c))
-        return LOOKUP_UNKNOWN;
+        return CANARY_LOOKUP_UNKNOWN;
     rc = cache_index_releases(c->idx, ns, out, max);
     pthread_rwlock_unlock(&c->lock);
     /* Out of memory: unsure is unknown, which denies (or fails open as configured). */
-    return rc < 0 ? LOOKUP_UNKNOWN : rc;
+    return rc < 0 ? CANARY_LOOKUP_UNKNOWN : rc;
 }
 
 void cache_lookup(struct cache *c, struct canary_lookup *out)

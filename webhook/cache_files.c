@@ -1,9 +1,8 @@
 /*
- * The Canary cache's file source (--canaries PATH, a file or a directory of *.yaml, *.yml, *.json, as
- * `kubectl get canaries -A -o yaml` prints): read at start (a start that cannot read them fails), read
+ * The Canary cache's file source (--canaries PATH, a file or a directory tree of *.yaml, *.yml, *.json,
+ * as `kubectl get canaries -A -o yaml` prints): read at start (a start that cannot read them fails), read
  * again when their mtimes, sizes or inodes change; a read that fails keeps the Canaries read last.
  */
-#include <dirent.h>
 #include <errno.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -14,6 +13,7 @@
 #include "buf.h"
 #include "cache_index.h"
 #include "cache_source.h"
+#include "files.h"
 #include "log.h"
 #include "obj.h"
 #include "yamlio.h"
@@ -29,106 +29,39 @@ struct files_source {
 };
 
 
-static int has_suffix(const char *s, const char *suffix)
+/* The files PATH stands for, in name order: itself, or the *.yaml, *.yml, *.json below a directory (hidden
+ * names skipped: a mounted ConfigMap keeps its real files under "..data" and links to them). 0, or -1
+ * with a reason in err. */
+static int files_of(const char *path, struct files_list *list, char *err, size_t errlen)
 {
-    size_t n = strlen(s), m = strlen(suffix);
-
-    return n > m && strcmp(s + n - m, suffix) == 0;
-}
-
-static int name_cmp(const void *a, const void *b)
-{
-    return strcmp(*(char *const *)a, *(char *const *)b);
-}
-
-static void files_free(char **files, size_t n)
-{
-    size_t i;
-
-    for (i = 0; i < n; i++)
-        free(files[i]);
-    free(files);
-}
-
-/* The files PATH stands for, sorted: itself, or the *.yaml, *.yml, *.json of a directory (hidden
- * names skipped: a mounted ConfigMap keeps its real files under "..data"). */
-static int files_list(const char *path, char ***out, size_t *n, char *err, size_t errlen)
-{
-    struct stat st;
-    DIR *d = NULL;
-    struct dirent *e;
-    char **files = NULL, **nf;
-    size_t len;
-    int rc = -1;
-
-    *out = NULL;
-    *n = 0;
-    if (stat(path, &st) != 0) {
-        snprintf(err, errlen, "%s: cannot stat it", path);
+    memset(list, 0, sizeof(*list));
+    if (files_collect(list, path, err, errlen) != 0) {
+        files_list_free(list);
         return -1;
     }
-    if (!S_ISDIR(st.st_mode)) {
-        files = calloc(1, sizeof(*files));
-        if (!files || !(files[0] = strdup(path)))
-            goto oom;
-        *out = files;
-        *n = 1;
-        return 0;
-    }
-    if (!(d = opendir(path))) {
-        snprintf(err, errlen, "%s: cannot open the directory", path);
+    if (list->n > FILES_MAX) {
+        snprintf(err, errlen, "%s: more than %d files", path, FILES_MAX);
+        files_list_free(list);
         return -1;
     }
-    while ((e = readdir(d)) != NULL) {
-        if (e->d_name[0] == '.' ||
-            !(has_suffix(e->d_name, ".yaml") || has_suffix(e->d_name, ".yml") || has_suffix(e->d_name, ".json")))
-            continue;
-        if (*n == FILES_MAX) {
-            snprintf(err, errlen, "%s: more than %d files", path, FILES_MAX);
-            goto out;
-        }
-        nf = realloc(files, (*n + 1) * sizeof(*files));
-        if (!nf)
-            goto oom;
-        files = nf;
-        len = strlen(path) + strlen(e->d_name) + 2;
-        if (!(files[*n] = malloc(len)))
-            goto oom;
-        snprintf(files[*n], len, "%s/%s", path, e->d_name);
-        (*n)++;
-    }
-    qsort(files, *n, sizeof(*files), name_cmp);
-    *out = files;
-    files = NULL;
-    rc = 0;
-    goto out;
-oom:
-    snprintf(err, errlen, "out of memory");
-out:
-    if (d)
-        closedir(d);
-    if (files) {
-        files_free(files, *n);
-        *n = 0;
-    }
-    return rc;
+    return 0;
 }
 
 /* A fingerprint of PATH and its files: changes when one is added, removed, replaced or written. */
 static uint64_t files_signature(const char *path)
 {
     uint64_t h = 1469598103934665603ULL;
-    char **files = NULL, err[256];
-    size_t n = 0, i;
+    struct files_list files;
+    char err[256];
     struct stat st;
     long v[5];
-    size_t j;
+    size_t i, j;
 
-    if (files_list(path, &files, &n, err, sizeof(err)) != 0)
+    if (files_of(path, &files, err, sizeof(err)) != 0)
         return 0;
-    for (i = 0; i <= n; i++) {
+    for (i = 0; i <= files.n; i++) {
         memset(v, 0, sizeof(v));
-        if (stat(i < n ? files[i] : path, &st) == 0) {
+        if (stat(i < files.n ? files.paths[i] : path, &st) == 0) {
             v[0] = (long)st.st_ino;
             v[1] = (long)st.st_size;
             v[2] = (long)st.st_mtim.tv_sec;
@@ -138,7 +71,7 @@ static uint64_t files_signature(const char *path)
         for (j = 0; j < sizeof(v); j++)
             h = (h ^ ((const unsigned char *)v)[j]) * 1099511628211ULL;
     }
-    files_free(files, n);
+    files_list_free(&files);
     return h;
 }
 
@@ -154,7 +87,7 @@ static int file_read_into(struct cache_index *idx, const char *file, char *err, 
         buf_free(&text);
         return -1;
     }
-    docs = yaml_parse(text.data, text.len, yerr, sizeof(yerr));
+    docs = yamlio_parse(text.data, text.len, yerr, sizeof(yerr));
     buf_free(&text);
     if (!docs) {
         snprintf(err, errlen, "%s: %s", file, yerr);
@@ -180,26 +113,26 @@ static int file_read_into(struct cache_index *idx, const char *file, char *err, 
 static int files_load(struct files_source *fs, struct cache *c, char *err, size_t errlen)
 {
     struct cache_index *idx = cache_index_new();
-    char **files = NULL;
-    size_t n = 0, i;
+    struct files_list files = {NULL, 0, 0};
+    size_t i;
     int rc = -1;
 
     if (!idx) {
         snprintf(err, errlen, "out of memory");
         return -1;
     }
-    if (files_list(fs->path, &files, &n, err, errlen) != 0)
+    if (files_of(fs->path, &files, err, errlen) != 0)
         goto out;
-    for (i = 0; i < n; i++)
-        if (file_read_into(idx, files[i], err, errlen) != 0)
+    for (i = 0; i < files.n; i++)
+        if (file_read_into(idx, files.paths[i], err, errlen) != 0)
             goto out;
-    log_info("cache: read %ld Canaries from %zu file(s) under %s", cache_index_count(idx), n, fs->path);
+    log_info("cache: read %ld Canaries from %zu file(s) under %s", cache_index_count(idx), files.n, fs->path);
     cache_publish(c, idx, "", 1);
     idx = NULL;
     rc = 0;
 out:
     cache_index_free(idx);
-    files_free(files, n);
+    files_list_free(&files);
     return rc;
 }
 
@@ -260,4 +193,6 @@ static void files_close(void *state)
     free(fs);
 }
 
-const struct cache_source cache_source_files = {"files", files_wanted, files_open, files_run, files_interrupt, files_close};
+const struct cache_source cache_source_files = {
+    "files", files_wanted, files_open, files_run, files_interrupt, files_close,
+};

@@ -350,19 +350,19 @@ static int find(struct slot *table, const char *ns, const char *a, const char *b
     size_t n;
 
     if (!ns || !a || key_fill(key, sizeof(key), &n, ns, a, b) != 0)
-        return LOOKUP_NONE;
+        return CANARY_LOOKUP_NONE;
     HASH_FIND(hh, table, key, n, s);
     if (!s || !s->n)
-        return LOOKUP_NONE;
+        return CANARY_LOOKUP_NONE;
     if (out)
         *out = slot_best(s)->info;
-    return LOOKUP_FOUND;
+    return CANARY_LOOKUP_FOUND;
 }
 
 int cache_index_by_target(const struct cache_index *idx, const char *ns, const char *kind, const char *name,
                           struct canary_info *out)
 {
-    return name ? find(idx->by_target, ns, kind, name, out) : LOOKUP_NONE;
+    return name ? find(idx->by_target, ns, kind, name, out) : CANARY_LOOKUP_NONE;
 }
 
 int cache_index_by_config(const struct cache_index *idx, const char *ns, const char *ref, struct canary_info *out)

@@ -43,7 +43,7 @@ int cache_index_put_items(struct cache_index *idx, const cJSON *items) __attribu
 
 /* Number of Canaries. */
 long cache_index_count(const struct cache_index *idx);
-/* The Canary of ns whose spec.targetRef is kind/name: LOOKUP_FOUND with *out set, or LOOKUP_NONE. Among
+/* The Canary of ns whose spec.targetRef is kind/name: CANARY_LOOKUP_FOUND with *out set, or CANARY_LOOKUP_NONE. Among
  * several, the highest canary_release_rank, the first to arrive among equals. */
 int cache_index_by_target(const struct cache_index *idx, const char *ns, const char *kind, const char *name,
                           struct canary_info *out);

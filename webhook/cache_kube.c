@@ -183,7 +183,8 @@ static void api_watch(struct kube_source *k, struct cache *c, struct watch_state
     esc = kube_escape(rv);
     if (!esc)
         return;
-    snprintf(path, sizeof(path), CANARIES_PATH "?watch=true&allowWatchBookmarks=true&resourceVersion=%s&timeoutSeconds=%ld",
+    snprintf(path, sizeof(path),
+             CANARIES_PATH "?watch=true&allowWatchBookmarks=true&resourceVersion=%s&timeoutSeconds=%ld",
              esc, timeout);
     free(esc);
     /* The client-side bound only catches a server that ignores timeoutSeconds. */

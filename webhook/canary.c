@@ -42,7 +42,8 @@ const cJSON *canary_analysis(const cJSON *canary)
 
 /* Go's time.ParseDuration, step for step and in the same unsigned arithmetic, so every input is
  * valid or invalid exactly as it is for Flagger: 0 with the magnitude in *ns and the sign in *neg,
- * or -1 when s is not a duration or is out of int64 nanoseconds. */
+ * or -1 when s is not a duration or is out of int64 nanoseconds. A state-machine parser, kept whole so
+ * it can be read against Go's: it is over the project's function size limits on purpose. */
 static int parse_go_duration(const char *s, uint64_t *ns, int *neg)
 {
     static const struct { const char *unit; uint64_t ns; } units[] = {
@@ -163,36 +164,36 @@ enum canary_strategy canary_strategy(const cJSON *canary, const char *default_pr
     const cJSON *match = obj_get(analysis, "match");
 
     if (provider && strcmp(provider, "kubernetes") == 0)
-        return STRATEGY_BLUE_GREEN;
+        return CANARY_STRATEGY_BLUE_GREEN;
     if (cJSON_IsNumber(iterations) && iterations->valuedouble > 0)
-        return cJSON_IsArray(match) && cJSON_GetArraySize(match) > 0 ? STRATEGY_AB : STRATEGY_BLUE_GREEN;
-    return STRATEGY_CANARY;
+        return cJSON_IsArray(match) && cJSON_GetArraySize(match) > 0 ? CANARY_STRATEGY_AB : CANARY_STRATEGY_BLUE_GREEN;
+    return CANARY_STRATEGY_CANARY;
 }
 
 enum canary_release canary_release_of(const char *phase, int weight)
 {
     if (!phase)
-        return RELEASE_NONE;
+        return CANARY_RELEASE_NONE;
     if (strcmp(phase, "Progressing") == 0)
-        return weight > 0 ? RELEASE_RESTARTS : RELEASE_NOT_STARTED;
+        return weight > 0 ? CANARY_RELEASE_RESTARTS : CANARY_RELEASE_NOT_STARTED;
     /* Flagger writes canaryWeight 0 in WaitingPromotion but leaves the routes weighted (issue #1819). */
     if (strcmp(phase, "WaitingPromotion") == 0)
-        return RELEASE_RESTARTS;
+        return CANARY_RELEASE_RESTARTS;
     if (strcmp(phase, "Promoting") == 0)
-        return RELEASE_LIVE;
+        return CANARY_RELEASE_LIVE;
     /* A failed promotion can leave the canary serving all traffic (scheduler.go's rollback path). */
     if (strcmp(phase, "Failed") == 0)
-        return weight > 0 ? RELEASE_LIVE : RELEASE_NONE;
+        return weight > 0 ? CANARY_RELEASE_LIVE : CANARY_RELEASE_NONE;
     if (strcmp(phase, "Finalising") == 0)
-        return RELEASE_FINALISING;
+        return CANARY_RELEASE_FINALISING;
     if (strcmp(phase, "Waiting") == 0)
-        return RELEASE_WAITING;
-    return RELEASE_NONE;
+        return CANARY_RELEASE_WAITING;
+    return CANARY_RELEASE_NONE;
 }
 
 int canary_release_denies(enum canary_release r)
 {
-    return r == RELEASE_RESTARTS || r == RELEASE_LIVE;
+    return r == CANARY_RELEASE_RESTARTS || r == CANARY_RELEASE_LIVE;
 }
 
 int canary_in_flight(const cJSON *canary)
@@ -294,12 +295,12 @@ enum canary_enabled canary_enabled_label(const cJSON *canary)
     const char *v = obj_label(canary, CANARY_LABEL_ENABLED);
 
     if (!v)
-        return ENABLED_UNSET;
+        return CANARY_ENABLED_UNSET;
     if (strcmp(v, "true") == 0)
-        return ENABLED_TRUE;
+        return CANARY_ENABLED_TRUE;
     if (strcmp(v, "false") == 0)
-        return ENABLED_FALSE;
-    return ENABLED_UNSET;
+        return CANARY_ENABLED_FALSE;
+    return CANARY_ENABLED_UNSET;
 }
 
 int canary_hook_is(const cJSON *hook, const char *type, const char *path)
@@ -320,7 +321,7 @@ const cJSON *canary_gate_check_hook(const cJSON *canary)
     if (!cJSON_IsArray(hooks))
         return NULL;
     cJSON_ArrayForEach(h, hooks)
-        if (canary_hook_is(h, HOOK_CONFIRM_TRAFFIC, PATH_GATE_CHECK))
+        if (canary_hook_is(h, CANARY_HOOK_CONFIRM_TRAFFIC, CANARY_PATH_GATE_CHECK))
             return h;
     return NULL;
 }
@@ -329,18 +330,19 @@ int canary_gating_enabled(const cJSON *canary)
 {
     enum canary_enabled e = canary_enabled_label(canary);
 
-    return e == ENABLED_TRUE || (e == ENABLED_UNSET && canary_gate_check_hook(canary) != NULL);
+    return e == CANARY_ENABLED_TRUE || (e == CANARY_ENABLED_UNSET && canary_gate_check_hook(canary) != NULL);
 }
 
 int canary_is_gated(const cJSON *canary)
 {
-    return canary_gate_check_hook(canary) != NULL || canary_enabled_label(canary) == ENABLED_TRUE;
+    return canary_gate_check_hook(canary) != NULL || canary_enabled_label(canary) == CANARY_ENABLED_TRUE;
 }
 
 int canary_gating_inputs_unchanged(const cJSON *old_obj, const cJSON *new_obj)
 {
     const cJSON *om = obj_get(old_obj, "metadata"), *nm = obj_get(new_obj, "metadata");
 
-    return json_equal(obj_get(old_obj, "spec"), obj_get(new_obj, "spec")) && json_equal(obj_get(om, "labels"), obj_get(nm, "labels")) &&
+    return json_equal(obj_get(old_obj, "spec"), obj_get(new_obj, "spec")) &&
+           json_equal(obj_get(om, "labels"), obj_get(nm, "labels")) &&
            json_equal(obj_get(om, "annotations"), obj_get(nm, "annotations"));
 }

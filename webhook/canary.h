@@ -18,18 +18,18 @@
 #define CANARY_ANN_OVERRIDE "manual-gate.io/override"
 #define CANARY_ANN_ORIGINAL_THRESHOLD "manual-gate.io/original-threshold"
 
-#define HOOK_CONFIRM_TRAFFIC "confirm-traffic-increase"
-#define HOOK_ROLLBACK "rollback"
-#define HOOK_POST_ROLLOUT "post-rollout"
-#define PATH_GATE_CHECK "/gate/check"
-#define PATH_GATE_CLOSE "/gate/close"
-#define PATH_ROLLBACK_CHECK "/rollback/check"
-#define PATH_ROLLBACK_CLOSE "/rollback/close"
+#define CANARY_HOOK_CONFIRM_TRAFFIC "confirm-traffic-increase"
+#define CANARY_HOOK_ROLLBACK "rollback"
+#define CANARY_HOOK_POST_ROLLOUT "post-rollout"
+#define CANARY_PATH_GATE_CHECK "/gate/check"
+#define CANARY_PATH_GATE_CLOSE "/gate/close"
+#define CANARY_PATH_ROLLBACK_CHECK "/rollback/check"
+#define CANARY_PATH_ROLLBACK_CLOSE "/rollback/close"
 
-enum canary_strategy { STRATEGY_CANARY, STRATEGY_AB, STRATEGY_BLUE_GREEN };
+enum canary_strategy { CANARY_STRATEGY_CANARY, CANARY_STRATEGY_AB, CANARY_STRATEGY_BLUE_GREEN };
 
 /* Values of the manual-gate.io/enabled label. */
-enum canary_enabled { ENABLED_UNSET, ENABLED_TRUE, ENABLED_FALSE };
+enum canary_enabled { CANARY_ENABLED_UNSET, CANARY_ENABLED_TRUE, CANARY_ENABLED_FALSE };
 
 /* Flagger's GetAnalysis(): spec.analysis, or spec.canaryAnalysis when analysis is absent; NULL if neither. */
 const cJSON *canary_analysis(const cJSON *canary);
@@ -52,16 +52,16 @@ enum canary_strategy canary_strategy(const cJSON *canary, const char *default_pr
  * changed) does to its release, by status.phase and status.canaryWeight (Flagger checks for a new revision
  * only in Progressing and WaitingPromotion). In increasing order of cost. */
 enum canary_release {
-    RELEASE_NONE,        /* no release in flight: the change starts one, as every gated release begins */
-    RELEASE_WAITING,     /* Waiting: a confirm-rollout hook holds it; the template is hashed at approval */
-    RELEASE_FINALISING,  /* Finalising: no restart; once Succeeded, the change starts a new gated release */
-    RELEASE_NOT_STARTED, /* Progressing at weight 0: restarts, but no step was taken: only waiting is lost */
-    RELEASE_RESTARTS,    /* Progressing above 0, WaitingPromotion: the analysis restarts from 0% */
-    RELEASE_LIVE,        /* Promoting, Failed above 0: the canary serves traffic; unanalysed code goes live */
+    CANARY_RELEASE_NONE,        /* no release in flight: the change starts one, as every gated release begins */
+    CANARY_RELEASE_WAITING,     /* Waiting: a confirm-rollout hook holds it; the template is hashed at approval */
+    CANARY_RELEASE_FINALISING,  /* Finalising: no restart; once Succeeded, the change starts a new gated release */
+    CANARY_RELEASE_NOT_STARTED, /* Progressing at weight 0: restarts, but no step was taken: only waiting is lost */
+    CANARY_RELEASE_RESTARTS,    /* Progressing above 0, WaitingPromotion: the analysis restarts from 0% */
+    CANARY_RELEASE_LIVE,        /* Promoting, Failed above 0: the canary serves traffic; unanalysed code goes live */
 };
 /* The release state of a Canary in that phase at that canary weight. */
 enum canary_release canary_release_of(const char *phase, int weight);
-/* 1 when a new revision is denied in that state (RELEASE_RESTARTS, RELEASE_LIVE). */
+/* 1 when a new revision is denied in that state (CANARY_RELEASE_RESTARTS, CANARY_RELEASE_LIVE). */
 int canary_release_denies(enum canary_release r);
 /* 1 when the Canary's phase is one of a release Flagger is running (Progressing, Waiting,
  * WaitingPromotion, Promoting, Finalising): what the Canary's own rules (gating switched off, targetRef
@@ -99,5 +99,35 @@ int canary_gating_inputs_unchanged(const cJSON *old_obj, const cJSON *new_obj);
 int canary_gating_enabled(const cJSON *canary);
 /* "Gated" as the validators mean it: a /gate/check hook, or the label enabled=true. */
 int canary_is_gated(const cJSON *canary);
+
+/* What the Canary cache knows of one Canary, copied out so no lock is held by the caller. */
+struct canary_info {
+    char namespace_[64];
+    char name[254];
+    char phase[32];     /* status.phase, "" when unset */
+    int weight;         /* status.canaryWeight */
+    int gated;          /* has a /gate/check confirm-traffic-increase hook or label enabled=true */
+    enum canary_release release; /* what a new revision costs it now (canary.h) */
+};
+
+/* Lookup results. */
+#define CANARY_LOOKUP_NONE 0     /* the cache is synced and no Canary matches */
+#define CANARY_LOOKUP_FOUND 1    /* *out is filled */
+#define CANARY_LOOKUP_UNKNOWN -1 /* the cache cannot answer (never synced) */
+
+/* The Canary cache as the policies see it. Where several Canaries match, by_target and by_config return
+ * the one with the highest canary_release_rank (the gated one in the costliest state), the first to
+ * arrive among equals. */
+struct canary_lookup {
+    void *ctx;
+    /* Canary in namespace ns whose spec.targetRef is kind/name ("Deployment"/"DaemonSet"). */
+    int (*by_target)(void *ctx, const char *ns, const char *kind, const char *name, struct canary_info *out);
+    /* Canary in namespace ns whose status.trackedConfigs has ref ("configmap/NAME", "secret/NAME"). */
+    int (*by_config)(void *ctx, const char *ns, const char *ref, struct canary_info *out);
+    /* The gated Canaries whose release a new revision would lose (canary_release_denies), in namespace ns,
+     * or in every namespace when ns is NULL, sorted by namespace and name: the first max of them copied
+     * to out. Returns how many there are (possibly more than max), or CANARY_LOOKUP_UNKNOWN. */
+    int (*releases)(void *ctx, const char *ns, struct canary_info *out, int max);
+};
 
 #endif

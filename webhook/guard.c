@@ -66,7 +66,7 @@ static enum override_kind override_find(const struct admission_request *req, con
     const char *stored = NULL;
     int kept;
 
-    if (ann && req->op == OP_UPDATE)
+    if (ann && req->op == ADMISSION_OP_UPDATE)
         stored = obj_annotation(req->old_object, CANARY_ANN_OVERRIDE);
     kept = stored && strcmp(stored, ann) == 0;
     *reason = NULL;
@@ -123,7 +123,7 @@ static int override_grant(const struct admission_request *req, const struct poli
 /* How to force the change, for the end of a denial. */
 static const char *how_to_force(const struct admission_request *req, enum override_kind ov)
 {
-    if (req->op == OP_DELETE)
+    if (req->op == ADMISSION_OP_DELETE)
         return "set the annotation " CANARY_ANN_OVERRIDE ": \"<reason>\" on it first, then delete it, to force it";
     if (ov == OVERRIDE_KEPT)
         return "give the annotation " CANARY_ANN_OVERRIDE " a new reason in the same request to force it (the "
@@ -144,7 +144,7 @@ static void describe_phase(const struct canary_info *info, char *buf, size_t len
 /* What the change does in the Canary's phase, and the way forward. */
 static void consequence(const struct canary_info *info, const char **what, const char **advice)
 {
-    if (info->release == RELEASE_RESTARTS) {
+    if (info->release == CANARY_RELEASE_RESTARTS) {
         *what = "makes Flagger restart the analysis from 0%";
         *advice = "Finish the release with the loadtester's /gate/open, or roll back with /rollback/open, then apply";
     } else if (strcmp(info->phase, "Promoting") == 0) {
@@ -162,14 +162,14 @@ static void consequence(const struct canary_info *info, const char **what, const
 static int allow_by_phase(const struct canary_info *info, const struct guard_subject *s, struct decision *d)
 {
     switch (info->release) {
-    case RELEASE_NONE:
-    case RELEASE_WAITING:
+    case CANARY_RELEASE_NONE:
+    case CANARY_RELEASE_WAITING:
         return 1;
-    case RELEASE_NOT_STARTED:
+    case CANARY_RELEASE_NOT_STARTED:
         decision_warn(d, "manual-gate: Canary %.40s/%.40s restarts its gated release from 0%%: no step was taken yet, "
                          "only waiting time is lost", info->namespace_, info->name);
         return 1;
-    case RELEASE_FINALISING:
+    case CANARY_RELEASE_FINALISING:
         decision_warn(d, "manual-gate: Canary %.40s/%.40s is finalising: %s starts a new gated release once it has "
                          "Succeeded", info->namespace_, info->name, s->change);
         return 1;
@@ -205,18 +205,18 @@ void guard_decide(const struct admission_request *req, const struct policy_confi
     char situation[1024], phase[200], lost[256];
     enum override_kind ov;
 
-    if (lookup_rc == LOOKUP_NONE)
+    if (lookup_rc == CANARY_LOOKUP_NONE)
         return;
-    if (lookup_rc == LOOKUP_FOUND && (!info->gated || allow_by_phase(info, s, d)))
+    if (lookup_rc == CANARY_LOOKUP_FOUND && (!info->gated || allow_by_phase(info, s, d)))
         return;
-    if (lookup_rc == LOOKUP_FOUND)
+    if (lookup_rc == CANARY_LOOKUP_FOUND)
         snprintf(lost, sizeof(lost), "Canary %.60s/%.60s's gated release (phase %s) takes the change",
                  info->namespace_, info->name, info->phase);
     else
         snprintf(lost, sizeof(lost), "the gating state is unknown");
     if (override_grant(req, cfg, s, lost, &ov, d))
         return;
-    if (lookup_rc != LOOKUP_FOUND) {
+    if (lookup_rc != CANARY_LOOKUP_FOUND) {
         if (ov == OVERRIDE_EMPTY)
             deny_empty_reason("the gating state is unknown", d);
         else
@@ -256,7 +256,7 @@ void guard_decide_any(const struct admission_request *req, const struct policy_c
     char names[1024], lost[160];
     enum override_kind ov;
     int count = lookup && lookup->releases ? lookup->releases(lookup->ctx, ns, infos, GUARD_NAMED_MAX)
-                                           : LOOKUP_UNKNOWN;
+                                           : CANARY_LOOKUP_UNKNOWN;
 
     if (count == 0)
         return;

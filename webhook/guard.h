@@ -26,7 +26,8 @@ struct guard_subject {
 };
 
 /* Decide a change of s that is a new revision for one Canary, lookup_rc and info being the lookup's answer
- * (LOOKUP_FOUND, LOOKUP_NONE, anything else = unknown), by the phase table at the top of guard.c; fills d. */
+ * (CANARY_LOOKUP_FOUND, CANARY_LOOKUP_NONE, anything else = unknown), by the phase table at the top of
+ * guard.c; fills d. */
 void guard_decide(const struct admission_request *req, const struct policy_config *cfg, int lookup_rc,
                   const struct canary_info *info, const struct guard_subject *s, struct decision *d);
 /* Decide a change of s that may be a new revision for any gated Canary of namespace ns (NULL: of every

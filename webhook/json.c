@@ -5,8 +5,15 @@
  */
 #include "json.h"
 
+#include <math.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+
+#include "buf.h"
+
+/* Printed JSON: the inputs it prints are at most 64 MiB. */
+#define JSON_PRINT_MAX ((size_t)256 << 20)
 
 static int by_key(const void *a, const void *b)
 {
@@ -99,4 +106,108 @@ int json_equal(const cJSON *a, const cJSON *b)
     default:
         return 0;
     }
+}
+
+void json_layout(const char *text, size_t len, char *indent, size_t indentlen, int *crlf)
+{
+    const char *nl = memchr(text, '\n', len), *p, *end = text + len;
+    size_t n;
+
+    *crlf = nl && nl > text && nl[-1] == '\r';
+    indent[0] = '\0';
+    for (; nl && nl + 1 < end; nl = memchr(nl + 1, '\n', (size_t)(end - nl - 1))) {
+        for (p = nl + 1; p < end && (*p == ' ' || *p == '\t'); p++)
+            ;
+        if (p == nl + 1 || p == end || *p == '\n' || *p == '\r')
+            continue;
+        /* One level: a run of tabs counts as one tab, spaces as themselves. */
+        n = nl[1] == '\t' ? 1 : (size_t)(p - nl - 1);
+        if (n >= indentlen)
+            n = indentlen - 1;
+        memcpy(indent, nl + 1, n);
+        indent[n] = '\0';
+        return;
+    }
+}
+
+const char *json_number(double d, char *buf, size_t len)
+{
+    int digits;
+
+    if (!isfinite(d))
+        return NULL;
+    /* cJSON prints 15 digits whenever they read back within a relative epsilon, which changes large
+     * numbers: the fewest digits that read back exactly instead. */
+    for (digits = 15; digits <= 17; digits++) {
+        snprintf(buf, len, "%.*g", digits, d);
+        if (strtod(buf, NULL) == d)
+            break;
+    }
+    return buf;
+}
+
+static int print_scalar(struct buf *b, const cJSON *v)
+{
+    char num[JSON_NUMBER_MAX], *s;
+    int rc;
+
+    if (cJSON_IsNumber(v))
+        return json_number(v->valuedouble, num, sizeof(num)) ? buf_append(b, num, strlen(num)) : -1;
+    s = cJSON_PrintUnformatted(v);
+    rc = s ? buf_append(b, s, strlen(s)) : -1;
+    free(s);
+    return rc;
+}
+
+static int print_newline(struct buf *b, const char *indent, int crlf, int depth)
+{
+    if (!*indent)
+        return 0;
+    if (buf_append(b, crlf ? "\r\n" : "\n", crlf ? 2 : 1) < 0)
+        return -1;
+    while (depth-- > 0)
+        if (buf_append(b, indent, strlen(indent)) < 0)
+            return -1;
+    return 0;
+}
+
+static int print_value(struct buf *b, const cJSON *v, const char *indent, int crlf, int depth)
+{
+    int obj = cJSON_IsObject(v);
+    const cJSON *c;
+    cJSON *key;
+
+    if (!(obj || cJSON_IsArray(v)))
+        return print_scalar(b, v);
+    if (buf_append(b, obj ? "{" : "[", 1) < 0)
+        return -1;
+    for (c = v->child; c; c = c->next) {
+        if ((c != v->child && buf_append(b, ",", 1) < 0) || print_newline(b, indent, crlf, depth + 1) < 0)
+            return -1;
+        if (obj) {
+            key = cJSON_CreateStringReference(c->string);
+            if (!key || print_scalar(b, key) < 0 || buf_append(b, *indent ? ": " : ":", *indent ? 2 : 1) < 0) {
+                cJSON_Delete(key);
+                return -1;
+            }
+            cJSON_Delete(key);
+        }
+        if (print_value(b, c, indent, crlf, depth + 1) < 0)
+            return -1;
+    }
+    if (v->child && print_newline(b, indent, crlf, depth) < 0)
+        return -1;
+    return buf_append(b, obj ? "}" : "]", 1);
+}
+
+char *json_print(const cJSON *v, const char *indent, int crlf, int final_eol)
+{
+    struct buf b = BUF_INIT(JSON_PRINT_MAX);
+
+    if (print_value(&b, v, indent, crlf, 0) < 0 ||
+        (final_eol && buf_append(&b, crlf ? "\r\n" : "\n", crlf ? 2 : 1) < 0)) {
+        buf_free(&b);
+        return NULL;
+    }
+    return buf_detach(&b);
 }

@@ -61,7 +61,8 @@ cJSON *kubectl_get_json(const struct kubectl *k, const char *path, struct kubect
 int kubectl_post(const struct kubectl *k, const char *path, const char *body, struct kubectl_result *res);
 /* The namespace of the context (kubectl config view --minify), "default" when it names none. 0, or -1
  * with a reason in err. */
-int kubectl_namespace(const struct kubectl *k, char *buf, size_t len, char *err, size_t errlen);
+int kubectl_namespace(const struct kubectl *k, char *buf, size_t len, char *err, size_t errlen)
+    __attribute__((warn_unused_result));
 /* A sentence saying why a call failed, naming what was asked when RBAC refused it: verb ("get", "list",
  * "create"), resource ("canaries.flagger.app", "services/proxy") and where ("in namespace test"). */
 void kubectl_describe(const struct kubectl_result *res, const char *verb, const char *resource, const char *where,

@@ -115,19 +115,19 @@ int loadtester_of_canary(const cJSON *canary, enum loadtester_gate gate, struct 
     memset(out, 0, sizeof(*out));
     if (gate == LOADTESTER_ROLLBACK) {
         /* Flagger reads the rollback gate only through a rollback hook: without one it is never consulted. */
-        url = hook_url(canary, HOOK_ROLLBACK, PATH_ROLLBACK_CHECK);
+        url = hook_url(canary, CANARY_HOOK_ROLLBACK, CANARY_PATH_ROLLBACK_CHECK);
         if (!url) {
             snprintf(err, errlen, "the Canary has no rollback hook calling %s, so Flagger never reads its rollback "
-                                  "gate", PATH_ROLLBACK_CHECK);
+                                  "gate", CANARY_PATH_ROLLBACK_CHECK);
             return 1;
         }
     } else {
-        url = hook_url(canary, HOOK_CONFIRM_TRAFFIC, PATH_GATE_CHECK);
+        url = hook_url(canary, CANARY_HOOK_CONFIRM_TRAFFIC, CANARY_PATH_GATE_CHECK);
         if (!url)
-            url = hook_url(canary, HOOK_CONFIRM_TRAFFIC, PATH_GATE_CLOSE);
+            url = hook_url(canary, CANARY_HOOK_CONFIRM_TRAFFIC, CANARY_PATH_GATE_CLOSE);
         if (!url) {
             snprintf(err, errlen, "the Canary has no %s hook calling %s, so Flagger never reads a traffic gate",
-                     HOOK_CONFIRM_TRAFFIC, PATH_GATE_CHECK);
+                     CANARY_HOOK_CONFIRM_TRAFFIC, CANARY_PATH_GATE_CHECK);
             return 1;
         }
     }

@@ -23,9 +23,8 @@
 #include "kubectl.h"
 #include "url.h"
 
-#define PATH_GATE_OPEN "/gate/open"
-#define PATH_ROLLBACK_OPEN "/rollback/open"
-#define PATH_ROLLBACK_CLOSE "/rollback/close"
+#define LOADTESTER_PATH_GATE_OPEN "/gate/open"
+#define LOADTESTER_PATH_ROLLBACK_OPEN "/rollback/open"
 
 /* A loadtester Service. */
 struct loadtester {
@@ -68,7 +67,7 @@ enum gate_state loadtester_check(const struct kubectl *k, const struct loadteste
  * 0 when the loadtester accepted it, -1 with a reason in err (RBAC, unreachable, the loadtester's own
  * refusal, ...). */
 int loadtester_act(const struct kubectl *k, const struct loadtester *lt, const char *path, const char *name,
-                   const char *ns, char *err, size_t errlen);
+                   const char *ns, char *err, size_t errlen) __attribute__((warn_unused_result));
 /* Ready endpoints of the loadtester Service, from its EndpointSlices: the number of pods, or -1 with a
  * reason in err. */
 int loadtester_ready_pods(const struct kubectl *k, const struct loadtester *lt, char *err, size_t errlen);

@@ -15,7 +15,7 @@
 
 #include "utf8.h"
 
-static enum log_level min_level = LOG_INFO;
+static enum log_level min_level = LOG_LEVEL_INFO;
 
 int log_set_level(const char *name)
 {
@@ -117,17 +117,17 @@ static void log_v(enum log_level level, const char *fmt, va_list ap)
         log_v(level, fmt, ap);                                                                             \
         va_end(ap);                                                                                        \
     }
-LOG_FN(log_debug, LOG_DEBUG)
-LOG_FN(log_info, LOG_INFO)
-LOG_FN(log_warn, LOG_WARN)
-LOG_FN(log_error, LOG_ERROR)
+LOG_FN(log_debug, LOG_LEVEL_DEBUG)
+LOG_FN(log_info, LOG_LEVEL_INFO)
+LOG_FN(log_warn, LOG_LEVEL_WARN)
+LOG_FN(log_error, LOG_LEVEL_ERROR)
 
-void fatal(const char *fmt, ...)
+void log_fatal(const char *fmt, ...)
 {
     va_list ap;
 
     va_start(ap, fmt);
-    log_v(LOG_ERROR, fmt, ap);
+    log_v(LOG_LEVEL_ERROR, fmt, ap);
     va_end(ap);
     exit(1);
 }

@@ -9,7 +9,7 @@
 
 #include <cjson/cJSON.h>
 
-enum log_level { LOG_DEBUG, LOG_INFO, LOG_WARN, LOG_ERROR };
+enum log_level { LOG_LEVEL_DEBUG, LOG_LEVEL_INFO, LOG_LEVEL_WARN, LOG_LEVEL_ERROR };
 
 /* Set the lowest level printed; returns -1 for an unknown name ("debug", "info", "warn", "error"). */
 int log_set_level(const char *name);
@@ -19,7 +19,7 @@ void log_info(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 void log_warn(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 void log_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 /* Log at error level and exit(1). */
-void fatal(const char *fmt, ...) __attribute__((format(printf, 1, 2), noreturn));
+void log_fatal(const char *fmt, ...) __attribute__((format(printf, 1, 2), noreturn));
 /* A log line to fill with fields before log_line_write: {"time","level","msg"}; NULL when the level is
  * below --log-level (or out of memory), which log_line_write and cJSON's Add functions accept. */
 cJSON *log_line_new(enum log_level level, const char *msg);

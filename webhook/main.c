@@ -1,6 +1,7 @@
 /*
- * manual-gate: command line, flags (each with a MANUAL_GATE_* environment equivalent) and wiring of
- * the server, the Canary cache and the policies.
+ * manual-gate: the commands, their flags (a flag says which commands take it; most have a
+ * MANUAL_GATE_* environment equivalent) and the wiring of the server, the Canary cache and the policies.
+ * A command is one row of the commands table; each command's --help lists only its own flags.
  */
 #include <stddef.h>
 #include <stdio.h>
@@ -21,87 +22,134 @@
 /* More Flagger controllers than one cluster runs (one per mesh, at most a few). */
 #define FLAGGER_DEPLOYMENTS_MAX 16
 
+/* Positional arguments one command line may give (paths for mutate). */
+#define ARGS_MAX 4096
+
+enum { CMD_SERVE = 1 << 0, CMD_MUTATE = 1 << 1 };
+
+/* A flag's value; a boolean flag given holds "true". */
 struct flags {
     const char *listen, *tls_cert, *tls_key, *kube_api, *kube_token_file, *kube_ca_file, *canaries;
     const char *loadtester_url, *override_group, *log_level, *max_unsynced, *threads, *shutdown_timeout;
-    const char *mesh_provider;
-    int fail_open;
+    const char *mesh_provider, *fail_open, *write, *check, *diff;
     /* --flagger-deployment, repeatable: NULL-terminated for policy_config. */
     const char *flagger_deployments[FLAGGER_DEPLOYMENTS_MAX + 1];
     int n_flagger;
     char *flagger_env; /* MANUAL_GATE_FLAGGER_DEPLOYMENT, split in place at commas */
+    const char *args[ARGS_MAX];
+    int nargs;
 };
 
+static int add_flagger_deployment(struct flags *fl, const char *v);
+
+#define F(field) offsetof(struct flags, field)
+#define BOTH (CMD_SERVE | CMD_MUTATE)
+
 static const struct flag_spec {
-    const char *name; /* --name; env MANUAL_GATE_NAME with '-' as '_' */
-    size_t offset;    /* of the const char * in struct flags */
+    const char *name; /* --name; the environment's MANUAL_GATE_NAME has '-' as '_' */
+    char short_name;  /* -x, 0 for none */
+    unsigned commands;
+    int boolean;      /* takes no value */
+    int env;          /* may be set from the environment (a repeatable flag: values separated by commas) */
+    size_t offset;    /* of its const char * in struct flags */
     const char *help;
+    int (*add)(struct flags *fl, const char *value); /* a repeatable flag: checks and adds one value */
 } specs[] = {
-    {"listen", offsetof(struct flags, listen), "address to serve HTTPS on (default :8443)"},
-    {"tls-cert", offsetof(struct flags, tls_cert), "PEM certificate chain, re-read when it changes"},
-    {"tls-key", offsetof(struct flags, tls_key), "PEM private key, re-read when it changes"},
-    {"kube-api", offsetof(struct flags, kube_api), "Kubernetes API URL (default: in-cluster)"},
-    {"kube-token-file", offsetof(struct flags, kube_token_file), "bearer token file (default: service account)"},
-    {"kube-ca-file", offsetof(struct flags, kube_ca_file), "CA bundle of the API server (default: service account)"},
-    {"canaries", offsetof(struct flags, canaries), "offline Canary source: YAML/JSON file or directory"},
-    {"max-unsynced", offsetof(struct flags, max_unsynced), "seconds out of sync before /readyz fails (default 60)"},
-    {"loadtester-url", offsetof(struct flags, loadtester_url), "default Flagger loadtester base URL"},
-    {"override-group", offsetof(struct flags, override_group), "group whose members may override a denial"},
-    {"mesh-provider", offsetof(struct flags, mesh_provider), "Flagger's -mesh-provider (for Canaries without spec.provider)"},
-    {"log-level", offsetof(struct flags, log_level), "debug, info, warn or error (default info)"},
-    {"threads", offsetof(struct flags, threads), "worker threads (default 2)"},
-    {"shutdown-timeout", offsetof(struct flags, shutdown_timeout), "seconds to drain after SIGTERM (default 20)"},
+    {"listen", 0, CMD_SERVE, 0, 1, F(listen), "address to serve HTTPS on (default :8443)", NULL},
+    {"tls-cert", 0, CMD_SERVE, 0, 1, F(tls_cert), "PEM certificate chain, re-read when it changes", NULL},
+    {"tls-key", 0, CMD_SERVE, 0, 1, F(tls_key), "PEM private key, re-read when it changes", NULL},
+    {"kube-api", 0, CMD_SERVE, 0, 1, F(kube_api), "Kubernetes API URL (default: in-cluster)", NULL},
+    {"kube-token-file", 0, CMD_SERVE, 0, 1, F(kube_token_file), "bearer token file (default: service account)", NULL},
+    {"kube-ca-file", 0, CMD_SERVE, 0, 1, F(kube_ca_file), "API server CA bundle (default: service account)", NULL},
+    {"canaries", 0, CMD_SERVE, 0, 1, F(canaries), "offline Canary source: YAML/JSON file or directory", NULL},
+    {"max-unsynced", 0, CMD_SERVE, 0, 1, F(max_unsynced), "seconds unsynced before /readyz fails (default 60)", NULL},
+    {"loadtester-url", 0, BOTH, 0, 1, F(loadtester_url), "default Flagger loadtester base URL", NULL},
+    {"override-group", 0, CMD_SERVE, 0, 1, F(override_group), "group whose members may override a denial", NULL},
+    {"mesh-provider", 0, BOTH, 0, 1, F(mesh_provider), "Flagger's -mesh-provider (for Canaries without spec.provider)",
+     NULL},
+    {"fail-open", 0, CMD_SERVE, 1, 1, F(fail_open), "allow template changes when the Canary cache cannot answer", NULL},
+    {"log-level", 0, CMD_SERVE, 0, 1, F(log_level), "debug, info, warn or error (default info)", NULL},
+    {"threads", 0, CMD_SERVE, 0, 1, F(threads), "worker threads (default 2)", NULL},
+    {"shutdown-timeout", 0, CMD_SERVE, 0, 1, F(shutdown_timeout), "seconds to drain after SIGTERM (default 20)", NULL},
+    {"flagger-deployment", 0, CMD_SERVE, 0, 1, 0, "NAMESPACE/NAME of a Deployment running Flagger (repeatable): its "
+     "new pod template is denied while a gated release is in flight", add_flagger_deployment},
+    {"write", 'w', CMD_MUTATE, 1, 0, F(write), "write each file that changes in place (atomically) and list it", NULL},
+    {"check", 0, CMD_MUTATE, 1, 0, F(check), "list the files that would change and exit 1 if any; write nothing", NULL},
+    {"diff", 0, CMD_MUTATE, 1, 0, F(diff), "print a unified diff of each file that would change", NULL},
 };
 #define NSPECS (sizeof(specs) / sizeof(specs[0]))
+
+static int cmd_serve(const struct flags *fl);
+static int cmd_mutate(const struct flags *fl);
+static int cmd_version(const struct flags *fl);
+
+static const struct command {
+    const char *name;
+    unsigned bit;
+    const char *args;  /* positional arguments, as usage shows them */
+    int min_args, max_args;
+    const char *summary;
+    int (*run)(const struct flags *fl);
+    /* The operator commands parse their own flags (ops.h): run with the arguments after the command. */
+    int (*run_own)(int argc, char **argv);
+} commands[] = {
+    {"serve", CMD_SERVE, "", 0, 0, "serve POST /mutate, POST /validate, /healthz, /readyz, /metrics", cmd_serve,
+     NULL},
+    {"mutate", CMD_MUTATE, "PATH...", 1, ARGS_MAX, "complete the Canaries in files and directories (- for stdin) as "
+                                                   "the cluster would, keeping the files as written", cmd_mutate, NULL},
+    {"status", 0, "[NAME]", 0, 1, "gated releases and the state of their gates", NULL, ops_status_main},
+    {"gate", 0, "open|close NAME", 2, 2, "let Flagger take the next step of a gated release (or close the gate)",
+     NULL, ops_gate_main},
+    {"rollback", 0, "open|close NAME", 2, 2, "roll a gated release back by hand, or close the rollback gate", NULL,
+     ops_rollback_main},
+    {"check", 0, "KIND/NAME", 1, 1, "exit 0 when a change to the object may be released now, 1 when denied", NULL,
+     ops_check_main},
+    {"version", 0, "", 0, 0, "print the version", cmd_version, NULL},
+};
+#define NCOMMANDS (sizeof(commands) / sizeof(commands[0]))
 
 static void usage(FILE *f)
 {
     size_t i;
 
-    fprintf(f, "manual-gate %s: admission webhook that protects Flagger manual-gated canary releases\n\n"
-               "usage:\n"
-               "  manual-gate serve [flags]          serve POST /mutate, POST /validate, /healthz, /readyz, /metrics\n"
-               "  manual-gate mutate FILE [flags]    complete the Canaries in FILE (YAML/JSON, - for stdin)\n"
-               "  manual-gate status [NAME]          gated releases and their gates (--help for its flags)\n"
-               "  manual-gate gate open|close NAME   open the next step of a gated release (--help)\n"
-               "  manual-gate rollback open|close NAME  roll a gated release back, or close the rollback gate\n"
-               "  manual-gate check KIND/NAME        exit 0 when a change may be released now, 1 when denied\n"
-               "  manual-gate version\n\nflags (environment: MANUAL_GATE_<FLAG>, e.g. MANUAL_GATE_LOADTESTER_URL):\n",
+    fprintf(f, "manual-gate %s: admission webhook that protects Flagger manual-gated canary releases\n\nusage:\n",
             VERSION);
-    for (i = 0; i < NSPECS; i++)
-        fprintf(f, "  --%-18s %s\n", specs[i].name, specs[i].help);
-    fprintf(f, "  --%-18s %s\n", "fail-open", "allow template changes when the Canary cache cannot answer");
-    fprintf(f, "  --%-18s %s\n", "flagger-deployment", "NAMESPACE/NAME of a Deployment running Flagger (repeatable):");
-    fprintf(f, "  %-20s %s\n", "", "its new pod template is denied while a gated release is in flight");
+    for (i = 0; i < NCOMMANDS; i++)
+        fprintf(f, "  manual-gate %s%s%s%s\n      %s\n", commands[i].name,
+                commands[i].bit || commands[i].run_own ? " [flags]" : "",
+                *commands[i].args ? " " : "", commands[i].args, commands[i].summary);
+    fprintf(f, "\n'manual-gate COMMAND --help' lists the flags of a command.\n");
+}
+
+static void command_usage(FILE *f, const struct command *c)
+{
+    size_t i;
+    char name[40];
+
+    fprintf(f, "usage: manual-gate %s [flags]%s%s\n  %s\n", c->name, *c->args ? " " : "", c->args, c->summary);
+    if (c->bit == CMD_MUTATE)
+        fprintf(f, "\n  Each PATH is a file or a directory (walked for *.yaml, *.yml, *.json). Without -w, --check or\n"
+                   "  --diff the results are printed. Exit status: 0 done, 1 a Canary would be denied (the file is\n"
+                   "  left alone) or with --check a file would change, 2 unreadable input or bad usage.\n");
+    fprintf(f, "\nflags:\n");
+    for (i = 0; i < NSPECS; i++) {
+        if (!(specs[i].commands & c->bit))
+            continue;
+        if (specs[i].short_name)
+            snprintf(name, sizeof(name), "-%c, --%s", specs[i].short_name, specs[i].name);
+        else
+            snprintf(name, sizeof(name), "--%s%s", specs[i].name, specs[i].boolean ? "" : " VALUE");
+        fprintf(f, "  %-24s %s\n", name, specs[i].help);
+    }
+    fprintf(f, "  %-24s %s\n", "-h, --help", "show this help");
+    fprintf(f, "\nA flag with a value may also be set in the environment: MANUAL_GATE_<FLAG>, e.g.\n"
+               "MANUAL_GATE_LOADTESTER_URL%s.\n",
+            c->bit == CMD_SERVE ? " (MANUAL_GATE_FAIL_OPEN=true for --fail-open, commas between repeated values)" : "");
 }
 
 static const char **flag_slot(struct flags *fl, const struct flag_spec *s)
 {
     return (const char **)((char *)fl + s->offset);
-}
-
-static void env_defaults(struct flags *fl)
-{
-    char env[64];
-    const char *v;
-    size_t i, j;
-
-    for (i = 0; i < NSPECS; i++) {
-        snprintf(env, sizeof(env), "MANUAL_GATE_%s", specs[i].name);
-        for (j = 12; env[j]; j++)
-            env[j] = env[j] == '-' ? '_' : (char)(env[j] >= 'a' && env[j] <= 'z' ? env[j] - 32 : env[j]);
-        if ((v = getenv(env)) != NULL && *v)
-            *flag_slot(fl, &specs[i]) = v;
-    }
-    v = getenv("MANUAL_GATE_FAIL_OPEN");
-    fl->fail_open = v && strcmp(v, "true") == 0;
-    if ((v = getenv("MANUAL_GATE_FLAGGER_DEPLOYMENT")) != NULL && *v && (fl->flagger_env = strdup(v)) != NULL) {
-        char *save = NULL, *tok;
-
-        for (tok = strtok_r(fl->flagger_env, ",", &save); tok && fl->n_flagger < FLAGGER_DEPLOYMENTS_MAX;
-             tok = strtok_r(NULL, ",", &save))
-            fl->flagger_deployments[fl->n_flagger++] = tok;
-    }
 }
 
 /* NAMESPACE/NAME: two non-empty parts. */
@@ -122,66 +170,123 @@ static int add_flagger_deployment(struct flags *fl, const char *v)
     return 0;
 }
 
-/* Parses --name value and --name=value; returns the index of the first positional argument's end or
- * -1 on an error (printed). Positionals are collected into pos. */
-static int parse_flags(int argc, char **argv, struct flags *fl, const char **pos, int maxpos)
+/* A repeatable flag from the environment: its values separated by commas. 0, or -1 after a message. */
+static int env_list(struct flags *fl, const struct flag_spec *s, const char *v)
 {
-    int i, npos = 0;
+    char *save = NULL, *tok;
+
+    if (!(fl->flagger_env = strdup(v)))
+        return -1;
+    for (tok = strtok_r(fl->flagger_env, ",", &save); tok; tok = strtok_r(NULL, ",", &save))
+        if (s->add(fl, tok) < 0)
+            return -1;
+    return 0;
+}
+
+/* Flags the command takes, from MANUAL_GATE_<FLAG>. 0, or -1 after a message. */
+static int env_defaults(struct flags *fl, unsigned cmd)
+{
+    char env[64];
+    const char *v;
+    size_t i, j;
+
+    for (i = 0; i < NSPECS; i++) {
+        if (!specs[i].env || !(specs[i].commands & cmd))
+            continue;
+        snprintf(env, sizeof(env), "MANUAL_GATE_%s", specs[i].name);
+        for (j = 12; env[j]; j++)
+            env[j] = env[j] == '-' ? '_' : (char)(env[j] >= 'a' && env[j] <= 'z' ? env[j] - 32 : env[j]);
+        if ((v = getenv(env)) == NULL || !*v)
+            continue;
+        if (specs[i].add) {
+            if (env_list(fl, &specs[i], v) < 0)
+                return -1;
+        } else if (!specs[i].boolean || strcmp(v, "true") == 0) {
+            *flag_slot(fl, &specs[i]) = specs[i].boolean ? "true" : v;
+        }
+    }
+    return 0;
+}
+
+static const struct flag_spec *find_flag(const char *a, size_t nlen, int is_short)
+{
     size_t k;
 
-    for (i = 0; i < argc; i++) {
-        const char *a = argv[i], *eq;
-        size_t nlen;
+    for (k = 0; k < NSPECS; k++)
+        if (is_short ? specs[k].short_name == a[0] && nlen == 1
+                     : strlen(specs[k].name) == nlen && strncmp(a, specs[k].name, nlen) == 0)
+            return &specs[k];
+    return NULL;
+}
 
-        if (strcmp(a, "-") == 0 || a[0] != '-') {
-            if (npos >= maxpos) {
-                fprintf(stderr, "manual-gate: unexpected argument '%s'\n", a);
-                return -1;
-            }
-            pos[npos++] = a;
-            continue;
-        }
-        if (strcmp(a, "-h") == 0 || strcmp(a, "--help") == 0) {
-            usage(stdout);
-            exit(0);
-        }
-        if (strncmp(a, "--", 2) != 0) {
-            fprintf(stderr, "manual-gate: unknown flag '%s' (see --help)\n", a);
-            return -1;
-        }
-        a += 2;
-        if (strcmp(a, "fail-open") == 0) {
-            fl->fail_open = 1;
-            continue;
-        }
-        if (strncmp(a, "flagger-deployment", 18) == 0 && (a[18] == '=' || a[18] == '\0')) {
-            if (!a[18] && i + 1 == argc) {
-                fprintf(stderr, "manual-gate: flag '--flagger-deployment' needs a value\n");
-                return -1;
-            }
-            if (add_flagger_deployment(fl, a[18] ? a + 19 : argv[++i]) < 0)
-                return -1;
-            continue;
-        }
-        eq = strchr(a, '=');
-        nlen = eq ? (size_t)(eq - a) : strlen(a);
-        for (k = 0; k < NSPECS; k++)
-            if (strlen(specs[k].name) == nlen && strncmp(a, specs[k].name, nlen) == 0)
-                break;
-        if (k == NSPECS) {
-            fprintf(stderr, "manual-gate: unknown flag '--%s' (see --help)\n", a);
-            return -1;
-        }
+/* One flag at argv[*i]; its value may be the next argument. 0, or -1 after a message. */
+static int parse_flag(const struct command *c, int argc, char **argv, int *i, struct flags *fl)
+{
+    const char *a = argv[*i], *eq, *value;
+    int is_short = a[1] != '-';
+    const struct flag_spec *s;
+    size_t nlen;
+
+    a += is_short ? 1 : 2;
+    eq = strchr(a, '=');
+    nlen = eq ? (size_t)(eq - a) : strlen(a);
+    if (!(s = find_flag(a, nlen, is_short))) {
+        fprintf(stderr, "manual-gate %s: unknown flag '%s' (see manual-gate %s --help)\n", c->name, argv[*i], c->name);
+        return -1;
+    }
+    if (!(s->commands & c->bit)) {
+        fprintf(stderr, "manual-gate %s: --%s is not a flag of %s (see manual-gate %s --help)\n", c->name, s->name,
+                c->name, c->name);
+        return -1;
+    }
+    if (s->boolean) {
         if (eq) {
-            *flag_slot(fl, &specs[k]) = eq + 1;
-        } else if (i + 1 < argc) {
-            *flag_slot(fl, &specs[k]) = argv[++i];
-        } else {
-            fprintf(stderr, "manual-gate: flag '--%s' needs a value\n", specs[k].name);
+            fprintf(stderr, "manual-gate %s: --%s takes no value\n", c->name, s->name);
+            return -1;
+        }
+        *flag_slot(fl, s) = "true";
+        return 0;
+    }
+    if (!eq && *i + 1 >= argc) {
+        fprintf(stderr, "manual-gate %s: flag '--%s' needs a value\n", c->name, s->name);
+        return -1;
+    }
+    value = eq ? eq + 1 : argv[++*i];
+    if (s->add)
+        return s->add(fl, value);
+    *flag_slot(fl, s) = value;
+    return 0;
+}
+
+/* Flags and positional arguments after the command name. 0, 1 when help was printed, -1 on an error
+ * (printed). */
+static int parse_args(const struct command *c, int argc, char **argv, struct flags *fl)
+{
+    int i, only_args = 0;
+
+    for (i = 0; i < argc; i++) {
+        const char *a = argv[i];
+
+        if (only_args || strcmp(a, "-") == 0 || a[0] != '-') {
+            if (fl->nargs >= c->max_args) {
+                fprintf(stderr, "manual-gate %s: unexpected argument '%s'\n", c->name, a);
+                return -1;
+            }
+            fl->args[fl->nargs++] = a;
+        } else if (strcmp(a, "--") == 0) {
+            only_args = 1;
+        } else if (strcmp(a, "-h") == 0 || strcmp(a, "--help") == 0) {
+            command_usage(stdout, c);
+            return 1;
+        } else if (parse_flag(c, argc, argv, &i, fl) < 0) {
             return -1;
         }
     }
-    return npos;
+    if (fl->nargs < c->min_args) {
+        fprintf(stderr, "manual-gate %s: give %s (see manual-gate %s --help)\n", c->name, c->args, c->name);
+        return -1;
+    }
+    return 0;
 }
 
 static int parse_uint(const char *s, const char *flag, unsigned long max, unsigned long *out)
@@ -200,16 +305,27 @@ static int parse_uint(const char *s, const char *flag, unsigned long max, unsign
     return 0;
 }
 
+static struct policy_config policy_config_of(const struct flags *fl)
+{
+    struct policy_config p = {fl->loadtester_url, fl->override_group, fl->fail_open != NULL, fl->mesh_provider,
+                              fl->flagger_deployments};
+
+    return p;
+}
+
 static int cmd_serve(const struct flags *fl)
 {
-    struct policy_config pcfg = {fl->loadtester_url, fl->override_group, fl->fail_open, fl->mesh_provider,
-                                 fl->flagger_deployments};
+    struct policy_config pcfg = policy_config_of(fl);
     struct cache_config ccfg = {fl->kube_api, fl->kube_token_file, fl->kube_ca_file, fl->canaries, 60};
     struct server_config scfg = {fl->listen ? fl->listen : ":8443", fl->tls_cert, fl->tls_key, 2, 20, &pcfg, NULL};
     unsigned long max_unsynced = 60, threads = 2, shutdown = 20;
     char err[256];
     int rc;
 
+    if (fl->log_level && log_set_level(fl->log_level) != 0) {
+        fprintf(stderr, "manual-gate: --log-level is debug, info, warn or error, not '%s'\n", fl->log_level);
+        return 2;
+    }
     if (!fl->tls_cert || !fl->tls_key) {
         fprintf(stderr, "manual-gate serve: --tls-cert and --tls-key are required (see certs/make-certs.sh)\n");
         return 2;
@@ -236,60 +352,54 @@ static int cmd_serve(const struct flags *fl)
     return rc;
 }
 
-/* The command line, with flags already holding the environment's defaults. */
-static int run(int argc, char **argv, struct flags *flp)
+static int cmd_mutate(const struct flags *fl)
 {
-    struct flags fl = *flp;
-    const char *pos[2] = {NULL, NULL};
-    const char *cmd = argc > 1 ? argv[1] : NULL;
-    int npos;
+    struct policy_config pcfg = policy_config_of(fl);
+    struct offline_options opt = {fl->write != NULL, fl->check != NULL, fl->diff != NULL};
 
-    if (!cmd || strcmp(cmd, "-h") == 0 || strcmp(cmd, "--help") == 0 || strcmp(cmd, "help") == 0) {
-        usage(cmd ? stdout : stderr);
-        return cmd ? 0 : 2;
-    }
-    if (strcmp(cmd, "version") == 0 || strcmp(cmd, "--version") == 0) {
-        printf("manual-gate %s\n", VERSION);
-        return 0;
-    }
-    /* The operator commands parse their own flags (see ops.h). */
-    if (strcmp(cmd, "status") == 0)
-        return ops_status_main(argc - 2, argv + 2);
-    if (strcmp(cmd, "gate") == 0)
-        return ops_gate_main(argc - 2, argv + 2);
-    if (strcmp(cmd, "rollback") == 0)
-        return ops_rollback_main(argc - 2, argv + 2);
-    if (strcmp(cmd, "check") == 0)
-        return ops_check_main(argc - 2, argv + 2);
-    npos = parse_flags(argc - 2, argv + 2, &fl, pos, strcmp(cmd, "mutate") == 0 ? 1 : 0);
-    if (npos < 0)
-        return 2;
-    if (fl.log_level && log_set_level(fl.log_level) != 0) {
-        fprintf(stderr, "manual-gate: --log-level is debug, info, warn or error, not '%s'\n", fl.log_level);
+    if (opt.write && opt.check) {
+        fprintf(stderr, "manual-gate mutate: -w writes and --check writes nothing: give one of them\n");
         return 2;
     }
-    if (strcmp(cmd, "serve") == 0)
-        return cmd_serve(&fl);
-    if (strcmp(cmd, "mutate") == 0) {
-        struct policy_config pcfg = {fl.loadtester_url, fl.override_group, fl.fail_open, fl.mesh_provider, NULL};
-        if (npos != 1) {
-            fprintf(stderr, "manual-gate mutate: give one FILE (or - for stdin)\n");
-            return 2;
-        }
-        return offline_mutate(pos[0], &pcfg);
-    }
-    fprintf(stderr, "manual-gate: unknown command '%s' (see --help)\n", cmd);
-    return 2;
+    return offline_mutate(fl->args, fl->nargs, &opt, &pcfg);
+}
+
+static int cmd_version(const struct flags *fl)
+{
+    (void)fl;
+    printf("manual-gate %s\n", VERSION);
+    return 0;
 }
 
 int main(int argc, char **argv)
 {
-    struct flags fl;
+    static struct flags fl;
+    const char *name = argc > 1 ? argv[1] : NULL;
+    const struct command *c = NULL;
+    size_t i;
     int rc;
 
-    memset(&fl, 0, sizeof(fl));
-    env_defaults(&fl);
-    rc = run(argc, argv, &fl);
+    if (!name || strcmp(name, "-h") == 0 || strcmp(name, "--help") == 0 || strcmp(name, "help") == 0) {
+        usage(name ? stdout : stderr);
+        return name ? 0 : 2;
+    }
+    if (strcmp(name, "--version") == 0)
+        name = "version";
+    for (i = 0; i < NCOMMANDS && !c; i++)
+        if (strcmp(name, commands[i].name) == 0)
+            c = &commands[i];
+    if (!c) {
+        fprintf(stderr, "manual-gate: unknown command '%s' (see manual-gate --help)\n", name);
+        return 2;
+    }
+    if (c->run_own)
+        return c->run_own(argc - 2, argv + 2);
+    if (env_defaults(&fl, c->bit) < 0)
+        rc = 2;
+    else if ((rc = parse_args(c, argc - 2, argv + 2, &fl)) != 0)
+        rc = rc < 0 ? 2 : 0;
+    else
+        rc = c->run(&fl);
     free(fl.flagger_env);
     return rc;
 }

@@ -261,9 +261,9 @@ static const cJSON *open_check(const cJSON *hooks)
     const cJSON *h, *check = NULL;
 
     cJSON_ArrayForEach(h, hooks) {
-        if (!check && canary_hook_is(h, HOOK_CONFIRM_TRAFFIC, PATH_GATE_CHECK))
+        if (!check && canary_hook_is(h, CANARY_HOOK_CONFIRM_TRAFFIC, CANARY_PATH_GATE_CHECK))
             check = h;
-        else if (check && canary_hook_is(h, HOOK_CONFIRM_TRAFFIC, PATH_GATE_CLOSE))
+        else if (check && canary_hook_is(h, CANARY_HOOK_CONFIRM_TRAFFIC, CANARY_PATH_GATE_CLOSE))
             return NULL;
     }
     return check;
@@ -318,12 +318,12 @@ void mutate_canary_object(const cJSON *canary, const struct policy_config *cfg, 
 
     if (!cJSON_IsObject(canary))
         return;
-    if (label && enabled == ENABLED_UNSET) {
+    if (label && enabled == CANARY_ENABLED_UNSET) {
         decision_deny(d, "manual-gate: label %s is \"%.40s\": use \"true\" to enable manual gating or \"false\" to "
                          "disable it", CANARY_LABEL_ENABLED, label);
         return;
     }
-    if (enabled == ENABLED_FALSE) {
+    if (enabled == CANARY_ENABLED_FALSE) {
         disable(canary, d);
     } else if (canary_gating_enabled(canary)) {
         complete(canary, cfg, d);
@@ -361,13 +361,13 @@ void mutate_canary(const struct admission_request *req, const struct policy_conf
     const cJSON *obj = req->object;
 
     (void)lookup; /* completing a Canary needs no other Canary */
-    if (!cJSON_IsObject(obj) || req->op == OP_DELETE)
+    if (!cJSON_IsObject(obj) || req->op == ADMISSION_OP_DELETE)
         return;
     /* A Canary being deleted only loses its finalizers now: any denial would wedge the deletion. */
     if (obj_get(obj_get(obj, "metadata"), "deletionTimestamp"))
         return;
     /* With a \u0000 in the body equal-looking strings may differ: judged in full, as the validator does. */
-    if (req->op == OP_UPDATE && req->old_object && !req->lossy &&
+    if (req->op == ADMISSION_OP_UPDATE && req->old_object && !req->lossy &&
         canary_gating_inputs_unchanged(req->old_object, obj)) {
         leave_as_stored(obj, cfg, d);
         return;

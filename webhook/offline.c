@@ -1,9 +1,9 @@
 /*
- * `manual-gate mutate FILE`: the mutating policy run on files, so a GitOps repository can commit the
- * completed Canaries and see no drift when the webhook reviews them. Every Canary (also inside a List,
- * as `kubectl get canaries -o yaml` prints) gets the patch the webhook would return, applied here;
- * other documents pass through. The output is YAML whatever the input was, and stable: mutating it
- * again prints the same bytes and no warnings.
+ * The `mutate` command: the paths are expanded into files, each file is rewritten as the cluster would
+ * store it (rewrite.c), and the verb decides what happens to the result: printed (the default), written
+ * in place (-w), listed (--check), shown as a diff (--diff). A file is never written when any of its
+ * Canaries is refused, so a denied Canary never looks completed. Messages go to stderr, results to
+ * stdout.
  */
 #include "offline.h"
 
@@ -13,119 +13,137 @@
 #include <string.h>
 
 #include "buf.h"
-#include "mutate_canary.h"
-#include "patch.h"
-#include "yamlio.h"
+#include "files.h"
+#include "rewrite.h"
 
-/* Far above any manifest set a repository keeps in one file; bounds what "-" reads from a pipe. */
+/* Far above any manifest set a repository keeps in one file; bounds what a file or "-" may hold. */
 #define OFFLINE_INPUT_MAX (64u * 1024 * 1024)
+/* Room for an error naming a path (PATH_MAX) and its reason. */
+#define ERR_MAX 4400
 
-/* Read the whole input, from a file or stdin ("-"); -1 after printing why. */
+/* Exit codes, in rising order of weight: the highest one met wins. */
+enum { EXIT_OK = 0, EXIT_REFUSED = 1, EXIT_TROUBLE = 2 };
+
+struct run {
+    const struct offline_options *opt;
+    const struct policy_config *cfg;
+    int exit_code;
+    int would_change;
+    int printed;      /* files printed so far (default verb) */
+};
+
+static void raise_exit(struct run *run, int code)
+{
+    if (code > run->exit_code)
+        run->exit_code = code;
+}
+
 static int read_input(const char *path, struct buf *in)
 {
-    FILE *f = strcmp(path, "-") == 0 ? stdin : fopen(path, "rb");
     int rc;
 
-    if (!f) {
-        fprintf(stderr, "manual-gate mutate: cannot open %s: %s\n", path, strerror(errno));
-        return -1;
-    }
-    rc = buf_read_stream(in, f);
+    if (strcmp(path, "-") == 0)
+        rc = buf_read_stream(in, stdin);
+    else
+        rc = buf_read_file(in, path);
     if (rc != 0)
         fprintf(stderr, "manual-gate mutate: cannot read %s: %s\n", path,
                 errno == EFBIG ? "larger than the 64 MiB input limit" : strerror(errno));
-    if (f != stdin)
-        fclose(f);
     return rc;
 }
 
-static const char *str_of(const cJSON *obj, const char *key)
+/* The default verb: the result on stdout, documents of several files kept apart by "---". */
+static int print_result(struct run *run, const struct rewrite_result *r)
 {
-    const cJSON *v = cJSON_IsObject(obj) ? cJSON_GetObjectItemCaseSensitive(obj, key) : NULL;
-
-    return cJSON_IsString(v) ? v->valuestring : NULL;
+    if (run->printed++ && r->len && strncmp(r->text, "---", 3) != 0 && fputs("---\n", stdout) == EOF)
+        return -1;
+    return fwrite(r->text, 1, r->len, stdout) == r->len ? 0 : -1;
 }
 
-static int is_canary(const cJSON *doc)
+static void act(struct run *run, const char *path, const char *name, const struct buf *in,
+                const struct rewrite_result *r)
 {
-    const char *api = str_of(doc, "apiVersion"), *kind = str_of(doc, "kind");
+    const struct offline_options *opt = run->opt;
+    char err[ERR_MAX];
 
-    return api && kind && strncmp(api, "flagger.app/", 12) == 0 && strcmp(kind, "Canary") == 0;
-}
-
-/* Complete one Canary in place. 0 done, 1 denied, -1 internal error; messages go to stderr. */
-static int mutate_one(cJSON *canary, const struct policy_config *cfg)
-{
-    const cJSON *meta = cJSON_GetObjectItemCaseSensitive(canary, "metadata"), *w;
-    const char *ns = str_of(meta, "namespace"), *name = str_of(meta, "name");
-    struct decision d;
-    char who[320], err[256];
-    int rc = 0;
-
-    snprintf(who, sizeof(who), "Canary %s%s%s", ns ? ns : "", ns ? "/" : "", name ? name : "(unnamed)");
-    decision_init(&d);
-    mutate_canary_object(canary, cfg, &d);
-    cJSON_ArrayForEach(w, d.warnings)
-        fprintf(stderr, "Warning: %s: %s\n", who, w->valuestring);
-    if (!d.allowed) {
-        fprintf(stderr, "Denied: %s: %s\n", who, d.message ? d.message : "denied");
-        rc = 1;
-    } else if (d.patch && patch_apply(canary, d.patch, err, sizeof(err)) < 0) {
-        fprintf(stderr, "manual-gate mutate: %s: the patch does not apply: %s\n", who, err);
-        rc = -1;
+    if (!opt->write && !opt->check && !opt->diff) {
+        if (print_result(run, r) < 0) {
+            fprintf(stderr, "manual-gate mutate: cannot write the result: %s\n", strerror(errno));
+            raise_exit(run, EXIT_TROUBLE);
+        }
+        return;
     }
-    decision_free(&d);
-    return rc;
+    if (!r->changed)
+        return;
+    run->would_change = 1;
+    if (opt->diff && files_diff(name, in->data ? in->data : "", in->len, r->text, r->len, err, sizeof(err)) < 0) {
+        fprintf(stderr, "manual-gate mutate: %s: %s\n", name, err);
+        raise_exit(run, EXIT_TROUBLE);
+        return;
+    }
+    if (opt->write && files_write_atomic(path, r->text, r->len, err, sizeof(err)) < 0) {
+        fprintf(stderr, "manual-gate mutate: %s\n", err);
+        raise_exit(run, EXIT_TROUBLE);
+        return;
+    }
+    if (opt->check || (opt->write && !opt->diff))
+        printf("%s\n", name);
 }
 
-int offline_mutate(const char *path, const struct policy_config *cfg)
+static void mutate_path(struct run *run, const char *path)
 {
     struct buf in = BUF_INIT(OFFLINE_INPUT_MAX);
-    char err[256], *out = NULL;
-    cJSON *docs = NULL, *doc, *item;
-    int rc = 2, denied = 0, r;
+    struct rewrite_result r;
+    const char *name = strcmp(path, "-") == 0 ? "<stdin>" : path;
 
-    if (read_input(path, &in) != 0)
-        goto done;
-    if (!(docs = yaml_parse(in.data, in.len, err, sizeof(err)))) {
-        fprintf(stderr, "manual-gate mutate: %s: %s\n", path, err);
+    if (read_input(path, &in) != 0) {
+        raise_exit(run, EXIT_TROUBLE);
         goto done;
     }
-    cJSON_ArrayForEach(doc, docs) {
-        const char *kind = str_of(doc, "kind");
-        size_t klen = kind ? strlen(kind) : 0;
+    switch (rewrite_file(name, in.data ? in.data : "", in.len, run->cfg, stderr, &r)) {
+    case REWRITE_OK:
+        act(run, path, name, &in, &r);
+        break;
+    case REWRITE_REFUSED:
+        raise_exit(run, EXIT_REFUSED);
+        break;
+    case REWRITE_ERROR:
+        raise_exit(run, EXIT_TROUBLE);
+        break;
+    }
+    rewrite_result_free(&r);
+done:
+    buf_free(&in);
+}
 
-        if (is_canary(doc)) {
-            if ((r = mutate_one(doc, cfg)) < 0)
-                goto done;
-            denied |= r;
-        } else if (klen >= 4 && strcmp(kind + klen - 4, "List") == 0) {
-            cJSON_ArrayForEach(item, cJSON_GetObjectItemCaseSensitive(doc, "items")) {
-                if (!is_canary(item))
-                    continue;
-                if ((r = mutate_one(item, cfg)) < 0)
-                    goto done;
-                denied |= r;
-            }
+int offline_mutate(const char *const *paths, int npaths, const struct offline_options *opt,
+                   const struct policy_config *cfg)
+{
+    struct run run = {opt, cfg, EXIT_OK, 0, 0};
+    struct files_list files = {NULL, 0, 0};
+    char err[ERR_MAX];
+    size_t i;
+    int p;
+
+    for (p = 0; p < npaths; p++) {
+        if (strcmp(paths[p], "-") == 0 && opt->write) {
+            fprintf(stderr, "manual-gate mutate: -w cannot write to stdin\n");
+            files_list_free(&files);
+            return EXIT_TROUBLE;
+        }
+        if (files_collect(&files, paths[p], err, sizeof(err)) < 0) {
+            fprintf(stderr, "manual-gate mutate: %s\n", err);
+            raise_exit(&run, EXIT_TROUBLE);
         }
     }
-    /* Nothing on stdout after a denial: `mutate f.yaml > f.yaml.new` must not look like a result. */
-    if (denied) {
-        rc = 1;
-        goto done;
-    }
-    if (!(out = yaml_emit(docs))) {
-        fprintf(stderr, "manual-gate mutate: cannot print the result as YAML\n");
-        goto done;
-    }
-    if (fputs(out, stdout) == EOF || fflush(stdout) != 0) {
+    for (i = 0; i < files.n; i++)
+        mutate_path(&run, files.paths[i]);
+    files_list_free(&files);
+    if (fflush(stdout) != 0) {
         fprintf(stderr, "manual-gate mutate: cannot write the result: %s\n", strerror(errno));
-        goto done;
+        raise_exit(&run, EXIT_TROUBLE);
     }
-    rc = 0;
-done:
-    free(out);
-    cJSON_Delete(docs);
-    buf_free(&in);
-    return rc;
+    if (opt->check && run.would_change)
+        raise_exit(&run, EXIT_REFUSED);
+    return run.exit_code;
 }

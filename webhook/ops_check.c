@@ -146,7 +146,7 @@ static int report(const struct decision *d, const struct kind *k, const char *ns
 {
     struct canary_info info;
     const cJSON *w;
-    int found = lookup_canary(lookup, k, ns, name, &info) == LOOKUP_FOUND;
+    int found = lookup_canary(lookup, k, ns, name, &info) == CANARY_LOOKUP_FOUND;
 
     cJSON_ArrayForEach(w, d->warnings)
         printf("Warning: %s\n", w->valuestring);

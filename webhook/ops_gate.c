@@ -58,13 +58,13 @@ struct action {
 };
 
 static const struct action actions[] = {
-    [OPS_GATE_OPEN] = {"gate open", PATH_GATE_OPEN, PATH_GATE_CHECK, LOADTESTER_TRAFFIC, 1, "Open the gate?",
+    [OPS_GATE_OPEN] = {"gate open", LOADTESTER_PATH_GATE_OPEN, CANARY_PATH_GATE_CHECK, LOADTESTER_TRAFFIC, 1, "Open the gate?",
                        "Gate opened."},
-    [OPS_GATE_CLOSE] = {"gate close", PATH_GATE_CLOSE, PATH_GATE_CHECK, LOADTESTER_TRAFFIC, 0, "Close the gate?",
+    [OPS_GATE_CLOSE] = {"gate close", CANARY_PATH_GATE_CLOSE, CANARY_PATH_GATE_CHECK, LOADTESTER_TRAFFIC, 0, "Close the gate?",
                         "Gate closed."},
-    [OPS_ROLLBACK_OPEN] = {"rollback open", PATH_ROLLBACK_OPEN, PATH_ROLLBACK_CHECK, LOADTESTER_ROLLBACK, 1,
+    [OPS_ROLLBACK_OPEN] = {"rollback open", LOADTESTER_PATH_ROLLBACK_OPEN, CANARY_PATH_ROLLBACK_CHECK, LOADTESTER_ROLLBACK, 1,
                            "Roll the release back?", "Rollback gate opened."},
-    [OPS_ROLLBACK_CLOSE] = {"rollback close", PATH_ROLLBACK_CLOSE, PATH_ROLLBACK_CHECK, LOADTESTER_ROLLBACK, 0,
+    [OPS_ROLLBACK_CLOSE] = {"rollback close", CANARY_PATH_ROLLBACK_CLOSE, CANARY_PATH_ROLLBACK_CHECK, LOADTESTER_ROLLBACK, 0,
                             "Close the rollback gate?", "Rollback gate closed."},
 };
 
@@ -82,7 +82,7 @@ static int traffic_refusal(const cJSON *canary, const char *phase, char *why, si
         snprintf(why, len, "phase WaitingPromotion reads no traffic gate: Flagger waits for its confirm-promotion hook");
     else if (phase_is(phase, "Promoting", "Finalising"))
         snprintf(why, len, "phase %s reads no traffic gate: the promotion is under way and finishes by itself", phase);
-    else if (st != STRATEGY_CANARY)
+    else if (st != CANARY_STRATEGY_CANARY)
         snprintf(why, len, "Flagger runs this Canary as %s, which never reads confirm-traffic-increase hooks",
                  strategies[st]);
     else if (canary_next_weight(canary, canary_weight(canary)) == 0)
@@ -99,7 +99,7 @@ int ops_gate_refusal(const cJSON *canary, enum ops_gate_action a, char *why, siz
     if (a == OPS_GATE_CLOSE || a == OPS_ROLLBACK_CLOSE)
         return 0;
     if (!canary_is_gated(canary)) {
-        snprintf(why, len, "it is not gated: it has no %s hook on %s", HOOK_CONFIRM_TRAFFIC, PATH_GATE_CHECK);
+        snprintf(why, len, "it is not gated: it has no %s hook on %s", CANARY_HOOK_CONFIRM_TRAFFIC, CANARY_PATH_GATE_CHECK);
         return 1;
     }
     if (!canary_in_flight(canary)) {

@@ -26,7 +26,7 @@ static void check_gate(struct probe_run *r, size_t i)
 {
     struct probe *p = &r->probes[i / 2];
     struct probe_gate *g = &p->gate[i % 2];
-    const char *path = i % 2 == LOADTESTER_ROLLBACK ? PATH_ROLLBACK_CHECK : PATH_GATE_CHECK;
+    const char *path = i % 2 == LOADTESTER_ROLLBACK ? CANARY_PATH_ROLLBACK_CHECK : CANARY_PATH_GATE_CHECK;
 
     /* After Ctrl-C the rest is not worth the wait. */
     if (g->found == 0 && !ops_interrupted())

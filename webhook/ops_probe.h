@@ -30,6 +30,6 @@ struct probe {
 
 /* Read both gates of every Canary and the ready pods of each loadtester (once per Service). probes[i]
  * must have its canary set; the rest is filled. 0, or -1 when out of memory (nothing read). */
-int ops_probe(const struct kubectl *k, struct probe *probes, size_t n);
+int ops_probe(const struct kubectl *k, struct probe *probes, size_t n) __attribute__((warn_unused_result));
 
 #endif

@@ -327,7 +327,7 @@ static int render(const struct ops_opts *o, const char *ns, const cJSON *data, s
     } else {
         docs = cJSON_CreateArray();
         cJSON_AddItemReferenceToArray(docs, (cJSON *)data);
-        text = yaml_emit(docs);
+        text = yamlio_emit(docs);
         cJSON_Delete(docs);
     }
     rc = text ? buf_printf(screen, "%s\n", text) : -1;
@@ -374,10 +374,11 @@ static void watch_step(struct ops_opts *o, const char *ns, struct buf *prev_stat
         goto done;
     if (!data || render(o, ns, data, &screen) != 0 || !json) {
         buf_free(&screen);
-        buf_printf(&screen, "error: %s\n", data ? "cannot print the status" : err);
+        if (buf_printf(&screen, "error: %s\n", data ? "cannot print the status" : err) != 0)
+            goto done;
     }
-    buf_printf(&state, "%s", json ? json : screen.data ? screen.data : "");
-    if (!screen.data || !state.data ||
+    /* Out of memory: skip this poll (the next one tries again). */
+    if (!screen.data || buf_printf(&state, "%s", json ? json : screen.data) != 0 ||
         !(tty ? strcmp(screen.data, prev_screen->data ? prev_screen->data : "")
               : strcmp(state.data, prev_state->data ? prev_state->data : "")))
         goto done;

@@ -1,7 +1,7 @@
 /*
  * The vocabulary shared by the admission codec and the policies: what a request looks like to a
- * policy, the Canary lookup the policies query, and the server-wide settings they read. The decision every
- * policy returns is decision.h's; admission.c routes a request to its policy.
+ * policy and the server-wide settings they read. The Canary lookup they query is canary.h's, the decision
+ * they return decision.h's; admission.c routes a request to its policy.
  *
  * Policies are pure: they read a request, a lookup and a config, and fill a decision. No I/O, no
  * globals, no libmicrohttpd.
@@ -19,7 +19,9 @@
 #include "decision.h"
 
 /* request.operation, decoded once. */
-enum admission_op { OP_OTHER, OP_CREATE, OP_UPDATE, OP_DELETE, OP_CONNECT };
+enum admission_op {
+    ADMISSION_OP_OTHER, ADMISSION_OP_CREATE, ADMISSION_OP_UPDATE, ADMISSION_OP_DELETE, ADMISSION_OP_CONNECT
+};
 
 /* A decoded admission request as the policies see it. Absent strings are "" (never NULL); absent or
  * null objects are NULL. */
@@ -39,36 +41,6 @@ struct admission_request {
     int dry_run;
     int lossy;              /* a string held \u0000, where cJSON cuts it short: equal-looking strings
                                may differ, so a policy must treat what it compares as changed */
-};
-
-/* What the Canary cache knows of one Canary, copied out so no lock is held by the caller. */
-struct canary_info {
-    char namespace_[64];
-    char name[254];
-    char phase[32];     /* status.phase, "" when unset */
-    int weight;         /* status.canaryWeight */
-    int gated;          /* has a /gate/check confirm-traffic-increase hook or label enabled=true */
-    enum canary_release release; /* what a new revision costs it now (canary.h) */
-};
-
-/* Lookup results. */
-#define LOOKUP_NONE 0     /* the cache is synced and no Canary matches */
-#define LOOKUP_FOUND 1    /* *out is filled */
-#define LOOKUP_UNKNOWN -1 /* the cache cannot answer (never synced) */
-
-/* The Canary cache as the policies see it. Where several Canaries match, by_target and by_config return
- * the one with the highest canary_release_rank (the gated one in the costliest state), the first to
- * arrive among equals. */
-struct canary_lookup {
-    void *ctx;
-    /* Canary in namespace ns whose spec.targetRef is kind/name ("Deployment"/"DaemonSet"). */
-    int (*by_target)(void *ctx, const char *ns, const char *kind, const char *name, struct canary_info *out);
-    /* Canary in namespace ns whose status.trackedConfigs has ref ("configmap/NAME", "secret/NAME"). */
-    int (*by_config)(void *ctx, const char *ns, const char *ref, struct canary_info *out);
-    /* The gated Canaries whose release a new revision would lose (canary_release_denies), in namespace ns,
-     * or in every namespace when ns is NULL, sorted by namespace and name: the first max of them copied
-     * to out. Returns how many there are (possibly more than max), or LOOKUP_UNKNOWN. */
-    int (*releases)(void *ctx, const char *ns, struct canary_info *out, int max);
 };
 
 /* Server-wide settings the policies read. */

@@ -62,14 +62,14 @@ static size_t scan_body(const char *s, size_t n, int *nul)
 enum admission_op admission_op_of(const char *s)
 {
     static const struct { const char *name; enum admission_op op; } ops[] = {
-        {"CREATE", OP_CREATE}, {"UPDATE", OP_UPDATE}, {"DELETE", OP_DELETE}, {"CONNECT", OP_CONNECT},
+        {"CREATE", ADMISSION_OP_CREATE}, {"UPDATE", ADMISSION_OP_UPDATE}, {"DELETE", ADMISSION_OP_DELETE}, {"CONNECT", ADMISSION_OP_CONNECT},
     };
     size_t i;
 
     for (i = 0; s && i < sizeof(ops) / sizeof(ops[0]); i++)
         if (strcmp(s, ops[i].name) == 0)
             return ops[i].op;
-    return OP_OTHER;
+    return ADMISSION_OP_OTHER;
 }
 
 /* The request fields the policies read, pointing into the parsed review. */

@@ -133,7 +133,7 @@ static enum MHD_Result reject(struct MHD_Connection *conn, const char *method, c
                               const char *reason)
 {
     enum route route = route_of(url);
-    cJSON *o = log_line_new(LOG_WARN, "request rejected");
+    cJSON *o = log_line_new(LOG_LEVEL_WARN, "request rejected");
     char m[16], path[200], *body = NULL;
     int n;
 
@@ -171,7 +171,7 @@ static enum MHD_Result handle_review(struct MHD_Connection *conn, const char *me
     }
     seconds = monotime_now() - ctx->start;
     metrics_observe(ep, res.outcome, seconds);
-    if ((line = log_line_new(LOG_INFO, "admission")) != NULL) {
+    if ((line = log_line_new(LOG_LEVEL_INFO, "admission")) != NULL) {
         cJSON_AddStringToObject(line, "endpoint", admission_endpoint_name(ep));
         log_line_merge(line, res.log);
         cJSON_AddNumberToObject(line, "latencyMs", seconds * 1000.0);

@@ -29,13 +29,13 @@ struct table *table_new(const struct table_col *cols, int ncols);
 /* Leave a column out of the output. */
 void table_hide(struct table *t, int col);
 /* Start a new row; cells left unset are "". 0, or -1 when out of memory. */
-int table_add_row(struct table *t);
+int table_add_row(struct table *t) __attribute__((warn_unused_result));
 /* Set a cell of the last row (cut to 255 bytes), with a colour or NULL. */
 void table_set(struct table *t, int col, const char *colour, const char *fmt, ...)
     __attribute__((format(printf, 4, 5)));
 /* Append the table to out; colour: use the cells' colours; width: the terminal's columns (0: no limit).
  * 0, or -1 when out grows beyond its limit. */
-int table_render(const struct table *t, int colour, int width, struct buf *out);
+int table_render(const struct table *t, int colour, int width, struct buf *out) __attribute__((warn_unused_result));
 void table_free(struct table *t);
 
 #endif

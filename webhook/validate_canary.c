@@ -22,15 +22,15 @@
 #define INVARIANT_OPS_SHOWN 6
 
 /* The loadtester endpoints only a human may call: a hook calling one acts without the human. */
-#define PATH_GATE_OPEN "/gate/open"
-#define PATH_ROLLBACK_OPEN "/rollback/open"
+#define CANARY_PATH_GATE_OPEN "/gate/open"
+#define CANARY_PATH_ROLLBACK_OPEN "/rollback/open"
 
 /* 1 and a description in *how when new_obj switches off the gating old_obj had. */
 static int removes_gating(const cJSON *old_obj, const cJSON *new_obj, const char **how)
 {
     if (!canary_is_gated(old_obj))
         return 0;
-    if (canary_enabled_label(new_obj) == ENABLED_FALSE && canary_enabled_label(old_obj) != ENABLED_FALSE) {
+    if (canary_enabled_label(new_obj) == CANARY_ENABLED_FALSE && canary_enabled_label(old_obj) != CANARY_ENABLED_FALSE) {
         *how = "setting the label " CANARY_LABEL_ENABLED ": \"false\"";
         return 1;
     }
@@ -57,14 +57,14 @@ static int deny_unconsulted(const cJSON *canary, const struct policy_config *cfg
                       ns, name);
         return 1;
     }
-    if (strategy == STRATEGY_CANARY && cJSON_IsTrue(obj_get(analysis, "mirror"))) {
+    if (strategy == CANARY_STRATEGY_CANARY && cJSON_IsTrue(obj_get(analysis, "mirror"))) {
         decision_deny(d, "manual-gate: Canary %s/%s is gated but spec.%s.mirror is true: Flagger takes the step out "
                          "of traffic mirroring without calling confirm-traffic-increase webhooks, so the first step "
                          "with live traffic would be taken with no human. Remove mirror, or the gating.",
                       ns, name, canary_analysis_key(canary));
         return 1;
     }
-    if (strategy == STRATEGY_CANARY)
+    if (strategy == CANARY_STRATEGY_CANARY)
         return 0;
     if (provider && strcmp(provider, "kubernetes") == 0)
         decision_deny(d, "manual-gate: Canary %s/%s is gated but %s kubernetes, which makes Flagger "
@@ -78,7 +78,7 @@ static int deny_unconsulted(const cJSON *canary, const struct policy_config *cfg
                          "strategy, so the gates would never be consulted and the release would run on by itself. "
                          "Remove iterations and use stepWeight/stepWeights with maxWeight.",
                       ns, name, canary_analysis_key(canary), iterations->valuedouble,
-                      strategy == STRATEGY_AB ? "A/B testing (analysis.match is set)" : "a blue/green release");
+                      strategy == CANARY_STRATEGY_AB ? "A/B testing (analysis.match is set)" : "a blue/green release");
     return 1;
 }
 
@@ -100,14 +100,14 @@ static int deny_self_opening(const cJSON *canary, const char *ns, const char *na
         if (!cJSON_IsString(url))
             continue;
         url_path(url->valuestring, path, sizeof(path));
-        if (strcmp(path, PATH_GATE_OPEN) != 0 && strcmp(path, PATH_ROLLBACK_OPEN) != 0)
+        if (strcmp(path, CANARY_PATH_GATE_OPEN) != 0 && strcmp(path, CANARY_PATH_ROLLBACK_OPEN) != 0)
             continue;
         hook_name = obj_string_or(h, "name", NULL);
         if (hook_name)
             snprintf(which, sizeof(which), "\"%s\"", hook_name);
         else
             snprintf(which, sizeof(which), "number %d", n);
-        if (strcmp(path, PATH_GATE_OPEN) == 0)
+        if (strcmp(path, CANARY_PATH_GATE_OPEN) == 0)
             decision_deny(d, "manual-gate: Canary %s/%s is gated but its webhook %s calls the loadtester's "
                              "/gate/open: Flagger calls it by itself, so the gate would open with no human and the "
                              "release run on to 100%%. Remove that webhook; a human opens the gate with a POST to "
@@ -245,7 +245,7 @@ static void validate_delete(const struct admission_request *req, const struct po
     /* After a failed promotion the canary may still serve traffic, and the primary it would be rebuilt
      * from is gone with the Canary: as costly as a release in flight. */
     if (!old_obj || !canary_is_gated(old_obj) ||
-        !(canary_in_flight(old_obj) || canary_release_of(canary_phase(old_obj), canary_weight(old_obj)) == RELEASE_LIVE))
+        !(canary_in_flight(old_obj) || canary_release_of(canary_phase(old_obj), canary_weight(old_obj)) == CANARY_RELEASE_LIVE))
         return;
     if (strcmp(req->username, NAMESPACE_CONTROLLER) == 0) {
         decision_warn(d, "manual-gate: namespace %.40s is being deleted: Canary %.40s's gated release ends with it",
@@ -272,7 +272,7 @@ static void validate_delete(const struct admission_request *req, const struct po
 static void validate_write(const struct admission_request *req, const struct policy_config *cfg, const char *ns,
                            const char *name, struct decision *d)
 {
-    const cJSON *obj = req->object, *old_obj = req->op == OP_UPDATE ? req->old_object : NULL;
+    const cJSON *obj = req->object, *old_obj = req->op == ADMISSION_OP_UPDATE ? req->old_object : NULL;
 
     if (old_obj && canary_is_gated(old_obj) && canary_in_flight(old_obj)) {
         if (deny_in_flight_update(old_obj, obj, ns, name, d))
@@ -299,10 +299,10 @@ void validate_canary(const struct admission_request *req, const struct policy_co
     const char *name = req->name[0] ? req->name : obj_name(obj);
 
     (void)lookup; /* the old object carries the Canary's own phase */
-    if (req->op == OP_DELETE)
+    if (req->op == ADMISSION_OP_DELETE)
         validate_delete(req, cfg, ns, name, d);
     /* A Canary being deleted only loses its finalizers now: blocking that would wedge the deletion. */
-    else if ((req->op == OP_CREATE || req->op == OP_UPDATE) && req->object &&
+    else if ((req->op == ADMISSION_OP_CREATE || req->op == ADMISSION_OP_UPDATE) && req->object &&
              !obj_get(obj_get(req->object, "metadata"), "deletionTimestamp"))
         validate_write(req, cfg, ns, name, d);
 }

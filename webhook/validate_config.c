@@ -76,17 +76,17 @@ void validate_config(const struct admission_request *req, const struct policy_co
     static const char *const configmap_keys[] = {"data", NULL};
     static const char *const secret_keys[] = {"data", "stringData", NULL};
     int is_secret = strcmp(req->kind, "Secret") == 0;
-    int is_delete = req->op == OP_DELETE;
+    int is_delete = req->op == ADMISSION_OP_DELETE;
     const char *change = "a change to its data";
     struct canary_info info;
     struct guard_subject s;
     char ref[320];
-    int rc = LOOKUP_UNKNOWN;
+    int rc = CANARY_LOOKUP_UNKNOWN;
 
     if (is_delete) {
         /* Deleting anything changes what the pods mount, whatever its content. */
         change = "deleting it";
-    } else if (req->op == OP_UPDATE && req->object && req->old_object) {
+    } else if (req->op == ADMISSION_OP_UPDATE && req->object && req->old_object) {
         if (tracking_disabled(req->old_object) && !tracking_disabled(req->object)) {
             judge_tracking_on(req, cfg, lookup, d);
             return;

@@ -84,11 +84,11 @@ void validate_target(const struct admission_request *req, const struct policy_co
 {
     struct canary_info info;
     struct guard_subject s;
-    int rc = LOOKUP_UNKNOWN;
+    int rc = CANARY_LOOKUP_UNKNOWN;
 
     /* Without both objects an UPDATE changes nothing that can be compared; the API server always
      * sends both. */
-    if (req->op != OP_UPDATE || !req->object || !req->old_object)
+    if (req->op != ADMISSION_OP_UPDATE || !req->object || !req->old_object)
         return;
     if (!template_changed(req))
         return;

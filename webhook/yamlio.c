@@ -1,22 +1,17 @@
 /*
  * YAML <-> cJSON with libyaml's event API, reading scalars the way kubectl's YAML reader does
  * (sigs.k8s.io/yaml on go-yaml v2), so a manifest means here what it means to the API server:
- * - plain scalars: null (~, null, empty), booleans (true/false and YAML 1.1's yes/no/on/off/y/n),
- *   integers (decimal, 0x, 0o, 0b, leading-zero octal, "_" separators), floats; the rest are strings;
- *   quoted scalars and !!str are always strings; .inf/.nan are refused (JSON has no such number);
+ * - plain scalars resolve as yamlscalar.c says (nulls, YAML 1.1 booleans, octals, floats); quoted
+ *   scalars and !!str are always strings; .inf/.nan are refused (JSON has no such number);
  * - anchors and aliases are resolved by copying, with a budget in bytes against "billion laughs" inputs
  *   (many aliases of one large node as much as nested ones), and merge keys (<<) are applied;
  *   duplicate keys and non-scalar keys are errors, found with a hash per mapping so that loading
  *   stays linear in the number of keys;
  * - collections nest at most YAML_DEPTH_MAX deep.
- * The emitter quotes every string that would read back as another type (or as a date), so what it
- * prints parses back to the same JSON: `mutate` output stays stable when fed to `mutate` again.
+ * The emitter is in yamlemit.c.
  */
 #include "yamlio.h"
 
-#include <ctype.h>
-#include <errno.h>
-#include <math.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -27,7 +22,7 @@
 #define HASH_NONFATAL_OOM 1
 #include <uthash.h>
 
-#include "buf.h"
+#include "yamlscalar.h"
 
 /* Kubernetes objects nest about 20 deep; the bound keeps hostile input from exhausting the stack. */
 #define YAML_DEPTH_MAX 100
@@ -38,8 +33,6 @@
 #define YAML_ALIAS_BYTES_MAX ((size_t)64 << 20)
 
 #define TAG_PREFIX "tag:yaml.org,2002:"
-
-enum plain_kind { PLAIN_STRING, PLAIN_NULL, PLAIN_TRUE, PLAIN_FALSE, PLAIN_NUMBER, PLAIN_NOT_JSON };
 
 struct anchor {
     char *name;
@@ -69,149 +62,34 @@ struct loader {
     struct anchor *anchors; /* by name */
     size_t copied;          /* bytes, of YAML_ALIAS_BYTES_MAX */
     size_t line;
+    size_t doc;             /* documents started, the one being read included */
+    int name_doc;           /* errors name the document as well as the line */
     char *err;
     size_t errlen;
 };
 
+/* "yaml: line N: " or "yaml: document D, line N: " before a message. */
+static void where(const struct loader *l, size_t line, char *buf, size_t len)
+{
+    if (l->name_doc)
+        snprintf(buf, len, "yaml: document %zu, line %zu: ", l->doc ? l->doc : 1, line);
+    else
+        snprintf(buf, len, "yaml: line %zu: ", line);
+}
+
 static int fail(struct loader *l, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 static int fail(struct loader *l, const char *fmt, ...)
 {
-    char msg[256];
+    char msg[256], at[64];
     va_list ap;
 
     va_start(ap, fmt);
     vsnprintf(msg, sizeof(msg), fmt, ap);
     va_end(ap);
+    where(l, l->line, at, sizeof(at));
     if (l->err && l->errlen)
-        snprintf(l->err, l->errlen, "yaml: line %zu: %s", l->line, msg);
+        snprintf(l->err, l->errlen, "%s%s", at, msg);
     return -1;
-}
-
-static int word_in(const char *s, const char *const *words)
-{
-    for (; *words; words++)
-        if (strcmp(s, *words) == 0)
-            return 1;
-    return 0;
-}
-
-/* [-+]? then digits in base, at least one; no other characters. */
-static int all_digits(const char *s, int base)
-{
-    if (!*s)
-        return 0;
-    for (; *s; s++)
-        if (!(base == 16 ? isxdigit((unsigned char)*s) : *s >= '0' && *s < '0' + base))
-            return 0;
-    return 1;
-}
-
-/* go-yaml v2: strconv.ParseInt(s without "_", 0, 64), which knows 0x, 0o, 0b and leading-zero octal. */
-static int parse_int(const char *in, double *out)
-{
-    char buf[80], *end;
-    const char *s = buf;
-    size_t n = 0;
-    int neg = 0, base = 10;
-    unsigned long long v;
-
-    for (; *in && n + 1 < sizeof(buf); in++)
-        if (*in != '_')
-            buf[n++] = *in;
-    if (*in)
-        return 0;
-    buf[n] = '\0';
-    if (*s == '-' || *s == '+')
-        neg = *s++ == '-';
-    if (s[0] == '0' && (s[1] == 'x' || s[1] == 'X'))
-        base = 16, s += 2;
-    else if (s[0] == '0' && (s[1] == 'o' || s[1] == 'O'))
-        base = 8, s += 2;
-    else if (s[0] == '0' && (s[1] == 'b' || s[1] == 'B'))
-        base = 2, s += 2;
-    else if (s[0] == '0' && s[1])
-        base = 8, s += 1;
-    if (!all_digits(s, base))
-        return 0;
-    errno = 0;
-    v = strtoull(s, &end, base);
-    if (errno || *end || v > (neg ? (1ULL << 63) : ~0ULL))
-        return 0;
-    *out = neg ? -(double)v : (double)v;
-    return 1;
-}
-
-/* go-yaml v2's float syntax: ^[-+]?(\.[0-9]+|[0-9]+(\.[0-9]*)?)([eE][-+]?[0-9]+)?$ */
-static int parse_float(const char *s, double *out)
-{
-    const char *p = s;
-    size_t before = 0, after = 0;
-
-    if (*p == '-' || *p == '+')
-        p++;
-    for (; isdigit((unsigned char)*p); p++)
-        before++;
-    if (*p == '.')
-        for (p++; isdigit((unsigned char)*p); p++)
-            after++;
-    if (!before && !after)
-        return 0;
-    if (!before && p[-1] == '.')
-        return 0;
-    if (*p == 'e' || *p == 'E') {
-        p++;
-        if (*p == '-' || *p == '+')
-            p++;
-        if (!isdigit((unsigned char)*p))
-            return 0;
-        while (isdigit((unsigned char)*p))
-            p++;
-    }
-    if (*p)
-        return 0;
-    *out = strtod(s, NULL);
-    return 1;
-}
-
-/* What a plain (unquoted, untagged) scalar means to kubectl's YAML reader. */
-static enum plain_kind plain_kind(const char *s, double *num)
-{
-    static const char *const nulls[] = {"", "~", "null", "Null", "NULL", NULL};
-    static const char *const trues[] = {"true", "True", "TRUE", "yes", "Yes", "YES", "on", "On", "ON",
-                                        "y", "Y", NULL};
-    static const char *const falses[] = {"false", "False", "FALSE", "no", "No", "NO", "off", "Off", "OFF",
-                                         "n", "N", NULL};
-    static const char *const specials[] = {".inf", ".Inf", ".INF", "+.inf", "+.Inf", "+.INF", "-.inf", "-.Inf",
-                                           "-.INF", ".nan", ".NaN", ".NAN", NULL};
-    double v = 0;
-
-    if (word_in(s, nulls))
-        return PLAIN_NULL;
-    if (word_in(s, trues))
-        return PLAIN_TRUE;
-    if (word_in(s, falses))
-        return PLAIN_FALSE;
-    if (word_in(s, specials))
-        return PLAIN_NOT_JSON;
-    if (parse_int(s, &v) || parse_float(s, &v)) {
-        if (!isfinite(v))
-            return PLAIN_NOT_JSON;
-        if (num)
-            *num = v;
-        return PLAIN_NUMBER;
-    }
-    return PLAIN_STRING;
-}
-
-/* A date or time (YAML 1.1 timestamp): some readers turn these into times, so they are kept quoted. */
-static int looks_like_timestamp(const char *s)
-{
-    int i;
-
-    for (i = 0; i < 4; i++)
-        if (!isdigit((unsigned char)s[i]))
-            return 0;
-    return s[4] == '-' && isdigit((unsigned char)s[5]);
 }
 
 static cJSON *scalar_node(struct loader *l, const yaml_event_t *ev)
@@ -228,13 +106,13 @@ static cJSON *scalar_node(struct loader *l, const yaml_event_t *ev)
         return cJSON_CreateString(value);
     if (!tag && ev->data.scalar.style != YAML_PLAIN_SCALAR_STYLE)
         return cJSON_CreateString(value);
-    switch (plain_kind(value, &num)) {
-    case PLAIN_NULL: return cJSON_CreateNull();
-    case PLAIN_TRUE: return cJSON_CreateTrue();
-    case PLAIN_FALSE: return cJSON_CreateFalse();
-    case PLAIN_NUMBER: return cJSON_CreateNumber(num);
-    case PLAIN_NOT_JSON: fail(l, "\"%.40s\" is not a number JSON can hold", value); return NULL;
-    case PLAIN_STRING: break;
+    switch (yamlscalar_plain_kind(value, &num)) {
+    case YAMLSCALAR_NULL: return cJSON_CreateNull();
+    case YAMLSCALAR_TRUE: return cJSON_CreateTrue();
+    case YAMLSCALAR_FALSE: return cJSON_CreateFalse();
+    case YAMLSCALAR_NUMBER: return cJSON_CreateNumber(num);
+    case YAMLSCALAR_NOT_JSON: fail(l, "\"%.40s\" is not a number JSON can hold", value); return NULL;
+    case YAMLSCALAR_STRING: break;
     }
     return cJSON_CreateString(value);
 }
@@ -541,7 +419,9 @@ static void loader_reset(struct loader *l)
     anchors_free(l);
 }
 
-cJSON *yaml_parse(const char *buf, size_t len, char *err, size_t errlen)
+/* The YAML reader's event loop: a state-machine parser over libyaml's events, kept in one piece so the
+ * order of events stays readable; it is over the project's function size limits on purpose. */
+static cJSON *parse(const char *buf, size_t len, int keep_empty, char *err, size_t errlen)
 {
     yaml_parser_t parser;
     yaml_event_t ev;
@@ -563,13 +443,16 @@ cJSON *yaml_parse(const char *buf, size_t len, char *err, size_t errlen)
     }
     l->err = err;
     l->errlen = errlen;
+    l->name_doc = keep_empty;
     yaml_parser_set_input_string(&parser, (const unsigned char *)buf, len);
     while (!done) {
         if (!yaml_parser_parse(&parser, &ev)) {
+            char at[64];
+
+            where(l, parser.problem_mark.line + 1, at, sizeof(at));
             if (err && errlen)
-                snprintf(err, errlen, "yaml: line %zu: %s%s%s", parser.problem_mark.line + 1,
-                         parser.problem ? parser.problem : "syntax error", parser.context ? " " : "",
-                         parser.context ? parser.context : "");
+                snprintf(err, errlen, "%s%s%s%s", at, parser.problem ? parser.problem : "syntax error",
+                         parser.context ? " " : "", parser.context ? parser.context : "");
             goto fail;
         }
         l->line = ev.start_mark.line + 1;
@@ -579,10 +462,13 @@ cJSON *yaml_parse(const char *buf, size_t len, char *err, size_t errlen)
             break;
         case YAML_DOCUMENT_START_EVENT:
             loader_reset(l);
+            l->doc++;
             break;
         case YAML_DOCUMENT_END_EVENT:
-            /* An empty document ("---" alone, only comments, or null) is no object: skip it. */
-            if (l->root && !cJSON_IsNull(l->root)) {
+            /* An empty document ("---" alone, only comments, or null) is no object. */
+            if (!l->root && keep_empty)
+                l->root = cJSON_CreateNull();
+            if (l->root && (keep_empty || !cJSON_IsNull(l->root))) {
                 cJSON_AddItemToArray(docs, l->root);
                 l->root = NULL;
             }
@@ -622,106 +508,12 @@ fail:
     return NULL;
 }
 
-/* ---- emitting ---- */
-
-/* Output of the emitter. The input is at most what the callers read (64 MiB); its YAML is a little
- * larger at most (quotes, indentation), so 4x is a bound that only stops a runaway. */
-#define EMIT_MAX ((size_t)256 << 20)
-
-static int write_out(void *ctx, unsigned char *bytes, size_t size)
+cJSON *yamlio_parse(const char *buf, size_t len, char *err, size_t errlen)
 {
-    return buf_append(ctx, bytes, size) == 0;
+    return parse(buf, len, 0, err, errlen);
 }
 
-static int emit_scalar(yaml_emitter_t *em, const char *text, int is_string)
+cJSON *yamlio_parse_stream(const char *buf, size_t len, char *err, size_t errlen)
 {
-    yaml_event_t ev;
-    yaml_scalar_style_t style = YAML_PLAIN_SCALAR_STYLE;
-
-    if (is_string) {
-        if (plain_kind(text, NULL) != PLAIN_STRING || looks_like_timestamp(text) || strcmp(text, "<<") == 0)
-            style = YAML_DOUBLE_QUOTED_SCALAR_STYLE;
-        else if (strchr(text, '\n'))
-            style = YAML_LITERAL_SCALAR_STYLE; /* libyaml falls back to quoting when a block cannot hold it */
-        else
-            style = YAML_ANY_SCALAR_STYLE;
-    }
-    if (!yaml_scalar_event_initialize(&ev, NULL, NULL, (yaml_char_t *)text, (int)strlen(text), 1, 1, style))
-        return -1;
-    return yaml_emitter_emit(em, &ev) ? 0 : -1;
-}
-
-static int emit_node(yaml_emitter_t *em, const cJSON *n)
-{
-    yaml_event_t ev;
-    const cJSON *c;
-    char *num;
-    int rc;
-
-    if (cJSON_IsObject(n) || cJSON_IsArray(n)) {
-        int obj = cJSON_IsObject(n);
-
-        if (!(obj ? yaml_mapping_start_event_initialize(&ev, NULL, NULL, 1, YAML_BLOCK_MAPPING_STYLE)
-                  : yaml_sequence_start_event_initialize(&ev, NULL, NULL, 1, YAML_BLOCK_SEQUENCE_STYLE)) ||
-            !yaml_emitter_emit(em, &ev))
-            return -1;
-        for (c = n->child; c; c = c->next) {
-            if (obj && emit_scalar(em, c->string ? c->string : "", 1) < 0)
-                return -1;
-            if (emit_node(em, c) < 0)
-                return -1;
-        }
-        if (!(obj ? yaml_mapping_end_event_initialize(&ev) : yaml_sequence_end_event_initialize(&ev)))
-            return -1;
-        return yaml_emitter_emit(em, &ev) ? 0 : -1;
-    }
-    if (cJSON_IsString(n))
-        return emit_scalar(em, n->valuestring, 1);
-    if (cJSON_IsBool(n))
-        return emit_scalar(em, cJSON_IsTrue(n) ? "true" : "false", 0);
-    if (cJSON_IsNumber(n)) {
-        /* cJSON's JSON spelling of the number, which reads back as the same number. */
-        if (!isfinite(n->valuedouble) || !(num = cJSON_PrintUnformatted(n)))
-            return -1;
-        rc = emit_scalar(em, num, 0);
-        free(num);
-        return rc;
-    }
-    return emit_scalar(em, "null", 0);
-}
-
-char *yaml_emit(const cJSON *docs)
-{
-    yaml_emitter_t em;
-    yaml_event_t ev;
-    struct buf b = BUF_INIT(EMIT_MAX);
-    const cJSON *d;
-    int first = 1;
-
-    if (!cJSON_IsArray(docs) || !yaml_emitter_initialize(&em))
-        return NULL;
-    yaml_emitter_set_output(&em, write_out, &b);
-    yaml_emitter_set_unicode(&em, 1);
-    yaml_emitter_set_indent(&em, 2);
-    /* No folding of long strings: a cmd or URL stays on one line, as written. */
-    yaml_emitter_set_width(&em, -1);
-    if (!yaml_stream_start_event_initialize(&ev, YAML_UTF8_ENCODING) || !yaml_emitter_emit(&em, &ev))
-        goto fail;
-    cJSON_ArrayForEach(d, docs) {
-        if (!yaml_document_start_event_initialize(&ev, NULL, NULL, NULL, first) || !yaml_emitter_emit(&em, &ev))
-            goto fail;
-        if (emit_node(&em, d) < 0)
-            goto fail;
-        if (!yaml_document_end_event_initialize(&ev, 1) || !yaml_emitter_emit(&em, &ev))
-            goto fail;
-        first = 0;
-    }
-    if (!yaml_stream_end_event_initialize(&ev) || !yaml_emitter_emit(&em, &ev) || !yaml_emitter_flush(&em))
-        goto fail;
-    yaml_emitter_delete(&em);
-    return buf_detach(&b);
-fail:
-    yaml_emitter_delete(&em);
-    buf_free(&b);
-    return NULL;
+    return parse(buf, len, 1, err, errlen);
 }

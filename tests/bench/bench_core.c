@@ -57,7 +57,7 @@ __attribute__((noinline)) long lookup_loop(const struct canary_lookup *lk, int k
         int k = (int)((i * 7919) % keys);
         snprintf(ns, sizeof(ns), "ns-%d", k % 100);
         snprintf(name, sizeof(name), "app-%d", k);
-        found += lk->by_target(lk->ctx, ns, "Deployment", name, &info) == LOOKUP_FOUND;
+        found += lk->by_target(lk->ctx, ns, "Deployment", name, &info) == CANARY_LOOKUP_FOUND;
     }
     return found;
 }

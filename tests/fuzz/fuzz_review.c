@@ -25,8 +25,8 @@ static int gated(void *ctx, const char *ns, const char *a, const char *b, struct
     strcpy(out->phase, "Progressing");
     out->weight = 10;
     out->gated = 1;
-    out->release = RELEASE_RESTARTS;
-    return LOOKUP_FOUND;
+    out->release = CANARY_RELEASE_RESTARTS;
+    return CANARY_LOOKUP_FOUND;
 }
 
 static int gated_cfg(void *ctx, const char *ns, const char *ref, struct canary_info *out)

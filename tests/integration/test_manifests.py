@@ -840,7 +840,7 @@ class DeploymentTest(unittest.TestCase):
                 self.assertEqual(args[args.index("--listen") + 1], ":8443")
 
     def test_args_are_flags_the_server_knows(self):
-        p = subprocess.run([BIN, "--help"], capture_output=True, text=True, timeout=10)
+        p = subprocess.run([BIN, "serve", "--help"], capture_output=True, text=True, timeout=10)
         known = set(re.findall(r"--([a-z][a-z-]*)", p.stdout))
         self.assertIn("tls-cert", known, p.stdout + p.stderr)
         for v in all_variants():

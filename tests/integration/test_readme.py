@@ -64,6 +64,6 @@ class InstallDocTest(unittest.TestCase):
         shown = [l[len("Warning: "):] for l in verify.splitlines() if l.startswith("Warning: ")]
         r = subprocess.run([harness.BIN, "mutate", "-"], input=canary, capture_output=True, text=True)
         self.assertEqual(r.returncode, 0, r.stderr)
-        # `mutate` prefixes each warning with the Canary it is about; kubectl does not.
-        real = [l.split(": ", 2)[2] for l in r.stderr.splitlines() if l.startswith("Warning: ")]
+        # `mutate` prefixes each warning with the file, document, line and Canary it is about; kubectl does not.
+        real = [l.split(": Canary test/podinfo: ", 1)[1] for l in r.stderr.splitlines() if l.startswith("Warning: ")]
         self.assertEqual(shown, real)

@@ -122,8 +122,8 @@ static void lookup_unknown_before_first_list(void)
     struct cache_stats st;
     char rv[64];
 
-    CHECK_INT(by_target(c, "test", "Deployment", "podinfo", &info), LOOKUP_UNKNOWN);
-    CHECK_INT(by_config(c, "test", "configmap/podinfo-config", &info), LOOKUP_UNKNOWN);
+    CHECK_INT(by_target(c, "test", "Deployment", "podinfo", &info), CANARY_LOOKUP_UNKNOWN);
+    CHECK_INT(by_config(c, "test", "configmap/podinfo-config", &info), CANARY_LOOKUP_UNKNOWN);
     CHECK_INT(cache_ready(c), 0);
     cache_stats(c, &st);
     CHECK_INT(st.synced, 0);
@@ -132,7 +132,7 @@ static void lookup_unknown_before_first_list(void)
     CHECK_STR(rv, "");
     /* Events before the first list do not make the cache synced. */
     CHECK_INT(give_event(c, "ADDED", canary("test", "podinfo", "Deployment", "podinfo", "Progressing", 1, 10), "5"), 0);
-    CHECK_INT(by_target(c, "test", "Deployment", "podinfo", &info), LOOKUP_UNKNOWN);
+    CHECK_INT(by_target(c, "test", "Deployment", "podinfo", &info), CANARY_LOOKUP_UNKNOWN);
     CHECK_INT(cache_ready(c), 0);
     cache_stop(c);
 }
@@ -146,14 +146,14 @@ static void list_fills_lookup_by_target(void)
     char rv[64];
 
     give_list(c, "100", items, 1);
-    CHECK_INT(by_target(c, "test", "Deployment", "podinfo", &info), LOOKUP_FOUND);
+    CHECK_INT(by_target(c, "test", "Deployment", "podinfo", &info), CANARY_LOOKUP_FOUND);
     CHECK_STR(info.namespace_, "test");
     CHECK_STR(info.name, "podinfo");
     CHECK_STR(info.phase, "Progressing");
     CHECK_INT(info.weight, 10);
     CHECK_INT(info.gated, 1);
-    CHECK_INT(info.release, RELEASE_RESTARTS);
-    CHECK_INT(by_target(c, "test", "Deployment", "frontend", &info), LOOKUP_NONE);
+    CHECK_INT(info.release, CANARY_RELEASE_RESTARTS);
+    CHECK_INT(by_target(c, "test", "Deployment", "frontend", &info), CANARY_LOOKUP_NONE);
     cache_resource_version(c, rv, sizeof(rv));
     CHECK_STR(rv, "100");
     CHECK_INT(cache_ready(c), 1);
@@ -171,12 +171,12 @@ static void lookup_by_tracked_config(void)
         const char *ns, *ref;
         int want;
     } cases[] = {
-        {"test", "configmap/podinfo-config", LOOKUP_FOUND},
-        {"test", "secret/podinfo-token", LOOKUP_FOUND},
-        {"test", "configmap/podinfo-token", LOOKUP_NONE},   /* kind is part of the ref */
-        {"test", "secret/other", LOOKUP_NONE},
-        {"prod", "configmap/podinfo-config", LOOKUP_NONE},  /* same name, other namespace */
-        {"test", "", LOOKUP_NONE},
+        {"test", "configmap/podinfo-config", CANARY_LOOKUP_FOUND},
+        {"test", "secret/podinfo-token", CANARY_LOOKUP_FOUND},
+        {"test", "configmap/podinfo-token", CANARY_LOOKUP_NONE},   /* kind is part of the ref */
+        {"test", "secret/other", CANARY_LOOKUP_NONE},
+        {"prod", "configmap/podinfo-config", CANARY_LOOKUP_NONE},  /* same name, other namespace */
+        {"test", "", CANARY_LOOKUP_NONE},
     };
     struct cache *c = cache_new(60);
     cJSON *items[1] = {fixture_json("canaries/podinfo.json")};
@@ -186,7 +186,7 @@ static void lookup_by_tracked_config(void)
     give_list(c, "100", items, 1);
     for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
         CHECK_INT(by_config(c, cases[i].ns, cases[i].ref, &info), cases[i].want);
-        if (cases[i].want == LOOKUP_FOUND)
+        if (cases[i].want == CANARY_LOOKUP_FOUND)
             CHECK_STR(info.name, "podinfo");
     }
     cache_stop(c);
@@ -199,13 +199,13 @@ static void other_namespace_same_target_is_another_canary(void)
     struct canary_info info;
 
     give_list(c, "1", items, 1);
-    CHECK_INT(by_target(c, "prod", "Deployment", "podinfo", &info), LOOKUP_NONE);
+    CHECK_INT(by_target(c, "prod", "Deployment", "podinfo", &info), CANARY_LOOKUP_NONE);
     CHECK_INT(give_event(c, "ADDED", canary("prod", "podinfo", "Deployment", "podinfo", "Succeeded", 0, 0), "2"), 0);
-    CHECK_INT(by_target(c, "prod", "Deployment", "podinfo", &info), LOOKUP_FOUND);
+    CHECK_INT(by_target(c, "prod", "Deployment", "podinfo", &info), CANARY_LOOKUP_FOUND);
     CHECK_STR(info.namespace_, "prod");
     CHECK_INT(info.gated, 0);
-    CHECK_INT(info.release, RELEASE_NONE);
-    CHECK_INT(by_target(c, "test", "Deployment", "podinfo", &info), LOOKUP_FOUND);
+    CHECK_INT(info.release, CANARY_RELEASE_NONE);
+    CHECK_INT(by_target(c, "test", "Deployment", "podinfo", &info), CANARY_LOOKUP_FOUND);
     CHECK_STR(info.namespace_, "test");
     CHECK_INT(info.gated, 1);
     cache_stop(c);
@@ -218,11 +218,11 @@ static void target_kind_must_match(void)
         int want;
         const char *canary;
     } cases[] = {
-        {"DaemonSet", "node-agent", LOOKUP_FOUND, "node-agent"},
-        {"Deployment", "node-agent", LOOKUP_NONE, NULL},
-        {"Deployment", "podinfo", LOOKUP_FOUND, "podinfo"},
-        {"DaemonSet", "podinfo", LOOKUP_NONE, NULL},
-        {"deployment", "podinfo", LOOKUP_NONE, NULL},
+        {"DaemonSet", "node-agent", CANARY_LOOKUP_FOUND, "node-agent"},
+        {"Deployment", "node-agent", CANARY_LOOKUP_NONE, NULL},
+        {"Deployment", "podinfo", CANARY_LOOKUP_FOUND, "podinfo"},
+        {"DaemonSet", "podinfo", CANARY_LOOKUP_NONE, NULL},
+        {"deployment", "podinfo", CANARY_LOOKUP_NONE, NULL},
     };
     struct cache *c = cache_new(60);
     cJSON *items[2] = {canary("test", "podinfo", "Deployment", "podinfo", "Progressing", 1, 10),
@@ -236,8 +236,8 @@ static void target_kind_must_match(void)
         if (cases[i].canary)
             CHECK_STR(info.name, cases[i].canary);
     }
-    CHECK_INT(by_target(c, "test", "DaemonSet", "node-agent", &info), LOOKUP_FOUND);
-    CHECK_INT(info.release, RELEASE_WAITING);
+    CHECK_INT(by_target(c, "test", "DaemonSet", "node-agent", &info), CANARY_LOOKUP_FOUND);
+    CHECK_INT(info.release, CANARY_RELEASE_WAITING);
     CHECK_INT(info.weight, 30);
     cache_stop(c);
 }
@@ -251,9 +251,9 @@ static void deleted_removes_target_and_configs(void)
 
     give_list(c, "100", items, 1);
     CHECK_INT(give_event(c, "DELETED", fixture_json("canaries/podinfo.json"), "101"), 0);
-    CHECK_INT(by_target(c, "test", "Deployment", "podinfo", &info), LOOKUP_NONE);
-    CHECK_INT(by_config(c, "test", "configmap/podinfo-config", &info), LOOKUP_NONE);
-    CHECK_INT(by_config(c, "test", "secret/podinfo-token", &info), LOOKUP_NONE);
+    CHECK_INT(by_target(c, "test", "Deployment", "podinfo", &info), CANARY_LOOKUP_NONE);
+    CHECK_INT(by_config(c, "test", "configmap/podinfo-config", &info), CANARY_LOOKUP_NONE);
+    CHECK_INT(by_config(c, "test", "secret/podinfo-token", &info), CANARY_LOOKUP_NONE);
     cache_stats(c, &st);
     CHECK_INT(st.canaries, 0);
     CHECK_INT(st.events, 1);
@@ -276,11 +276,11 @@ static void modified_moves_target_and_configs(void)
     b = canary("test", "podinfo", "Deployment", "podinfo-v2", "Progressing", 1, 20);
     track(b, "configmap/new-config");
     CHECK_INT(give_event(c, "MODIFIED", b, "2"), 0);
-    CHECK_INT(by_target(c, "test", "Deployment", "podinfo", &info), LOOKUP_NONE);
-    CHECK_INT(by_target(c, "test", "Deployment", "podinfo-v2", &info), LOOKUP_FOUND);
+    CHECK_INT(by_target(c, "test", "Deployment", "podinfo", &info), CANARY_LOOKUP_NONE);
+    CHECK_INT(by_target(c, "test", "Deployment", "podinfo-v2", &info), CANARY_LOOKUP_FOUND);
     CHECK_INT(info.weight, 20);
-    CHECK_INT(by_config(c, "test", "configmap/old-config", &info), LOOKUP_NONE);
-    CHECK_INT(by_config(c, "test", "configmap/new-config", &info), LOOKUP_FOUND);
+    CHECK_INT(by_config(c, "test", "configmap/old-config", &info), CANARY_LOOKUP_NONE);
+    CHECK_INT(by_config(c, "test", "configmap/new-config", &info), CANARY_LOOKUP_FOUND);
     cache_stats(c, &st);
     CHECK_INT(st.canaries, 1);
     cache_stop(c);
@@ -293,10 +293,10 @@ static void modified_phase_changes_release_state(void)
         const char *phase;
         enum canary_release release;
     } phases[] = {
-        {"Progressing", RELEASE_RESTARTS}, {"Waiting", RELEASE_WAITING}, {"WaitingPromotion", RELEASE_RESTARTS},
-        {"Promoting", RELEASE_LIVE}, {"Finalising", RELEASE_FINALISING}, {"Succeeded", RELEASE_NONE},
-        {"Failed", RELEASE_LIVE}, {"Initializing", RELEASE_NONE}, {"Initialized", RELEASE_NONE},
-        {"Terminating", RELEASE_NONE}, {"Terminated", RELEASE_NONE}, {"", RELEASE_NONE},
+        {"Progressing", CANARY_RELEASE_RESTARTS}, {"Waiting", CANARY_RELEASE_WAITING}, {"WaitingPromotion", CANARY_RELEASE_RESTARTS},
+        {"Promoting", CANARY_RELEASE_LIVE}, {"Finalising", CANARY_RELEASE_FINALISING}, {"Succeeded", CANARY_RELEASE_NONE},
+        {"Failed", CANARY_RELEASE_LIVE}, {"Initializing", CANARY_RELEASE_NONE}, {"Initialized", CANARY_RELEASE_NONE},
+        {"Terminating", CANARY_RELEASE_NONE}, {"Terminated", CANARY_RELEASE_NONE}, {"", CANARY_RELEASE_NONE},
     };
     struct cache *c = cache_new(60);
     struct canary_info info;
@@ -308,7 +308,7 @@ static void modified_phase_changes_release_state(void)
         snprintf(rv, sizeof(rv), "%zu", i + 2);
         CHECK_INT(give_event(c, i ? "MODIFIED" : "ADDED",
                              canary("test", "podinfo", "Deployment", "podinfo", phases[i].phase, 1, 10), rv), 0);
-        CHECK_INT(by_target(c, "test", "Deployment", "podinfo", &info), LOOKUP_FOUND);
+        CHECK_INT(by_target(c, "test", "Deployment", "podinfo", &info), CANARY_LOOKUP_FOUND);
         CHECK_STR(info.phase, phases[i].phase);
         CHECK_INT(info.release, phases[i].release);
     }
@@ -337,16 +337,16 @@ static void gated_in_flight_canary_wins_a_shared_target(void)
             track(items[i], "configmap/shared");
         }
         give_list(c, "1", items, 3);
-        CHECK_INT(by_target(c, "test", "Deployment", "podinfo", &info), LOOKUP_FOUND);
+        CHECK_INT(by_target(c, "test", "Deployment", "podinfo", &info), CANARY_LOOKUP_FOUND);
         CHECK_STR(info.name, "gated");
-        CHECK_INT(by_config(c, "test", "configmap/shared", &info), LOOKUP_FOUND);
+        CHECK_INT(by_config(c, "test", "configmap/shared", &info), CANARY_LOOKUP_FOUND);
         CHECK_STR(info.name, "gated");
         /* Without it, a gated Canary still comes before one that is not. */
         CHECK_INT(give_event(c, "DELETED", canary("test", "gated", "Deployment", "podinfo", "", 0, 0), "2"), 0);
-        CHECK_INT(by_target(c, "test", "Deployment", "podinfo", &info), LOOKUP_FOUND);
+        CHECK_INT(by_target(c, "test", "Deployment", "podinfo", &info), CANARY_LOOKUP_FOUND);
         CHECK_STR(info.name, "done");
         CHECK_INT(give_event(c, "DELETED", canary("test", "done", "Deployment", "podinfo", "", 0, 0), "3"), 0);
-        CHECK_INT(by_target(c, "test", "Deployment", "podinfo", &info), LOOKUP_FOUND);
+        CHECK_INT(by_target(c, "test", "Deployment", "podinfo", &info), CANARY_LOOKUP_FOUND);
         CHECK_STR(info.name, "plain");
         cache_stop(c);
     }
@@ -364,8 +364,8 @@ static void relist_replaces_the_whole_index(void)
 
     give_list(c, "10", first, 2);
     give_list(c, "20", second, 1);
-    CHECK_INT(by_target(c, "test", "Deployment", "a", &info), LOOKUP_NONE);
-    CHECK_INT(by_target(c, "test", "Deployment", "b", &info), LOOKUP_FOUND);
+    CHECK_INT(by_target(c, "test", "Deployment", "a", &info), CANARY_LOOKUP_NONE);
+    CHECK_INT(by_target(c, "test", "Deployment", "b", &info), CANARY_LOOKUP_FOUND);
     CHECK_STR(info.phase, "Succeeded");
     cache_stats(c, &st);
     CHECK_INT(st.canaries, 1);
@@ -433,7 +433,7 @@ static void error_event_410_asks_for_a_relist(void)
         cJSON_Delete(ev);
     }
     /* An error event keeps the last known state. */
-    CHECK_INT(by_target(c, "test", "Deployment", "podinfo", &info), LOOKUP_FOUND);
+    CHECK_INT(by_target(c, "test", "Deployment", "podinfo", &info), CANARY_LOOKUP_FOUND);
     cache_stop(c);
 }
 
@@ -480,17 +480,17 @@ static void bad_input_is_rejected_and_changes_nothing(void)
     cache_stats(c, &st);
     CHECK_INT(st.canaries, 1);
     CHECK_INT(st.events, 0);
-    CHECK_INT(by_target(c, "test", "Deployment", "podinfo", &info), LOOKUP_FOUND);
+    CHECK_INT(by_target(c, "test", "Deployment", "podinfo", &info), CANARY_LOOKUP_FOUND);
     /* Odd lookups answer NONE and never crash. */
-    CHECK_INT(by_target(c, "test", "Deployment", NULL, &info), LOOKUP_NONE);
-    CHECK_INT(by_target(c, NULL, "Deployment", "podinfo", &info), LOOKUP_NONE);
-    CHECK_INT(by_config(c, "test", NULL, &info), LOOKUP_NONE);
+    CHECK_INT(by_target(c, "test", "Deployment", NULL, &info), CANARY_LOOKUP_NONE);
+    CHECK_INT(by_target(c, NULL, "Deployment", "podinfo", &info), CANARY_LOOKUP_NONE);
+    CHECK_INT(by_config(c, "test", NULL, &info), CANARY_LOOKUP_NONE);
     {
         char longname[4000];
 
         memset(longname, 'a', sizeof(longname) - 1);
         longname[sizeof(longname) - 1] = '\0';
-        CHECK_INT(by_target(c, "test", "Deployment", longname, &info), LOOKUP_NONE);
+        CHECK_INT(by_target(c, "test", "Deployment", longname, &info), CANARY_LOOKUP_NONE);
     }
     cache_stop(c);
 }
@@ -507,8 +507,8 @@ static void canary_without_target_is_kept_but_not_indexed_by_target(void)
     give_list(c, "1", &a, 1);
     cache_stats(c, &st);
     CHECK_INT(st.canaries, 1);
-    CHECK_INT(by_target(c, "test", "Deployment", "x", &info), LOOKUP_NONE);
-    CHECK_INT(by_config(c, "test", "configmap/loose-config", &info), LOOKUP_FOUND);
+    CHECK_INT(by_target(c, "test", "Deployment", "x", &info), CANARY_LOOKUP_NONE);
+    CHECK_INT(by_config(c, "test", "configmap/loose-config", &info), CANARY_LOOKUP_FOUND);
     cache_stop(c);
 }
 
@@ -547,12 +547,12 @@ static void ten_thousand_canaries_are_all_found(void)
     for (i = 0; i < 10000 && ok; i++) {
         snprintf(name, sizeof(name), "app-%d", i);
         snprintf(ref, sizeof(ref), "configmap/%s-config", name);
-        ok = by_target(big, "team-a", "Deployment", name, &info) == LOOKUP_FOUND && strcmp(info.name, name) == 0 &&
-             info.gated == i % 2 && (info.release == RELEASE_RESTARTS) == (i % 3 == 0) &&
-             by_config(big, "team-a", ref, &info) == LOOKUP_FOUND && strcmp(info.name, name) == 0;
+        ok = by_target(big, "team-a", "Deployment", name, &info) == CANARY_LOOKUP_FOUND && strcmp(info.name, name) == 0 &&
+             info.gated == i % 2 && (info.release == CANARY_RELEASE_RESTARTS) == (i % 3 == 0) &&
+             by_config(big, "team-a", ref, &info) == CANARY_LOOKUP_FOUND && strcmp(info.name, name) == 0;
     }
     CHECK(ok);
-    CHECK_INT(by_target(big, "team-a", "Deployment", "app-10000", &info), LOOKUP_NONE);
+    CHECK_INT(by_target(big, "team-a", "Deployment", "app-10000", &info), CANARY_LOOKUP_NONE);
     cache_stop(big);
 }
 
@@ -578,9 +578,9 @@ static void files_source_reads_the_cluster_example(void)
         enum canary_release release;
         int weight;
     } want[] = {
-        {"podinfo", "Progressing", 1, RELEASE_RESTARTS, 10},
-        {"frontend", "Progressing", 0, RELEASE_RESTARTS, 20},
-        {"backend", "Succeeded", 1, RELEASE_NONE, 0},
+        {"podinfo", "Progressing", 1, CANARY_RELEASE_RESTARTS, 10},
+        {"frontend", "Progressing", 0, CANARY_RELEASE_RESTARTS, 20},
+        {"backend", "Succeeded", 1, CANARY_RELEASE_NONE, 0},
     };
     struct canary_info info;
     struct cache_stats st;
@@ -597,15 +597,15 @@ static void files_source_reads_the_cluster_example(void)
     cache_stats(c, &st);
     CHECK_INT(st.canaries, 3);
     for (i = 0; i < sizeof(want) / sizeof(want[0]); i++) {
-        CHECK_INT(by_target(c, "test", "Deployment", want[i].target, &info), LOOKUP_FOUND);
+        CHECK_INT(by_target(c, "test", "Deployment", want[i].target, &info), CANARY_LOOKUP_FOUND);
         CHECK_STR(info.name, want[i].target);
         CHECK_STR(info.phase, want[i].phase);
         CHECK_INT(info.gated, want[i].gated);
         CHECK_INT(info.release, want[i].release);
         CHECK_INT(info.weight, want[i].weight);
     }
-    CHECK_INT(by_config(c, "test", "configmap/podinfo-config", &info), LOOKUP_FOUND);
-    CHECK_INT(by_config(c, "test", "secret/podinfo-token", &info), LOOKUP_FOUND);
+    CHECK_INT(by_config(c, "test", "configmap/podinfo-config", &info), CANARY_LOOKUP_FOUND);
+    CHECK_INT(by_config(c, "test", "secret/podinfo-token", &info), CANARY_LOOKUP_FOUND);
     CHECK_STR(info.name, "podinfo");
     cache_stop(c);
 }
@@ -616,7 +616,7 @@ static int wait_phase(struct cache *c, const char *target, const char *phase)
     int i;
 
     for (i = 0; i < 100; i++) {
-        if (by_target(c, "test", "Deployment", target, &info) == LOOKUP_FOUND && strcmp(info.phase, phase) == 0)
+        if (by_target(c, "test", "Deployment", target, &info) == CANARY_LOOKUP_FOUND && strcmp(info.phase, phase) == 0)
             return 1;
         usleep(50000);
     }
@@ -656,8 +656,8 @@ static void files_source_directory_is_read_again_on_change(void)
     }
     cache_stats(c, &st);
     CHECK_INT(st.canaries, 3);
-    CHECK_INT(by_target(c, "test", "DaemonSet", "b", &info), LOOKUP_FOUND);
-    CHECK_INT(by_target(c, "test", "Deployment", "c", &info), LOOKUP_FOUND);
+    CHECK_INT(by_target(c, "test", "DaemonSet", "b", &info), CANARY_LOOKUP_FOUND);
+    CHECK_INT(by_target(c, "test", "Deployment", "c", &info), CANARY_LOOKUP_FOUND);
     CHECK(wait_phase(c, "a", "Progressing"));
 
     /* A changed file is read again within about a second. */
@@ -672,13 +672,13 @@ static void files_source_directory_is_read_again_on_change(void)
     /* A broken file keeps the last good state; fixing it is picked up. */
     write_file(a, "{\"kind\": \"Canary\", \"metadata\": {");
     sleep(2);
-    CHECK_INT(by_target(c, "test", "Deployment", "a", &info), LOOKUP_FOUND);
+    CHECK_INT(by_target(c, "test", "Deployment", "a", &info), CANARY_LOOKUP_FOUND);
     CHECK_INT(cache_ready(c), 1);
     unlink(b);
     write_file(a, "{\"kind\":\"Canary\",\"metadata\":{\"name\":\"a\",\"namespace\":\"test\"},"
                   "\"spec\":{\"targetRef\":{\"kind\":\"Deployment\",\"name\":\"a\"}},\"status\":{\"phase\":\"Waiting\"}}");
     CHECK(wait_phase(c, "a", "Waiting"));
-    CHECK_INT(by_target(c, "test", "DaemonSet", "b", &info), LOOKUP_NONE);
+    CHECK_INT(by_target(c, "test", "DaemonSet", "b", &info), CANARY_LOOKUP_NONE);
     cache_stop(c);
 out:
     unlink(a);
@@ -717,7 +717,7 @@ static void no_source_stays_never_synced(void)
     c = cache_start(&cfg, err, sizeof(err));
     CHECK(c != NULL);
     CHECK_INT(cache_ready(c), 0);
-    CHECK_INT(by_target(c, "test", "Deployment", "podinfo", &info), LOOKUP_UNKNOWN);
+    CHECK_INT(by_target(c, "test", "Deployment", "podinfo", &info), CANARY_LOOKUP_UNKNOWN);
     cache_stop(c);
 }
 

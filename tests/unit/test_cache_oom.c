@@ -110,15 +110,15 @@ static void a_list_that_cannot_be_built_keeps_the_old_index(void)
         allow = -1;
         if (!failed) {
             CHECK_INT(rc, 0);
-            CHECK_INT(lookup(c, "new-19"), LOOKUP_FOUND);
+            CHECK_INT(lookup(c, "new-19"), CANARY_LOOKUP_FOUND);
             cache_stop(c);
             break;
         }
         failures++;
         CHECK_INT(rc, -1);
         /* The old index answers, the new one was never half-published. */
-        CHECK_INT(lookup(c, "app-1"), LOOKUP_FOUND);
-        CHECK_INT(lookup(c, "new-0"), LOOKUP_NONE);
+        CHECK_INT(lookup(c, "app-1"), CANARY_LOOKUP_FOUND);
+        CHECK_INT(lookup(c, "new-0"), CANARY_LOOKUP_NONE);
         cache_stats(c, &st);
         CHECK_INT(st.canaries, 3);
         CHECK_INT(st.in_sync, 0);
@@ -152,15 +152,15 @@ static void an_event_that_cannot_be_applied_answers_unknown_until_the_next_list(
         failures++;
         CHECK_INT(rc, CACHE_EVENT_BROKEN);
         /* Unsure: unknown, for every target, and not ready. */
-        CHECK_INT(lookup(c, "app-1"), LOOKUP_UNKNOWN);
-        CHECK_INT(lookup(c, "app-2"), LOOKUP_UNKNOWN);
+        CHECK_INT(lookup(c, "app-1"), CANARY_LOOKUP_UNKNOWN);
+        CHECK_INT(lookup(c, "app-2"), CANARY_LOOKUP_UNKNOWN);
         CHECK_INT(cache_ready(c), 0);
         /* A new list repairs it. */
         items = cJSON_CreateArray();
         cJSON_AddItemToArray(items, canary_text("app-1", "Promoting"));
         CHECK_INT(cache_apply_list(c, items), 0);
         cJSON_Delete(items);
-        CHECK_INT(lookup(c, "app-1"), LOOKUP_FOUND);
+        CHECK_INT(lookup(c, "app-1"), CANARY_LOOKUP_FOUND);
         CHECK_INT(cache_ready(c), 1);
         cache_stop(c);
     }

@@ -115,14 +115,14 @@ static void canary_analysis_falls_back_to_canary_analysis(void)
 static void canary_strategy_follows_flagger(void)
 {
     static const struct { const char *obj; enum canary_strategy want; } cases[] = {
-        {"{\"spec\":{\"analysis\":{\"stepWeight\":10}}}", STRATEGY_CANARY},
-        {"{\"spec\":{\"analysis\":{\"iterations\":0,\"stepWeight\":10}}}", STRATEGY_CANARY},
-        {"{\"spec\":{\"analysis\":{\"iterations\":10}}}", STRATEGY_BLUE_GREEN},
-        {"{\"spec\":{\"analysis\":{\"iterations\":10,\"match\":[{\"headers\":{}}]}}}", STRATEGY_AB},
-        {"{\"spec\":{\"analysis\":{\"iterations\":10,\"match\":[]}}}", STRATEGY_BLUE_GREEN},
-        {"{\"spec\":{\"provider\":\"kubernetes\",\"analysis\":{\"stepWeight\":10}}}", STRATEGY_BLUE_GREEN},
-        {"{\"spec\":{\"canaryAnalysis\":{\"iterations\":5}}}", STRATEGY_BLUE_GREEN},
-        {"{}", STRATEGY_CANARY},
+        {"{\"spec\":{\"analysis\":{\"stepWeight\":10}}}", CANARY_STRATEGY_CANARY},
+        {"{\"spec\":{\"analysis\":{\"iterations\":0,\"stepWeight\":10}}}", CANARY_STRATEGY_CANARY},
+        {"{\"spec\":{\"analysis\":{\"iterations\":10}}}", CANARY_STRATEGY_BLUE_GREEN},
+        {"{\"spec\":{\"analysis\":{\"iterations\":10,\"match\":[{\"headers\":{}}]}}}", CANARY_STRATEGY_AB},
+        {"{\"spec\":{\"analysis\":{\"iterations\":10,\"match\":[]}}}", CANARY_STRATEGY_BLUE_GREEN},
+        {"{\"spec\":{\"provider\":\"kubernetes\",\"analysis\":{\"stepWeight\":10}}}", CANARY_STRATEGY_BLUE_GREEN},
+        {"{\"spec\":{\"canaryAnalysis\":{\"iterations\":5}}}", CANARY_STRATEGY_BLUE_GREEN},
+        {"{}", CANARY_STRATEGY_CANARY},
     };
     size_t i;
 
@@ -139,11 +139,11 @@ static void canary_strategy_follows_flagger(void)
 static void canary_strategy_uses_the_mesh_provider_when_spec_names_none(void)
 {
     static const struct { const char *obj, *mesh; enum canary_strategy want; } cases[] = {
-        {"{\"spec\":{\"analysis\":{\"stepWeight\":10}}}", "kubernetes", STRATEGY_BLUE_GREEN},
-        {"{\"spec\":{\"provider\":\"\",\"analysis\":{\"stepWeight\":10}}}", "kubernetes", STRATEGY_BLUE_GREEN},
-        {"{\"spec\":{\"provider\":\"istio\",\"analysis\":{\"stepWeight\":10}}}", "kubernetes", STRATEGY_CANARY},
-        {"{\"spec\":{\"provider\":\"kubernetes\",\"analysis\":{\"stepWeight\":10}}}", "istio", STRATEGY_BLUE_GREEN},
-        {"{\"spec\":{\"analysis\":{\"stepWeight\":10}}}", "linkerd", STRATEGY_CANARY},
+        {"{\"spec\":{\"analysis\":{\"stepWeight\":10}}}", "kubernetes", CANARY_STRATEGY_BLUE_GREEN},
+        {"{\"spec\":{\"provider\":\"\",\"analysis\":{\"stepWeight\":10}}}", "kubernetes", CANARY_STRATEGY_BLUE_GREEN},
+        {"{\"spec\":{\"provider\":\"istio\",\"analysis\":{\"stepWeight\":10}}}", "kubernetes", CANARY_STRATEGY_CANARY},
+        {"{\"spec\":{\"provider\":\"kubernetes\",\"analysis\":{\"stepWeight\":10}}}", "istio", CANARY_STRATEGY_BLUE_GREEN},
+        {"{\"spec\":{\"analysis\":{\"stepWeight\":10}}}", "linkerd", CANARY_STRATEGY_CANARY},
     };
     size_t i;
 
@@ -167,11 +167,11 @@ static void canary_hook_is_matches_the_exact_decoded_path(void)
     for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
         cJSON *h = cJSON_CreateObject();
 
-        cJSON_AddStringToObject(h, "type", HOOK_CONFIRM_TRAFFIC);
+        cJSON_AddStringToObject(h, "type", CANARY_HOOK_CONFIRM_TRAFFIC);
         cJSON_AddStringToObject(h, "url", cases[i].url);
-        if (canary_hook_is(h, HOOK_CONFIRM_TRAFFIC, PATH_GATE_CHECK) != cases[i].want)
+        if (canary_hook_is(h, CANARY_HOOK_CONFIRM_TRAFFIC, CANARY_PATH_GATE_CHECK) != cases[i].want)
             fprintf(stderr, "  %s\n", cases[i].url);
-        CHECK_INT(canary_hook_is(h, HOOK_CONFIRM_TRAFFIC, PATH_GATE_CHECK), cases[i].want);
+        CHECK_INT(canary_hook_is(h, CANARY_HOOK_CONFIRM_TRAFFIC, CANARY_PATH_GATE_CHECK), cases[i].want);
         cJSON_Delete(h);
     }
 }
@@ -209,25 +209,25 @@ static void canary_gating_needs_a_check_hook_or_the_label(void)
 static void canary_release_of_follows_the_phase_table(void)
 {
     static const struct { const char *phase; int weight; enum canary_release want; int denies; } cases[] = {
-        {"Progressing", 10, RELEASE_RESTARTS, 1},
-        {"Progressing", 0, RELEASE_NOT_STARTED, 0},
+        {"Progressing", 10, CANARY_RELEASE_RESTARTS, 1},
+        {"Progressing", 0, CANARY_RELEASE_NOT_STARTED, 0},
         /* Flagger writes weight 0 in WaitingPromotion; the routes stay weighted. */
-        {"WaitingPromotion", 0, RELEASE_RESTARTS, 1},
-        {"WaitingPromotion", 50, RELEASE_RESTARTS, 1},
-        {"Promoting", 50, RELEASE_LIVE, 1},
-        {"Promoting", 0, RELEASE_LIVE, 1},
-        {"Failed", 100, RELEASE_LIVE, 1},
-        {"Failed", 0, RELEASE_NONE, 0},
-        {"Finalising", 0, RELEASE_FINALISING, 0},
-        {"Waiting", 0, RELEASE_WAITING, 0},
-        {"Succeeded", 0, RELEASE_NONE, 0},
-        {"Initializing", 0, RELEASE_NONE, 0},
-        {"Initialized", 0, RELEASE_NONE, 0},
-        {"Terminating", 0, RELEASE_NONE, 0},
-        {"Terminated", 0, RELEASE_NONE, 0},
-        {"", 0, RELEASE_NONE, 0},
-        {"progressing", 10, RELEASE_NONE, 0},
-        {NULL, 10, RELEASE_NONE, 0},
+        {"WaitingPromotion", 0, CANARY_RELEASE_RESTARTS, 1},
+        {"WaitingPromotion", 50, CANARY_RELEASE_RESTARTS, 1},
+        {"Promoting", 50, CANARY_RELEASE_LIVE, 1},
+        {"Promoting", 0, CANARY_RELEASE_LIVE, 1},
+        {"Failed", 100, CANARY_RELEASE_LIVE, 1},
+        {"Failed", 0, CANARY_RELEASE_NONE, 0},
+        {"Finalising", 0, CANARY_RELEASE_FINALISING, 0},
+        {"Waiting", 0, CANARY_RELEASE_WAITING, 0},
+        {"Succeeded", 0, CANARY_RELEASE_NONE, 0},
+        {"Initializing", 0, CANARY_RELEASE_NONE, 0},
+        {"Initialized", 0, CANARY_RELEASE_NONE, 0},
+        {"Terminating", 0, CANARY_RELEASE_NONE, 0},
+        {"Terminated", 0, CANARY_RELEASE_NONE, 0},
+        {"", 0, CANARY_RELEASE_NONE, 0},
+        {"progressing", 10, CANARY_RELEASE_NONE, 0},
+        {NULL, 10, CANARY_RELEASE_NONE, 0},
     };
     size_t i;
 
@@ -240,12 +240,12 @@ static void canary_release_of_follows_the_phase_table(void)
 static void canary_reads_label_values(void)
 {
     static const struct { const char *obj; enum canary_enabled want; } cases[] = {
-        {"{\"metadata\":{\"labels\":{\"manual-gate.io/enabled\":\"true\"}}}", ENABLED_TRUE},
-        {"{\"metadata\":{\"labels\":{\"manual-gate.io/enabled\":\"false\"}}}", ENABLED_FALSE},
-        {"{\"metadata\":{\"labels\":{\"manual-gate.io/enabled\":\"True\"}}}", ENABLED_UNSET},
-        {"{\"metadata\":{\"labels\":{\"manual-gate.io/enabled\":true}}}", ENABLED_UNSET},
-        {"{\"metadata\":{\"labels\":{}}}", ENABLED_UNSET},
-        {"{\"metadata\":null}", ENABLED_UNSET},
+        {"{\"metadata\":{\"labels\":{\"manual-gate.io/enabled\":\"true\"}}}", CANARY_ENABLED_TRUE},
+        {"{\"metadata\":{\"labels\":{\"manual-gate.io/enabled\":\"false\"}}}", CANARY_ENABLED_FALSE},
+        {"{\"metadata\":{\"labels\":{\"manual-gate.io/enabled\":\"True\"}}}", CANARY_ENABLED_UNSET},
+        {"{\"metadata\":{\"labels\":{\"manual-gate.io/enabled\":true}}}", CANARY_ENABLED_UNSET},
+        {"{\"metadata\":{\"labels\":{}}}", CANARY_ENABLED_UNSET},
+        {"{\"metadata\":null}", CANARY_ENABLED_UNSET},
     };
     size_t i;
 

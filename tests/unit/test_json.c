@@ -91,7 +91,61 @@ static void large_objects_in_either_order_compare_right(void)
     cJSON_Delete(b);
 }
 
+/* A JSON file printed again in its own layout is byte for byte what it was. */
+static void json_prints_in_the_layout_it_reads(void)
+{
+    static const char *const texts[] = {
+        "{\n  \"a\": 1,\n  \"b\": [\n    true,\n    {\n      \"c\": \"x\\\"y\"\n    }\n  ],\n  \"e\": {},\n  \"f\": []\n}\n",
+        "{\n    \"kind\": \"Canary\",\n    \"n\": null\n}",
+        "{\n\t\"a\": [\n\t\t1.5\n\t]\n}\n",
+        "{\r\n  \"a\": \"h\u00e9\"\r\n}\r\n",
+        "{\"a\":[1,2],\"b\":{\"c\":false}}\n",
+    };
+    static const char *const indents[] = {"  ", "    ", "\t", "  ", ""};
+    char indent[16], *out;
+    cJSON *v;
+    size_t i, len;
+    int crlf;
+
+    for (i = 0; i < sizeof(texts) / sizeof(texts[0]); i++) {
+        len = strlen(texts[i]);
+        json_layout(texts[i], len, indent, sizeof(indent), &crlf);
+        CHECK_STR(indent, indents[i]);
+        CHECK_INT(crlf, i == 3);
+        v = cJSON_Parse(texts[i]);
+        out = json_print(v, indent, crlf, texts[i][len - 1] == '\n');
+        if (i != 3)
+            CHECK_STR(out, texts[i]);
+        else
+            CHECK(out && strstr(out, "\r\n  \"a\": ") != NULL); /* cJSON writes the UTF-8 itself */
+        free(out);
+        cJSON_Delete(v);
+    }
+}
+
+/* Numbers are written with the fewest digits that read back as exactly the same double (cJSON's own
+ * printing rounds large ones to 15 digits). */
+static void numbers_are_written_to_read_back_exactly(void)
+{
+    static const double values[] = {0, 20160, -5, 0.1, 1.5, 777777777777777877777777.0, 1e300, 123456789012345678.0,
+                                    0.30000000000000004};
+    static const char *const texts[] = {"0", "20160", "-5", "0.1", "1.5", NULL, "1e+300", NULL,
+                                        "0.30000000000000004"};
+    char buf[JSON_NUMBER_MAX];
+    size_t i;
+
+    for (i = 0; i < sizeof(values) / sizeof(values[0]); i++) {
+        CHECK(json_number(values[i], buf, sizeof(buf)) != NULL);
+        CHECK(strtod(buf, NULL) == values[i]);
+        if (texts[i])
+            CHECK_STR(buf, texts[i]);
+    }
+    CHECK(json_number(1.0 / 0.0, buf, sizeof(buf)) == NULL);
+}
+
 TEST_MAIN("json",
+          TEST(numbers_are_written_to_read_back_exactly),
+          TEST(json_prints_in_the_layout_it_reads),
           TEST(equal_values_compare_equal_whatever_the_key_order),
           TEST(different_values_compare_different),
           TEST(null_pointers_are_equal_only_to_each_other),

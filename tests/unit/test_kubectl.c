@@ -14,7 +14,7 @@ static void classify_fixture(const char *file, int exit_code, struct kubectl_res
     text = fixture_text(rel, &len);
     memset(res, 0, sizeof(*res));
     res->err.max = 1 << 20;
-    buf_append(&res->err, text, len);
+    CHECK(buf_append(&res->err, text, len) == 0);
     res->exit_code = exit_code;
     kubectl_classify(res);
     free(text);

@@ -16,7 +16,7 @@ struct member {
 struct query {
     char what; /* 't' by_target (a = kind, b = name), 'c' by_config (a = ref), 'r' releases of ns (NULL: all) */
     const char *ns, *a, *b;
-    int rc;           /* LOOKUP_FOUND / LOOKUP_NONE, or the count for releases */
+    int rc;           /* CANARY_LOOKUP_FOUND / CANARY_LOOKUP_NONE, or the count for releases */
     const char *name; /* the Canary answered (the first, for releases) */
 };
 
@@ -32,23 +32,23 @@ static const struct scene scenes[] = {
       {"test", "done", "Deployment", "app", "Succeeded", 0, 1, "configmap/shared"},
       {"test", "live", "Deployment", "app", "Promoting", 50, 1, NULL},
       {"test", "restarting", "Deployment", "app", "Progressing", 10, 1, "configmap/shared"}},
-     {{'t', "test", "Deployment", "app", LOOKUP_FOUND, "live"},
-      {'c', "test", "configmap/shared", NULL, LOOKUP_FOUND, "restarting"},
+     {{'t', "test", "Deployment", "app", CANARY_LOOKUP_FOUND, "live"},
+      {'c', "test", "configmap/shared", NULL, CANARY_LOOKUP_FOUND, "restarting"},
       {'r', NULL, NULL, NULL, 2, "test/live"},
       {'r', "test", NULL, NULL, 2, "test/live"}}},
     {"equal ranks: the first to arrive",
      {{"test", "first", "Deployment", "app", "Progressing", 10, 1, NULL},
       {"test", "second", "Deployment", "app", "WaitingPromotion", 0, 1, NULL}},
-     {{'t', "test", "Deployment", "app", LOOKUP_FOUND, "first"}}},
+     {{'t', "test", "Deployment", "app", CANARY_LOOKUP_FOUND, "first"}}},
     {"kind, name and namespace must all match",
      {{"test", "agent", "DaemonSet", "node-agent", "Progressing", 20, 1, "secret/token"},
       {"prod", "api", "Deployment", "api", "Progressing", 20, 1, NULL}},
-     {{'t', "test", "DaemonSet", "node-agent", LOOKUP_FOUND, "agent"},
-      {'t', "test", "Deployment", "node-agent", LOOKUP_NONE, NULL},
-      {'t', "test", "Deployment", "api", LOOKUP_NONE, NULL},
-      {'c', "test", "secret/token", NULL, LOOKUP_FOUND, "agent"},
-      {'c', "test", "configmap/token", NULL, LOOKUP_NONE, NULL},
-      {'c', "prod", "secret/token", NULL, LOOKUP_NONE, NULL},
+     {{'t', "test", "DaemonSet", "node-agent", CANARY_LOOKUP_FOUND, "agent"},
+      {'t', "test", "Deployment", "node-agent", CANARY_LOOKUP_NONE, NULL},
+      {'t', "test", "Deployment", "api", CANARY_LOOKUP_NONE, NULL},
+      {'c', "test", "secret/token", NULL, CANARY_LOOKUP_FOUND, "agent"},
+      {'c', "test", "configmap/token", NULL, CANARY_LOOKUP_NONE, NULL},
+      {'c', "prod", "secret/token", NULL, CANARY_LOOKUP_NONE, NULL},
       {'r', "prod", NULL, NULL, 1, "prod/api"},
       {'r', "other", NULL, NULL, 0, NULL}}},
     {"releases: only gated ones a new revision would lose, sorted",
@@ -173,12 +173,12 @@ static void both_answer_unknown_before_a_list(void)
     struct canary_info info;
 
     cache_lookup(c, &lc);
-    CHECK_INT(lf.by_target(lf.ctx, "test", "Deployment", "app", &info), LOOKUP_UNKNOWN);
-    CHECK_INT(lc.by_target(lc.ctx, "test", "Deployment", "app", &info), LOOKUP_UNKNOWN);
-    CHECK_INT(lf.by_config(lf.ctx, "test", "configmap/x", &info), LOOKUP_UNKNOWN);
-    CHECK_INT(lc.by_config(lc.ctx, "test", "configmap/x", &info), LOOKUP_UNKNOWN);
-    CHECK_INT(lf.releases(lf.ctx, NULL, &info, 1), LOOKUP_UNKNOWN);
-    CHECK_INT(lc.releases(lc.ctx, NULL, &info, 1), LOOKUP_UNKNOWN);
+    CHECK_INT(lf.by_target(lf.ctx, "test", "Deployment", "app", &info), CANARY_LOOKUP_UNKNOWN);
+    CHECK_INT(lc.by_target(lc.ctx, "test", "Deployment", "app", &info), CANARY_LOOKUP_UNKNOWN);
+    CHECK_INT(lf.by_config(lf.ctx, "test", "configmap/x", &info), CANARY_LOOKUP_UNKNOWN);
+    CHECK_INT(lc.by_config(lc.ctx, "test", "configmap/x", &info), CANARY_LOOKUP_UNKNOWN);
+    CHECK_INT(lf.releases(lf.ctx, NULL, &info, 1), CANARY_LOOKUP_UNKNOWN);
+    CHECK_INT(lc.releases(lc.ctx, NULL, &info, 1), CANARY_LOOKUP_UNKNOWN);
     cache_stop(c);
 }
 

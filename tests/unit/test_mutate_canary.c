@@ -105,8 +105,8 @@ static void check_patched(const cJSON *c, const cJSON *canary, const struct deci
     }
     /* Gate check and close mute their alert; manual-gate's rollback does not. */
     cJSON_ArrayForEach(h, hooks) {
-        if (canary_hook_is(h, HOOK_CONFIRM_TRAFFIC, PATH_GATE_CHECK) ||
-            canary_hook_is(h, HOOK_CONFIRM_TRAFFIC, PATH_GATE_CLOSE))
+        if (canary_hook_is(h, CANARY_HOOK_CONFIRM_TRAFFIC, CANARY_PATH_GATE_CHECK) ||
+            canary_hook_is(h, CANARY_HOOK_CONFIRM_TRAFFIC, CANARY_PATH_GATE_CLOSE))
             CHECK(cJSON_IsTrue(get(h, "muteAlert")));
         if (strcmp(get_str(h, "name") ? get_str(h, "name") : "", MUTATE_HOOK_ROLLBACK) == 0)
             CHECK(get(h, "muteAlert") == NULL);
@@ -500,12 +500,12 @@ static void mutate_label_false_never_leaves_a_gate_open(void)
 
         for (j = 0; cases[i].hooks[j]; j++) {
             static const struct { char code; const char *name, *type, *path; } kinds[] = {
-                {'C', "gate-check", HOOK_CONFIRM_TRAFFIC, PATH_GATE_CHECK},
-                {'X', "gate-close", HOOK_CONFIRM_TRAFFIC, PATH_GATE_CLOSE},
-                {'c', MUTATE_HOOK_CHECK, HOOK_CONFIRM_TRAFFIC, PATH_GATE_CHECK},
-                {'x', MUTATE_HOOK_CLOSE, HOOK_CONFIRM_TRAFFIC, PATH_GATE_CLOSE},
-                {'r', MUTATE_HOOK_ROLLBACK, HOOK_ROLLBACK, PATH_ROLLBACK_CHECK},
-                {'P', "promote", "confirm-promotion", PATH_GATE_CHECK},
+                {'C', "gate-check", CANARY_HOOK_CONFIRM_TRAFFIC, CANARY_PATH_GATE_CHECK},
+                {'X', "gate-close", CANARY_HOOK_CONFIRM_TRAFFIC, CANARY_PATH_GATE_CLOSE},
+                {'c', MUTATE_HOOK_CHECK, CANARY_HOOK_CONFIRM_TRAFFIC, CANARY_PATH_GATE_CHECK},
+                {'x', MUTATE_HOOK_CLOSE, CANARY_HOOK_CONFIRM_TRAFFIC, CANARY_PATH_GATE_CLOSE},
+                {'r', MUTATE_HOOK_ROLLBACK, CANARY_HOOK_ROLLBACK, CANARY_PATH_ROLLBACK_CHECK},
+                {'P', "promote", "confirm-promotion", CANARY_PATH_GATE_CHECK},
             };
             size_t k = 0;
             cJSON *h = cJSON_CreateObject();
@@ -564,13 +564,13 @@ static void mutate_denials_never_quote_credentials(void)
         if (cases[i].check) {
             cJSON_AddItemToArray(hooks, h = cJSON_CreateObject());
             cJSON_AddStringToObject(h, "name", "gate-check");
-            cJSON_AddStringToObject(h, "type", HOOK_CONFIRM_TRAFFIC);
+            cJSON_AddStringToObject(h, "type", CANARY_HOOK_CONFIRM_TRAFFIC);
             cJSON_AddStringToObject(h, "url", cases[i].check);
         }
         if (cases[i].close) {
             cJSON_AddItemToArray(hooks, h = cJSON_CreateObject());
             cJSON_AddStringToObject(h, "name", "gate-close");
-            cJSON_AddStringToObject(h, "type", HOOK_CONFIRM_TRAFFIC);
+            cJSON_AddStringToObject(h, "type", CANARY_HOOK_CONFIRM_TRAFFIC);
             cJSON_AddStringToObject(h, "url", cases[i].close);
         }
         decision_init(&d);

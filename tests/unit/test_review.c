@@ -1,4 +1,4 @@
-/* The AdmissionReview codec and the decision constructors, against fixtures in tests/fixtures/review/. */
+/* The AdmissionReview codec and the decision constructors, against fixtures in tests/fixtures/reviews/. */
 #include <openssl/evp.h>
 
 #include "check.h"
@@ -38,7 +38,7 @@ static void decode_reads_every_request_field(void)
     struct review rv;
     char err[256];
 
-    CHECK_INT(decode_fixture("review/deployment-update.json", &rv, err, sizeof(err)), 0);
+    CHECK_INT(decode_fixture("reviews/deployment-update.json", &rv, err, sizeof(err)), 0);
     CHECK_STR(rv.req.uid, "705ab4f5-6393-11e8-b7cc-42010a800002");
     CHECK_STR(rv.req.group, "apps");
     CHECK_STR(rv.req.version, "v1");
@@ -58,12 +58,12 @@ static void decode_treats_null_and_absent_objects_alike(void)
     struct review rv;
     char err[256];
 
-    CHECK_INT(decode_fixture("review/delete-null-object.json", &rv, err, sizeof(err)), 0);
+    CHECK_INT(decode_fixture("reviews/delete-null-object.json", &rv, err, sizeof(err)), 0);
     CHECK(rv.req.object == NULL);
     CHECK(rv.req.old_object != NULL);
     CHECK_STR(rv.req.group, "");
     review_free(&rv);
-    CHECK_INT(decode_fixture("review/minimal.json", &rv, err, sizeof(err)), 0);
+    CHECK_INT(decode_fixture("reviews/minimal.json", &rv, err, sizeof(err)), 0);
     CHECK(rv.req.object == NULL && rv.req.old_object == NULL);
     CHECK_STR(rv.req.kind, "");
     CHECK_STR(rv.req.operation, "");
@@ -76,7 +76,7 @@ static void decode_tolerates_fields_of_the_wrong_type(void)
     struct review rv;
     char err[256];
 
-    CHECK_INT(decode_fixture("review/wrong-types.json", &rv, err, sizeof(err)), 0);
+    CHECK_INT(decode_fixture("reviews/wrong-types.json", &rv, err, sizeof(err)), 0);
     CHECK_STR(rv.req.kind, "");
     CHECK_STR(rv.req.namespace_, "");
     CHECK_STR(rv.req.operation, "");
@@ -107,9 +107,9 @@ static void decode_rejects_what_cannot_form_a_review(void)
         CHECK(strchr(err, '\n') == NULL);
         CHECK(rv.root == NULL);
     }
-    CHECK_INT(decode_fixture("review/v1beta1.json", &rv, err, sizeof(err)), 400);
+    CHECK_INT(decode_fixture("reviews/v1beta1.json", &rv, err, sizeof(err)), 400);
     CHECK(strstr(err, "admission.k8s.io/v1beta1") != NULL);
-    CHECK_INT(decode_fixture("review/no-uid.json", &rv, err, sizeof(err)), 400);
+    CHECK_INT(decode_fixture("reviews/no-uid.json", &rv, err, sizeof(err)), 400);
     CHECK(strstr(err, "request.uid") != NULL);
 }
 
@@ -165,7 +165,7 @@ static void encode_allow_echoes_uid_apiversion_and_kind(void)
     char err[256];
     cJSON *out;
 
-    CHECK_INT(decode_fixture("review/deployment-update.json", &rv, err, sizeof(err)), 0);
+    CHECK_INT(decode_fixture("reviews/deployment-update.json", &rv, err, sizeof(err)), 0);
     decision_init(&d);
     out = encode(&rv, &d);
     CHECK_STR(cJSON_GetStringValue(at(out, "apiVersion", NULL)), "admission.k8s.io/v1");
@@ -188,7 +188,7 @@ static void encode_deny_carries_status_403_forbidden_and_warnings(void)
     cJSON *out;
     const cJSON *status;
 
-    CHECK_INT(decode_fixture("review/deployment-update.json", &rv, err, sizeof(err)), 0);
+    CHECK_INT(decode_fixture("reviews/deployment-update.json", &rv, err, sizeof(err)), 0);
     decision_init(&d);
     decision_patch(&d, cJSON_Parse("[{\"op\":\"add\",\"path\":\"/x\",\"value\":1}]"));
     decision_warn(&d, "manual-gate: %s", "first");
@@ -213,7 +213,7 @@ static void encode_error_uses_its_code_and_reason(void)
     char err[256];
     cJSON *out;
 
-    CHECK_INT(decode_fixture("review/minimal.json", &rv, err, sizeof(err)), 0);
+    CHECK_INT(decode_fixture("reviews/minimal.json", &rv, err, sizeof(err)), 0);
     decision_init(&d);
     decision_error(&d, 400, "object is not a Canary");
     out = encode(&rv, &d);
@@ -235,7 +235,7 @@ static void encode_patch_is_base64_json_patch(void)
     cJSON *out, *got, *want;
     int n;
 
-    CHECK_INT(decode_fixture("review/minimal.json", &rv, err, sizeof(err)), 0);
+    CHECK_INT(decode_fixture("reviews/minimal.json", &rv, err, sizeof(err)), 0);
     decision_init(&d);
     decision_patch(&d, cJSON_Parse(ops));
     decision_audit(&d, "reason", "test");

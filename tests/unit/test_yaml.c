@@ -5,7 +5,7 @@
 
 static cJSON *parse(const char *s, char *err, size_t errlen)
 {
-    return yaml_parse(s, strlen(s), err, errlen);
+    return yamlio_parse(s, strlen(s), err, errlen);
 }
 
 /* Parse YAML and JSON text and compare the first document with want (JSON). */
@@ -212,7 +212,7 @@ static void yaml_alias_budget_counts_bytes_not_nodes(void)
 
     for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
         char err[256] = "", *buf = aliases_of_a_big_scalar(cases[i].size, cases[i].n, &len);
-        cJSON *docs = yaml_parse(buf, len, err, sizeof(err));
+        cJSON *docs = yamlio_parse(buf, len, err, sizeof(err));
         const cJSON *b = cJSON_GetObjectItemCaseSensitive(cJSON_GetArrayItem(docs, 0), "b");
 
         if ((docs != NULL) != cases[i].ok)
@@ -252,7 +252,7 @@ static void yaml_large_mappings_load_whole_and_duplicates_are_found(void)
     p += sprintf(p, "aliases:\n");
     for (i = 0; i < HALF; i++)
         p += sprintf(p, "  b-%d: *a%d\n", i, HALF - 1 - i);
-    docs = yaml_parse(buf, (size_t)(p - buf), err, sizeof(err));
+    docs = yamlio_parse(buf, (size_t)(p - buf), err, sizeof(err));
     CHECK(docs != NULL);
     CHECK_INT(cJSON_GetArraySize(cJSON_GetObjectItemCaseSensitive(cJSON_GetArrayItem(docs, 0), "labels")), KEYS);
     CHECK_INT(cJSON_GetArraySize(cJSON_GetObjectItemCaseSensitive(cJSON_GetArrayItem(docs, 0), "merged")), 2 * HALF);
@@ -264,7 +264,7 @@ static void yaml_large_mappings_load_whole_and_duplicates_are_found(void)
     for (i = 0; i < KEYS; i++)
         p += sprintf(p, "  key-%d: v\n", i);
     p += sprintf(p, "  key-%d: again\n", KEYS / 2);
-    docs = yaml_parse(buf, (size_t)(p - buf), err, sizeof(err));
+    docs = yamlio_parse(buf, (size_t)(p - buf), err, sizeof(err));
     CHECK(docs == NULL);
     CHECK(strstr(err, "line 100002: duplicate key \"key-50000\"") != NULL);
     cJSON_Delete(docs);
@@ -280,7 +280,7 @@ static const char *emitted_value(const char *s)
 
     cJSON_AddStringToObject(o, "k", s);
     cJSON_AddItemToArray(docs, o);
-    text = yaml_emit(docs);
+    text = yamlio_emit(docs);
     snprintf(out, sizeof(out), "%s", text && strncmp(text, "k: ", 3) == 0 ? text + 3 : "(bad)");
     if ((nl = strchr(out, '\n')) != NULL)
         *nl = '\0';
@@ -308,12 +308,12 @@ static void yaml_emit_quotes_strings_that_would_read_as_another_type(void)
 
 static int round_trips(const cJSON *docs)
 {
-    char err[256] = "", *text = yaml_emit(docs), *again_text = NULL;
-    cJSON *again = text ? yaml_parse(text, strlen(text), err, sizeof(err)) : NULL;
+    char err[256] = "", *text = yamlio_emit(docs), *again_text = NULL;
+    cJSON *again = text ? yamlio_parse(text, strlen(text), err, sizeof(err)) : NULL;
     int ok = again && cJSON_Compare(docs, again, 1);
 
     if (ok) {
-        again_text = yaml_emit(again);
+        again_text = yamlio_emit(again);
         ok = again_text && strcmp(text, again_text) == 0;
     }
     if (!ok)
@@ -353,7 +353,7 @@ static void yaml_round_trips_the_manifest_fixture(void)
 {
     size_t len;
     char err[256] = "", *buf = fixture_text("mutate/manifests.yaml", &len);
-    cJSON *docs = yaml_parse(buf, len, err, sizeof(err));
+    cJSON *docs = yamlio_parse(buf, len, err, sizeof(err));
     const cJSON *cm;
 
     CHECK(docs != NULL);
@@ -371,11 +371,11 @@ static void yaml_emit_separates_documents(void)
 {
     cJSON *docs = cJSON_Parse("[{\"a\":1},{\"b\":[\"x\"]}]");
     cJSON *none = cJSON_CreateArray();
-    char *text = yaml_emit(docs), *empty = yaml_emit(none);
+    char *text = yamlio_emit(docs), *empty = yamlio_emit(none);
 
     CHECK_STR(text, "a: 1\n---\nb:\n- x\n");
     CHECK_STR(empty, "");
-    CHECK(yaml_emit(NULL) == NULL);
+    CHECK(yamlio_emit(NULL) == NULL);
     free(text);
     free(empty);
     cJSON_Delete(docs);
