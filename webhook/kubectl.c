@@ -202,57 +202,68 @@ done:
     return rc;
 }
 
+static void close_fd(int *fd)
+{
+    close(*fd);
+    *fd = -1;
+}
+
+/* What stdin_data still has to go to kubectl's stdin. */
+struct feed {
+    const char *data;
+    size_t len, off;
+};
+
+/* Write what kubectl's stdin takes now; closed when all is written or kubectl stopped reading. */
+static void feed_stdin(int *fd, short revents, struct feed *f)
+{
+    ssize_t w = (revents & POLLOUT) ? write(*fd, f->data + f->off, f->len - f->off) : -1;
+
+    if (w > 0)
+        f->off += (size_t)w;
+    if (w < 0 || f->off == f->len)
+        close_fd(fd);
+}
+
+/* Read what one output pipe holds into b; closed at its end. -1 when stdout outgrows its buffer (stderr
+ * beyond its limit is dropped: kubectl's first lines say what went wrong). */
+static int drain(int *fd, struct buf *b, int is_stdout)
+{
+    char chunk[65536];
+    ssize_t r = read(*fd, chunk, sizeof(chunk));
+
+    if (r > 0 && buf_append(b, chunk, (size_t)r) != 0 && is_stdout)
+        return -1;
+    if (r == 0 || (r < 0 && errno != EINTR && errno != EAGAIN))
+        close_fd(fd);
+    return 0;
+}
+
 /* Move data between the pipes until kubectl closes its stdout and stderr or the deadline passes.
- * 0, 1 on timeout, -1 when an output buffer overflows (errno EFBIG). */
+ * 0, 1 on timeout, -1 when stdout overflows its buffer or poll fails. */
 static int pump(int fds[3], const char *in, struct buf *out, struct buf *err, double deadline)
 {
-    size_t in_len = in ? strlen(in) : 0, in_off = 0;
-    char chunk[65536];
+    struct feed f = {in, in ? strlen(in) : 0, 0};
 
-    if (fds[0] >= 0 && in_len == 0) {
-        close(fds[0]);
-        fds[0] = -1;
-    }
+    if (fds[0] >= 0 && f.len == 0)
+        close_fd(&fds[0]);
     while (fds[1] >= 0 || fds[2] >= 0) {
-        struct pollfd p[3];
+        struct pollfd p[3] = {{fds[0], POLLOUT, 0}, {fds[1], POLLIN, 0}, {fds[2], POLLIN, 0}};
         double left = deadline - monotime_now();
-        int i;
 
         if (left <= 0)
             return 1;
-        for (i = 0; i < 3; i++) {
-            p[i].fd = fds[i];
-            p[i].events = i == 0 ? POLLOUT : POLLIN;
-            p[i].revents = 0;
-        }
         if (poll(p, 3, (int)(left * 1000) + 1) < 0) {
             if (errno == EINTR)
                 continue;
             return -1;
         }
-        if (fds[0] >= 0 && p[0].revents) {
-            ssize_t w = (p[0].revents & POLLOUT) ? write(fds[0], in + in_off, in_len - in_off) : -1;
-
-            if (w > 0)
-                in_off += (size_t)w;
-            if (w < 0 || in_off == in_len) {
-                close(fds[0]);
-                fds[0] = -1;
-            }
-        }
-        for (i = 1; i < 3; i++) {
-            ssize_t r;
-
-            if (fds[i] < 0 || !p[i].revents)
-                continue;
-            r = read(fds[i], chunk, sizeof(chunk));
-            if (r > 0 && buf_append(i == 1 ? out : err, chunk, (size_t)r) != 0 && i == 1)
-                return -1;
-            if (r == 0 || (r < 0 && errno != EINTR && errno != EAGAIN)) {
-                close(fds[i]);
-                fds[i] = -1;
-            }
-        }
+        if (fds[0] >= 0 && p[0].revents)
+            feed_stdin(&fds[0], p[0].revents, &f);
+        if (fds[1] >= 0 && p[1].revents && drain(&fds[1], out, 1) != 0)
+            return -1;
+        if (fds[2] >= 0 && p[2].revents)
+            drain(&fds[2], err, 0);
     }
     return 0;
 }
