@@ -135,10 +135,14 @@ int cache_rec_new(const cJSON *obj, struct cache_rec **out)
     }
     snprintf(r->info.namespace_, sizeof(r->info.namespace_), "%s", ns);
     snprintf(r->info.name, sizeof(r->info.name), "%s", name);
+    snprintf(r->info.uid, sizeof(r->info.uid), "%s", obj_string_or(obj_get(obj, "metadata"), "uid", ""));
     snprintf(r->info.phase, sizeof(r->info.phase), "%s", canary_phase(obj));
     r->info.weight = canary_weight(obj);
     r->info.gated = canary_is_gated(obj);
     r->info.release = canary_release_of(r->info.phase, r->info.weight);
+    r->info.failed_checks = canary_failed_checks(obj);
+    r->info.threshold = canary_threshold(canary_analysis(obj));
+    r->info.last_transition = canary_last_transition(obj);
     *out = r;
     return 0;
 }

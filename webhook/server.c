@@ -7,6 +7,7 @@
 #include "server.h"
 
 #include <errno.h>
+#include <arpa/inet.h>
 #include <netdb.h>
 #include <pthread.h>
 #include <signal.h>
@@ -128,20 +129,37 @@ static void loggable(const char *in, char *out, size_t len)
     out[i] = '\0';
 }
 
+/* The peer's address, "ip:port" or "[ipv6]:port", so a rejected request can be traced to its client (a
+ * misconfigured API server, a scanner). "" when unknown. */
+static void client_address(struct MHD_Connection *conn, char *out, size_t len)
+{
+    const union MHD_ConnectionInfo *ci = MHD_get_connection_info(conn, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
+    const struct sockaddr *sa = ci ? ci->client_addr : NULL;
+    char host[INET6_ADDRSTRLEN], port[8];
+
+    out[0] = '\0';
+    if (!sa || getnameinfo(sa, sa->sa_family == AF_INET6 ? sizeof(struct sockaddr_in6) : sizeof(struct sockaddr_in),
+                           host, sizeof(host), port, sizeof(port), NI_NUMERICHOST | NI_NUMERICSERV) != 0)
+        return;
+    snprintf(out, len, sa->sa_family == AF_INET6 ? "[%s]:%s" : "%s:%s", host, port);
+}
+
 /* A request that cannot form a review: 4xx with a one-line reason, a log line and a counter. */
 static enum MHD_Result reject(struct MHD_Connection *conn, const char *method, const char *url, int status,
                               const char *reason)
 {
     enum route route = route_of(url);
     cJSON *o = log_line_new(LOG_LEVEL_WARN, "request rejected");
-    char m[16], path[200], *body = NULL;
+    char m[16], path[200], client[INET6_ADDRSTRLEN + 10], *body = NULL;
     int n;
 
     if (o) {
         loggable(method, m, sizeof(m));
         loggable(url, path, sizeof(path));
+        client_address(conn, client, sizeof(client));
         cJSON_AddStringToObject(o, "method", m);
         cJSON_AddStringToObject(o, "path", path);
+        cJSON_AddStringToObject(o, "client", client);
         cJSON_AddNumberToObject(o, "status", status);
         cJSON_AddStringToObject(o, "reason", reason);
         log_line_write(o);
@@ -171,7 +189,7 @@ static enum MHD_Result handle_review(struct MHD_Connection *conn, const char *me
     }
     seconds = monotime_now() - ctx->start;
     metrics_observe(ep, res.outcome, seconds);
-    if ((line = log_line_new(LOG_LEVEL_INFO, "admission")) != NULL) {
+    if ((line = log_line_new(res.level, "admission")) != NULL) {
         cJSON_AddStringToObject(line, "endpoint", admission_endpoint_name(ep));
         log_line_merge(line, res.log);
         cJSON_AddNumberToObject(line, "latencyMs", seconds * 1000.0);
