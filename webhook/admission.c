@@ -12,6 +12,7 @@
 #include "mutate_canary.h"
 #include "obj.h"
 #include "review.h"
+#include "utf8.h"
 #include "validate_canary.h"
 #include "validate_config.h"
 #include "validate_target.h"
@@ -157,9 +158,9 @@ static void notice_of(const struct admission_request *req, const struct decision
     n->rule = d->rule;
     n->dry_run = req->dry_run;
     snprintf(n->operation, sizeof(n->operation), "%s", req->operation);
-    snprintf(n->user, sizeof(n->user), "%s", req->username);
+    utf8_copy(n->user, sizeof(n->user), req->username);
     if (d->overridden)
-        snprintf(n->reason, sizeof(n->reason), "%s", obj_string_or(d->audit, DECISION_AUDIT_OVERRIDE_REASON, ""));
+        utf8_copy(n->reason, sizeof(n->reason), obj_string_or(d->audit, DECISION_AUDIT_OVERRIDE_REASON, ""));
     object_ref(req, &n->object);
     n->canary = d->release;
     if (!n->canary.set && strcmp(req->kind, "Canary") == 0)

@@ -347,6 +347,14 @@ long cache_index_count(const struct cache_index *idx)
     return (long)HASH_COUNT(idx->by_name);
 }
 
+void cache_index_each(const struct cache_index *idx, void (*fn)(void *ctx, const struct canary_info *info), void *ctx)
+{
+    const struct cache_rec *r, *tmp;
+
+    HASH_ITER(hh, idx->by_name, r, tmp)
+        fn(ctx, &r->info);
+}
+
 static int find(struct slot *table, const char *ns, const char *a, const char *b, struct canary_info *out)
 {
     char key[KEY_MAX];

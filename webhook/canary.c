@@ -158,6 +158,17 @@ const char *canary_provider(const cJSON *canary, const char *default_provider)
     return provider && *provider ? provider : default_provider;
 }
 
+int canary_mesh_provider_known(const char *provider)
+{
+    const char *list = CANARY_MESH_PROVIDERS, *p;
+    size_t n = strlen(provider);
+
+    for (p = list; n && (p = strstr(p, provider)) != NULL; p += n)
+        if ((p == list || p[-1] == ' ') && (p[n] == ',' || p[n] == '\0'))
+            return 1;
+    return 0;
+}
+
 enum canary_strategy canary_strategy(const cJSON *canary, const char *default_provider)
 {
     const cJSON *analysis = canary_analysis(canary);

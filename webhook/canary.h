@@ -45,6 +45,11 @@ long canary_interval_seconds(const cJSON *analysis);
 double canary_parse_go_duration(const char *s);
 /* The provider Flagger uses: spec.provider, else its -mesh-provider (default_provider, NULL if unknown). */
 const char *canary_provider(const cJSON *canary, const char *default_provider);
+/* The values of Flagger's -mesh-provider flag, as its help lists them, comma separated (for messages). */
+#define CANARY_MESH_PROVIDERS "apisix, appmesh, appmesh:v1beta2, contour, gatewayapi:v1, gatewayapi:v1beta1, " \
+    "gloo, istio, knative, kubernetes, kuma, linkerd, nginx, osm, skipper, smi:v1alpha1, smi:v1alpha2, smi:v1alpha3, traefik"
+/* 1 when provider is one of CANARY_MESH_PROVIDERS. */
+int canary_mesh_provider_known(const char *provider);
 /* Strategy Flagger runs: iterations > 0 (A/B with match), provider kubernetes forces blue/green.
  * default_provider is Flagger's -mesh-provider, used when spec.provider is empty (NULL: unknown). */
 enum canary_strategy canary_strategy(const cJSON *canary, const char *default_provider);

@@ -84,22 +84,6 @@ static enum override_kind override_find(const struct admission_request *req, con
     return is_blank(ann) ? OVERRIDE_EMPTY : OVERRIDE_KEPT;
 }
 
-/* Copy at most max bytes of s, never cutting a UTF-8 sequence in two (the audit value must stay
- * valid UTF-8). */
-static void copy_utf8(char *dst, size_t dstlen, const char *s, size_t max)
-{
-    size_t len = strlen(s), n = len;
-
-    if (n > max)
-        n = max;
-    if (n >= dstlen)
-        n = dstlen - 1;
-    if (n < len)
-        n = utf8_complete(s, n);
-    memcpy(dst, s, n);
-    dst[n] = '\0';
-}
-
 /* Break glass: 1 when the request carries an override, d then allowing what `rule` would deny with a
  * warning (what_is_lost says what the override costs) and audit annotations. *ov tells the caller which
  * kind it found. */
@@ -114,7 +98,7 @@ static int override_grant(const struct admission_request *req, const struct poli
     if (*ov != OVERRIDE_ANNOTATION && *ov != OVERRIDE_GROUP)
         return 0;
     if (*ov == OVERRIDE_ANNOTATION)
-        copy_utf8(reason, sizeof(reason), ann, AUDIT_REASON_MAX);
+        utf8_copy(reason, sizeof(reason), ann); /* cut to AUDIT_REASON_MAX bytes */
     else
         snprintf(reason, sizeof(reason), "member of the override group %s", cfg->override_group);
     decision_warn(d, "manual-gate: override by %.40s: %s (%s)", user, what_is_lost, reason);

@@ -189,6 +189,8 @@ static enum MHD_Result handle_review(struct MHD_Connection *conn, const char *me
     }
     seconds = monotime_now() - ctx->start;
     metrics_observe(ep, res.outcome, seconds);
+    metrics_notice(&res.notice);
+    events_notify(srv.cfg->events, &res.notice);
     if ((line = log_line_new(res.level, "admission")) != NULL) {
         cJSON_AddStringToObject(line, "endpoint", admission_endpoint_name(ep));
         log_line_merge(line, res.log);
@@ -204,7 +206,7 @@ static enum MHD_Result handle_review(struct MHD_Connection *conn, const char *me
 static enum MHD_Result handle_get(struct MHD_Connection *conn, const char *method, const char *url,
                                   enum route route)
 {
-    struct cache_stats stats;
+    struct metrics_sources src = {srv.cfg->cache, srv.cfg->events, 0};
     char *text;
 
     switch (route) {
@@ -217,8 +219,8 @@ static enum MHD_Result handle_get(struct MHD_Connection *conn, const char *metho
             return respond_text(conn, MHD_HTTP_SERVICE_UNAVAILABLE, "Canary cache not in sync");
         return respond_text(conn, MHD_HTTP_OK, "ok");
     case ROUTE_METRICS:
-        cache_stats(srv.cfg->cache, &stats);
-        text = metrics_render(&stats, tls_creds_not_after());
+        src.cert_not_after = tls_creds_not_after();
+        text = metrics_render(&src);
         if (!text)
             return reject(conn, method, url, 500, "out of memory while rendering metrics");
         return respond(conn, MHD_HTTP_OK, "text/plain; version=0.0.4; charset=utf-8", text, strlen(text));

@@ -28,12 +28,12 @@ if command -v valgrind >/dev/null; then
 fi
 
 echo "== offline mutate (YAML)"
-python3 "$root/tests/bench/offline.py" "$bin" "$tmp"
+"${PYTHON:-python3}" "$root/tests/bench/offline.py" "$bin" "$tmp"
 
 command -v wrk >/dev/null || { echo "wrk not installed (make deps): TLS load benchmark skipped"; exit 0; }
 "$root/certs/make-certs.sh" --out "$tmp" >/dev/null 2>&1
-python3 "$root/tests/bench/gen.py" "$tmp"
-port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
+"${PYTHON:-python3}" "$root/tests/bench/gen.py" "$tmp"
+port=$("${PYTHON:-python3}" -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
 "$bin" serve --listen "127.0.0.1:$port" --tls-cert "$tmp/tls.crt" --tls-key "$tmp/tls.key" \
     --canaries "$tmp/canaries.json" --loadtester-url http://loadtester.test --log-level warn 2>"$tmp/log" &
 pid=$!

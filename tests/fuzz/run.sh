@@ -12,7 +12,7 @@ rm -f "$out"/crash-* "$out"/leak-* "$out"/timeout-*
 flags="-g -O1 -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined -D_GNU_SOURCE -std=c11 -I$root/webhook $(pkg-config --cflags libcjson yaml-0.1)"
 libs="$(pkg-config --libs libmicrohttpd libcjson libcurl yaml-0.1 openssl gnutls) -lpthread -lm"
 # The policies, codec and YAML module: everything but the server, the API client and main.
-srcs=$(ls "$root"/webhook/*.c | grep -vE '/(main|server|kube|cache)\.c$')
+srcs=$(ls "$root"/webhook/*.c | grep -vE '/(main|server|kube|cache|events|metrics)\.c$')
 cp "$root"/tests/fixtures/reviews/*.json "$out/corpus-review/"
 python3 - "$root" "$out/corpus-review" <<'PY'
 import json, os, sys, glob

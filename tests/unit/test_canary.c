@@ -345,7 +345,25 @@ static void canary_threshold_and_failed_checks_as_flagger_reads_them(void)
     cJSON_Delete(none);
 }
 
-TEST_MAIN("canary", TEST(canary_next_weight_follows_flaggers_step_plan),
+/* --mesh-provider takes what Flagger's -mesh-provider takes, whole words only. */
+static void canary_mesh_providers_are_flaggers(void)
+{
+    CHECK(canary_mesh_provider_known("istio"));
+    CHECK(canary_mesh_provider_known("kubernetes"));
+    CHECK(canary_mesh_provider_known("apisix"));
+    CHECK(canary_mesh_provider_known("traefik"));
+    CHECK(canary_mesh_provider_known("gatewayapi:v1beta1"));
+    CHECK(canary_mesh_provider_known("appmesh:v1beta2"));
+    CHECK(!canary_mesh_provider_known("foo"));
+    CHECK(!canary_mesh_provider_known(""));
+    CHECK(!canary_mesh_provider_known("isti"));
+    CHECK(!canary_mesh_provider_known("appmesh:v1beta"));
+    CHECK(!canary_mesh_provider_known("mesh"));
+    CHECK(!canary_mesh_provider_known(", "));
+    CHECK(!canary_mesh_provider_known("Istio"));
+}
+
+TEST_MAIN("canary", TEST(canary_next_weight_follows_flaggers_step_plan), TEST(canary_mesh_providers_are_flaggers),
           TEST(canary_last_transition_reads_rfc3339),
           TEST(canary_threshold_and_failed_checks_as_flagger_reads_them),
           TEST(canary_parses_go_durations),
