@@ -39,7 +39,8 @@ UNIT_BIN := $(UNIT_SRC:tests/unit/%.c=$(BUILD)/tests/%)
 # and what the tests drive: curl and openssl as real TLS clients, kubectl is preinstalled on these machines.
 DEB_PKGS := build-essential pkg-config libmicrohttpd-dev libcjson-dev libcurl4-openssl-dev libyaml-dev \
             uthash-dev libssl-dev libgnutls28-dev curl openssl ca-certificates python3 python3-yaml \
-            python3-jsonschema python3-prometheus-client wrk time valgrind pmccabe binutils
+            python3-jsonschema python3-prometheus-client wrk time valgrind pmccabe binutils clang \
+            libclang-rt-14-dev
 
 .PHONY: all deps npm-deps run test unit integration static san bench certs clean manifests fuzz rootfs image FORCE
 
@@ -123,7 +124,8 @@ test:
 	-$(MAKE) --no-print-directory integration BUILD=build
 	-$(MAKE) --no-print-directory san
 	-$(MAKE) --no-print-directory static
-	@tests/summary.sh $(RESULTS) 5
+	-$(MAKE) --no-print-directory fuzz FUZZ_SECONDS=$(TEST_FUZZ_SECONDS)
+	@tests/summary.sh $(RESULTS) 6
 
 SAN_FLAGS := BUILD=build/san CFLAGS="-O1 -g -fno-omit-frame-pointer" HARDEN= HARDEN_LD= \
 	    EXTRA_CFLAGS="-fsanitize=address,undefined -fno-sanitize-recover=undefined" LDFLAGS="-fsanitize=address,undefined"
@@ -159,8 +161,10 @@ image:
 	docker build --build-arg MG_VERSION=$(MG_VERSION) --build-arg MG_COMMIT=$(MG_COMMIT) \
 	    -t $(or $(IMAGE),manual-gate:$(MG_VERSION)) .
 
-# libFuzzer targets (clang, from FUZZ_DEB_PKGS) over the codec, the policies and the YAML module.
-FUZZ_DEB_PKGS := clang libclang-rt-14-dev
+# libFuzzer targets (clang, from DEB_PKGS) over the codec and the policies, the YAML reader and printer,
+# and the splicer. make test runs each for TEST_FUZZ_SECONDS as a smoke test: they build, and the seed
+# corpus plus a few seconds of mutation break nothing; `make fuzz` runs them for FUZZ_SECONDS (60).
+TEST_FUZZ_SECONDS ?= 10
 fuzz:
 	@tests/fuzz/run.sh
 

@@ -24,7 +24,7 @@ struct admit_result {
 
 /* Admit obj as a CREATE. 0 with r filled (allowed or denied); -1 with r->message saying why when the
  * object cannot be judged (out of memory, a patch that does not apply). */
-int admit_create(const cJSON *obj, const struct policy_config *cfg, struct admit_result *r);
+int admit_create(const cJSON *obj, const struct policy_config *cfg, struct admit_result *r) __attribute__((warn_unused_result));
 /* Release what admit_create filled; r is zeroed. */
 void admit_result_free(struct admit_result *r);
 

@@ -22,13 +22,13 @@ struct buf {
 #define BUF_INIT(limit) {NULL, 0, 0, (limit), 0}
 
 /* Append n bytes. 0, or -1 with errno EFBIG (the limit would be passed) or ENOMEM; b is unchanged. */
-int buf_append(struct buf *b, const void *p, size_t n);
+int buf_append(struct buf *b, const void *p, size_t n) __attribute__((warn_unused_result));
 /* Append printf-style output; same results as buf_append. */
-int buf_printf(struct buf *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+int buf_printf(struct buf *b, const char *fmt, ...) __attribute__((warn_unused_result, format(printf, 2, 3)));
 /* Read f to its end. 0, or -1 with errno EFBIG, ENOMEM or the read error. */
-int buf_read_stream(struct buf *b, FILE *f);
+int buf_read_stream(struct buf *b, FILE *f) __attribute__((warn_unused_result));
 /* Read the file at path. 0, or -1 with errno (the open error, EFBIG, ENOMEM, or the read error). */
-int buf_read_file(struct buf *b, const char *path);
+int buf_read_file(struct buf *b, const char *path) __attribute__((warn_unused_result));
 /* Hand the data to the caller (never NULL unless out of memory: an empty buffer gives ""); b is emptied. */
 char *buf_detach(struct buf *b);
 /* Release the data; b is empty again, with the same limit. */

@@ -11,6 +11,6 @@
 /* Check a PEM certificate chain and PEM private key: both parse, the key belongs to the first
  * certificate. On success returns 0 and sets *not_after (Unix seconds); else -1 with a reason in err. */
 int certs_check_pair(const char *cert_pem, size_t cert_len, const char *key_pem, size_t key_len, long *not_after,
-                     char *err, size_t errlen);
+                     char *err, size_t errlen) __attribute__((warn_unused_result));
 
 #endif

@@ -17,16 +17,16 @@ struct files_list {
 /* Append path to list: a directory is walked (in name order, not following symbolic links to
  * directories, skipping names that start with '.') for *.yaml, *.yml and *.json; anything else is taken
  * as named. 0, or -1 with the reason in err (a path that does not exist, an unreadable directory). */
-int files_collect(struct files_list *list, const char *path, char *err, size_t errlen);
+int files_collect(struct files_list *list, const char *path, char *err, size_t errlen) __attribute__((warn_unused_result));
 /* Release the list; it is empty again. */
 void files_list_free(struct files_list *list);
 /* Replace the file at path (through a symbolic link: its target) with data, atomically: a temporary
  * file in the same directory with the old file's mode, synced, then renamed over it. 0, or -1 with the
  * reason in err; the old file is then unchanged. */
-int files_write_atomic(const char *path, const char *data, size_t len, char *err, size_t errlen);
+int files_write_atomic(const char *path, const char *data, size_t len, char *err, size_t errlen) __attribute__((warn_unused_result));
 /* Print `diff -u` of old and new, labelled a/name and b/name, on stdout (diff run with an argument
  * vector, no shell). 0, or -1 with the reason in err. */
 int files_diff(const char *name, const char *old_text, size_t old_len, const char *new_text, size_t new_len,
-               char *err, size_t errlen);
+               char *err, size_t errlen) __attribute__((warn_unused_result));
 
 #endif

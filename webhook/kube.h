@@ -37,17 +37,17 @@ void kube_close(struct kube *k);
 const char *kube_base_url(const struct kube *k);
 /* GET base+path. 0 when a response arrived: *status is its HTTP status, *body its NUL-terminated
  * body (caller frees). -1 with a reason in err on a transport error or interruption. */
-int kube_get(struct kube *k, const char *path, long *status, char **body, size_t *len, char *err, size_t errlen);
+int kube_get(struct kube *k, const char *path, long *status, char **body, size_t *len, char *err, size_t errlen) __attribute__((warn_unused_result));
 /* GET base+path and feed a 2xx response to fn line by line. 0 when the server ended the response
  * (*status says how it started), -1 with a reason in err on a transport error, when fn ended the
  * stream, or when interrupted. timeout_seconds bounds the whole call. */
 int kube_stream(struct kube *k, const char *path, long timeout_seconds, kube_line_fn fn, void *ctx,
-                long *status, char *err, size_t errlen);
+                long *status, char *err, size_t errlen) __attribute__((warn_unused_result));
 /* POST body (JSON, len bytes) to base+path; the response body is read and dropped. 0 when a response
  * arrived (*status is its HTTP status), -1 with a reason in err on a transport error or interruption.
  * timeout_seconds bounds the whole call. */
 int kube_post(struct kube *k, const char *path, const char *body, size_t len, long timeout_seconds, long *status,
-              char *err, size_t errlen);
+              char *err, size_t errlen) __attribute__((warn_unused_result));
 /* From any thread: make the running call (and every later one) return -1 promptly. */
 void kube_interrupt(struct kube *k);
 /* URL-escape s for a query parameter (caller frees); NULL on allocation failure. */

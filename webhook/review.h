@@ -24,7 +24,7 @@ struct review {
 enum admission_op admission_op_of(const char *s);
 /* Decode body. 0 on success; otherwise the HTTP status to answer (400, or 413 for a body with too many
  * values to parse safely) with a one-line reason in err: no review can be formed from this body. */
-int review_decode(const char *body, size_t len, struct review *out, char *err, size_t errlen);
+int review_decode(const char *body, size_t len, struct review *out, char *err, size_t errlen) __attribute__((warn_unused_result));
 /* The response review for d, as compact JSON; NULL only when out of memory. */
 char *review_encode(const struct review *r, const struct decision *d);
 /* Free what review_decode allocated; safe on a zeroed or already freed review. */

@@ -207,8 +207,14 @@ static int admit_one(struct file *f, size_t doc, int item, const cJSON *canary)
         admit_result_free(&r);
         return -1;
     }
-    cJSON_ArrayForEach(w, r.warnings)
-        (void)buf_printf(&f->warnings, "Warning: %s: %s: %s\n", loc, whom, w->valuestring);
+    cJSON_ArrayForEach(w, r.warnings) {
+        /* A warning is part of the answer: out of memory, the file is not processed rather than quiet. */
+        if (buf_printf(&f->warnings, "Warning: %s: %s: %s\n", loc, whom, w->valuestring) < 0) {
+            fprintf(f->msgs, "manual-gate mutate: %s: %s: out of memory\n", loc, whom);
+            admit_result_free(&r);
+            return -1;
+        }
+    }
     if (!r.allowed) {
         fprintf(f->msgs, "Denied: %s: %s: %s\n", loc, whom, r.message);
         f->refused = 1;

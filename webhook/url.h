@@ -32,13 +32,13 @@ struct url_parts {
 };
 
 /* Split an http(s) URL. 0, or -1 when it is not one with a usable host (see the top of this file). */
-int url_parse(const char *url, struct url_parts *out);
+int url_parse(const char *url, struct url_parts *out) __attribute__((warn_unused_result));
 /* The port a request to the URL goes to: the explicit one, else 80 or 443. */
 int url_port(const struct url_parts *u);
 /* Write the origin of url into buf ("http://h:8080") in the given form. With base_only, anything after
  * the authority other than slashes is refused (a base URL, not a hook's URL). 0, or -1 when url has no
  * origin or it does not fit; buf is then "". */
-int url_origin(const char *url, enum url_form form, int base_only, char *buf, size_t len);
+int url_origin(const char *url, enum url_form form, int base_only, char *buf, size_t len) __attribute__((warn_unused_result));
 /* The path of a URL ("http://h:80/gate/check?x" -> "/gate/check"), percent-decoded and exact (a trailing
  * "/" is kept), as the loadtester's Go router matches it, written into buf. "" when there is no path, an
  * escape is invalid or %00, or the path does not fit in buf. Returns buf. */
