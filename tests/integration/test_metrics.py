@@ -163,3 +163,54 @@ class MetricsTest(unittest.TestCase):
         for _ in range(5):
             scrape(self.server)
         self.assertEqual(len(self.api.requests()), before)
+
+
+class MonitoringManifestsTest(unittest.TestCase):
+    """The PrometheusRule's alerts and the Grafana dashboard query only metrics the server exports (or the
+    API server's and Prometheus' own), and the dashboard shows weight over time and time per step."""
+    EXTERNAL = {"up", "apiserver_admission_webhook_fail_open_count"}
+    COMPONENT = os.path.join(harness.ROOT, "manifests", "components", "prometheus-operator")
+
+    @classmethod
+    def setUpClass(cls):
+        with harness.Server() as s:
+            text = scrape(s)
+        cls.exported = set()
+        for f in text_string_to_metric_families(text):
+            cls.exported |= {smp.name for smp in f.samples} | {f.name}
+        # Families with no sample yet (a counter by rule before the first denial) still have HELP.
+        cls.exported |= set(re.findall(r"^# HELP (\S+)", text, re.M))
+
+    def test_alert_expressions_use_exported_metrics(self):
+        import yaml
+        with open(os.path.join(self.COMPONENT, "prometheusrule.yaml")) as f:
+            rule = yaml.safe_load(f)
+        alerts = [r for g in rule["spec"]["groups"] for r in g["rules"]]
+        names = {a["alert"] for a in alerts}
+        self.assertIn("ManualGateReleaseWaitingForHuman", names)
+        self.assertIn("ManualGateWebhookFailOpen", names)
+        for a in alerts:
+            with self.subTest(alert=a["alert"]):
+                self.assertIn(a["labels"]["severity"], ("critical", "warning", "info"))
+                self.assertTrue(a["annotations"]["summary"])
+                used = set(re.findall(r"\b([a-z_][a-z0-9_]*)\s*(?:\{|\[|\)\s*(?:==|>|<|-))", a["expr"]))
+                used = {u for u in used if u.startswith(("manual_gate_", "process_", "apiserver_")) or u == "up"}
+                self.assertTrue(used)
+                self.assertEqual(used - self.exported - self.EXTERNAL, set())
+
+    def test_dashboard_queries_exported_metrics_and_shows_steps(self):
+        import json
+        with open(os.path.join(self.COMPONENT, "manual-gate-dashboard.json")) as f:
+            dash = json.load(f)
+        exprs = [t["expr"] for p in dash["panels"] for t in p.get("targets", [])]
+        used = set()
+        for e in exprs:
+            used |= {u for u in re.findall(r"\b(manual_gate_[a-z_]+)\b", e)}
+        self.assertEqual(used - self.exported, set())
+        kinds = {}
+        for p in dash["panels"]:
+            kinds.setdefault(p["type"], p)
+        self.assertIn("manual_gate_canary_weight", kinds["timeseries"]["targets"][0]["expr"])
+        self.assertIn("manual_gate_canary_weight", kinds["state-timeline"]["targets"][0]["expr"])
+        self.assertIn("manual_gate_canary_last_transition_age_seconds", kinds["bargauge"]["targets"][0]["expr"])
+        self.assertEqual([v["name"] for v in dash["templating"]["list"]], ["datasource", "namespace"])
