@@ -55,5 +55,5 @@ mv "$tmp/tls.key" "$out/tls.key"
 mv "$tmp/tls.crt" "$out/tls.crt"
 chmod 644 "$out/ca.crt" "$out/tls.crt"
 base64 -w0 < "$out/ca.crt" > "$out/ca-bundle.b64"
-echo "wrote $out/ca.crt $out/tls.crt $out/tls.key for $svc.$ns.svc; caBundle:" >&2
+echo "wrote $out/ca.crt $out/tls.crt $out/tls.key for $svc.$ns.svc; the caBundle (base64 of ca.crt) is in $out/ca-bundle.b64 and on stdout" >&2
 cat "$out/ca-bundle.b64"; echo

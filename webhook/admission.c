@@ -8,8 +8,11 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "canary.h"
 #include "mutate_canary.h"
+#include "obj.h"
 #include "review.h"
+#include "utf8.h"
 #include "validate_canary.h"
 #include "validate_config.h"
 #include "validate_target.h"
@@ -75,6 +78,17 @@ static enum admission_outcome outcome_of(const struct decision *d)
     return d->patch ? ADMISSION_PATCHED : ADMISSION_ALLOWED;
 }
 
+/* The override as its own log field: the rule it passed, the user and the reason (cut to the audit
+ * annotation's length by the policy). */
+static void log_override(cJSON *f, const struct decision *d)
+{
+    cJSON *o = cJSON_AddObjectToObject(f, "override");
+
+    cJSON_AddStringToObject(o, "rule", d->rule ? d->rule : "");
+    cJSON_AddStringToObject(o, "user", obj_string_or(d->audit, DECISION_AUDIT_OVERRIDE_USER, ""));
+    cJSON_AddStringToObject(o, "reason", obj_string_or(d->audit, DECISION_AUDIT_OVERRIDE_REASON, ""));
+}
+
 /* The log line's fields for an answered review. Denial messages are built by the policies from names
  * only, never from object contents, so they may be logged. */
 static cJSON *log_fields(const struct admission_request *req, const struct decision *d, enum admission_outcome o)
@@ -91,15 +105,67 @@ static cJSON *log_fields(const struct admission_request *req, const struct decis
     cJSON_AddStringToObject(f, "user", req->username);
     cJSON_AddBoolToObject(f, "dryRun", req->dry_run);
     cJSON_AddStringToObject(f, "decision", admission_outcome_name(o));
+    if (d->rule && !d->overridden)
+        cJSON_AddStringToObject(f, "rule", d->rule);
     if (!d->allowed) {
         cJSON_AddNumberToObject(f, "code", d->code);
         cJSON_AddStringToObject(f, "message", d->message ? d->message : "");
     }
+    if (d->overridden)
+        log_override(f, d);
     if (d->patch)
         cJSON_AddNumberToObject(f, "patchOps", cJSON_GetArraySize(d->patch));
     if (d->warnings)
         cJSON_AddNumberToObject(f, "warnings", cJSON_GetArraySize(d->warnings));
     return f;
+}
+
+static enum log_level level_of(const struct decision *d)
+{
+    if (d->allowed)
+        return LOG_LEVEL_INFO;
+    return d->code >= 500 ? LOG_LEVEL_ERROR : LOG_LEVEL_WARN;
+}
+
+/* The request's object (the old one on DELETE) as an Event names it. */
+static void object_ref(const struct admission_request *req, struct admission_object_ref *ref)
+{
+    const cJSON *obj = req->object ? req->object : req->old_object;
+    const cJSON *meta = obj_get(obj, "metadata");
+
+    if (req->group[0])
+        snprintf(ref->api_version, sizeof(ref->api_version), "%s/%s", req->group, req->version);
+    else
+        snprintf(ref->api_version, sizeof(ref->api_version), "%s", req->version);
+    snprintf(ref->kind, sizeof(ref->kind), "%s", req->kind);
+    snprintf(ref->namespace_, sizeof(ref->namespace_), "%s", req->namespace_[0] ? req->namespace_ : obj_namespace(obj));
+    snprintf(ref->name, sizeof(ref->name), "%s", req->name[0] ? req->name : obj_name(obj));
+    /* On UPDATE the new object may lack the uid a client did not send; the stored one has it. */
+    snprintf(ref->uid, sizeof(ref->uid), "%s",
+             obj_string_or(meta, "uid", obj_string_or(obj_get(req->old_object, "metadata"), "uid", "")));
+}
+
+/* A denial or an override, for the metrics and the Events. A Canary's own rules concern the Canary itself:
+ * its release is the one stored (the old object), or the new one on CREATE. */
+static void notice_of(const struct admission_request *req, const struct decision *d, struct admission_notice *n)
+{
+    const cJSON *canary = req->old_object ? req->old_object : req->object;
+
+    memset(n, 0, sizeof(*n));
+    if (!d->rule || (d->allowed && !d->overridden))
+        return;
+    n->kind = d->overridden ? ADMISSION_NOTICE_OVERRIDDEN : ADMISSION_NOTICE_DENIED;
+    n->rule = d->rule;
+    n->dry_run = req->dry_run;
+    snprintf(n->operation, sizeof(n->operation), "%s", req->operation);
+    utf8_copy(n->user, sizeof(n->user), req->username);
+    if (d->overridden)
+        utf8_copy(n->reason, sizeof(n->reason), obj_string_or(d->audit, DECISION_AUDIT_OVERRIDE_REASON, ""));
+    object_ref(req, &n->object);
+    n->canary = d->release;
+    if (!n->canary.set && strcmp(req->kind, "Canary") == 0)
+        decision_release_set(&n->canary, n->object.namespace_, n->object.name, n->object.uid,
+                              canary_phase(canary), canary_weight(canary));
 }
 
 static void set_reason(struct admission_result *out, int status, const char *reason)
@@ -127,6 +193,8 @@ void admission_handle(enum admission_endpoint ep, const char *body, size_t len, 
     admission_decide(ep, &rv.req, cfg, lookup, &d);
     out->outcome = outcome_of(&d);
     out->log = log_fields(&rv.req, &d, out->outcome);
+    out->level = level_of(&d);
+    notice_of(&rv.req, &d, &out->notice);
     if ((out->body = review_encode(&rv, &d)) != NULL) {
         out->status = 200;
         out->len = strlen(out->body);

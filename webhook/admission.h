@@ -14,6 +14,7 @@
 #include <cjson/cJSON.h>
 
 #include "decision.h"
+#include "log.h"
 #include "policy.h"
 
 enum admission_endpoint { ADMISSION_MUTATE, ADMISSION_VALIDATE, ADMISSION_ENDPOINTS };
@@ -28,14 +29,42 @@ enum admission_outcome {
     ADMISSION_REJECTED = ADMISSION_OUTCOMES /* no review could be formed: a 4xx answer, not counted above */
 };
 
+/* A decision its owners should hear of: a denial by a policy, or a change let through by break glass. */
+enum admission_notice_kind { ADMISSION_NOTICE_NONE, ADMISSION_NOTICE_DENIED, ADMISSION_NOTICE_OVERRIDDEN };
+
+/* The object a request is about, as an Event's involvedObject names it. */
+struct admission_object_ref {
+    char api_version[64];
+    char kind[64];
+    char namespace_[64];
+    char name[254];
+    char uid[40];
+};
+
+/* What the metrics count and the Events tell of one notable decision, copied out of the request (the sizes
+ * are Kubernetes' own limits; longer values are cut). Names only: never object contents. */
+struct admission_notice {
+    enum admission_notice_kind kind;
+    const char *rule;               /* the decision's rule id (a string literal) */
+    int dry_run;                    /* a dry run has no side effects: no Event, not counted by rule */
+    char operation[16];
+    char user[256];
+    char reason[260];               /* the override's reason, "" for a denial */
+    struct admission_object_ref object;
+    struct decision_release canary; /* the Canary whose release it concerns (set 0: unknown) */
+};
+
 struct admission_result {
     int status;                     /* HTTP status: 200 with a review, else 4xx/5xx with a one-line reason */
     char *body;                     /* the response review, or the reason; NUL-terminated */
     size_t len;
     enum admission_outcome outcome;
     cJSON *log;                     /* fields for the log line (uid, kind, namespace, name, operation, user,
-                                       dryRun, decision, code and message of a denial, patchOps, warnings);
-                                       NULL when rejected */
+                                       dryRun, decision, rule, code and message of a denial, override,
+                                       patchOps, warnings); NULL when rejected */
+    enum log_level level;           /* of the log line: warn for a denial or a bad object, error for an internal
+                                       error, info otherwise */
+    struct admission_notice notice; /* kind ADMISSION_NOTICE_NONE unless a denial or an override */
 };
 
 /* Run the policy that the routing table gives for the request's kind and operation on that endpoint,

@@ -283,6 +283,15 @@ void cache_stats(struct cache *c, struct cache_stats *out)
     pthread_rwlock_unlock(&c->lock);
 }
 
+void cache_each(struct cache *c, void (*fn)(void *ctx, const struct canary_info *info), void *ctx)
+{
+    if (!c)
+        return;
+    pthread_rwlock_rdlock(&c->lock);
+    cache_index_each(c->idx, fn, ctx);
+    pthread_rwlock_unlock(&c->lock);
+}
+
 /* ---- for the sources ---- */
 
 void cache_set_in_sync(struct cache *c, int in_sync)

@@ -51,6 +51,9 @@ void cache_lookup(struct cache *c, struct canary_lookup *out);
 int cache_ready(struct cache *c);
 /* Current numbers for /metrics. */
 void cache_stats(struct cache *c, struct cache_stats *out);
+/* Call fn with every Canary in the index under the read lock (a watch event waits meanwhile, so fn only
+ * copies what it needs); in no particular order. Nothing when c is NULL. */
+void cache_each(struct cache *c, void (*fn)(void *ctx, const struct canary_info *info), void *ctx);
 
 /* Feeding the cache: the Kubernetes source, the file source and the unit tests all publish through
  * these (a full list through cache_publish or cache_apply_list, changes through cache_apply_event). */

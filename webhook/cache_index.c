@@ -135,10 +135,14 @@ int cache_rec_new(const cJSON *obj, struct cache_rec **out)
     }
     snprintf(r->info.namespace_, sizeof(r->info.namespace_), "%s", ns);
     snprintf(r->info.name, sizeof(r->info.name), "%s", name);
+    snprintf(r->info.uid, sizeof(r->info.uid), "%s", obj_string_or(obj_get(obj, "metadata"), "uid", ""));
     snprintf(r->info.phase, sizeof(r->info.phase), "%s", canary_phase(obj));
     r->info.weight = canary_weight(obj);
     r->info.gated = canary_is_gated(obj);
     r->info.release = canary_release_of(r->info.phase, r->info.weight);
+    r->info.failed_checks = canary_failed_checks(obj);
+    r->info.threshold = canary_threshold(canary_analysis(obj));
+    r->info.last_transition = canary_last_transition(obj);
     *out = r;
     return 0;
 }
@@ -341,6 +345,14 @@ int cache_index_put_items(struct cache_index *idx, const cJSON *items)
 long cache_index_count(const struct cache_index *idx)
 {
     return (long)HASH_COUNT(idx->by_name);
+}
+
+void cache_index_each(const struct cache_index *idx, void (*fn)(void *ctx, const struct canary_info *info), void *ctx)
+{
+    const struct cache_rec *r, *tmp;
+
+    HASH_ITER(hh, idx->by_name, r, tmp)
+        fn(ctx, &r->info);
 }
 
 static int find(struct slot *table, const char *ns, const char *a, const char *b, struct canary_info *out)

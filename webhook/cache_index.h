@@ -43,6 +43,8 @@ int cache_index_put_items(struct cache_index *idx, const cJSON *items) __attribu
 
 /* Number of Canaries. */
 long cache_index_count(const struct cache_index *idx);
+/* Call fn with each Canary's record, in no particular order. fn must not change the index. */
+void cache_index_each(const struct cache_index *idx, void (*fn)(void *ctx, const struct canary_info *info), void *ctx);
 /* The Canary of ns whose spec.targetRef is kind/name: CANARY_LOOKUP_FOUND with *out set, or CANARY_LOOKUP_NONE. Among
  * several, the highest canary_release_rank, the first to arrive among equals. */
 int cache_index_by_target(const struct cache_index *idx, const char *ns, const char *kind, const char *name,

@@ -7,7 +7,9 @@
 #include <ctype.h>
 #include <limits.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <string.h>
+#include <time.h>
 
 #include "json.h"
 #include "obj.h"
@@ -156,6 +158,17 @@ const char *canary_provider(const cJSON *canary, const char *default_provider)
     return provider && *provider ? provider : default_provider;
 }
 
+int canary_mesh_provider_known(const char *provider)
+{
+    const char *list = CANARY_MESH_PROVIDERS, *p;
+    size_t n = strlen(provider);
+
+    for (p = list; n && (p = strstr(p, provider)) != NULL; p += n)
+        if ((p == list || p[-1] == ' ') && (p[n] == ',' || p[n] == '\0'))
+            return 1;
+    return 0;
+}
+
 enum canary_strategy canary_strategy(const cJSON *canary, const char *default_provider)
 {
     const cJSON *analysis = canary_analysis(canary);
@@ -225,6 +238,50 @@ int canary_weight(const cJSON *canary)
     const cJSON *w = obj_get(obj_get(canary, "status"), "canaryWeight");
 
     return cJSON_IsNumber(w) ? w->valueint : 0;
+}
+
+int canary_failed_checks(const cJSON *canary)
+{
+    const cJSON *f = obj_get(obj_get(canary, "status"), "failedChecks");
+
+    return cJSON_IsNumber(f) ? f->valueint : 0;
+}
+
+double canary_threshold(const cJSON *analysis)
+{
+    const cJSON *th = obj_get(analysis, "threshold");
+
+    return cJSON_IsNumber(th) && th->valuedouble > 0 ? th->valuedouble : 1;
+}
+
+/* "2024-05-01T10:00:00Z", with an optional fraction and a numeric offset instead of Z (RFC 3339). */
+int64_t canary_last_transition(const cJSON *canary)
+{
+    const char *s = obj_string(obj_get(canary, "status"), "lastTransitionTime");
+    struct tm tm;
+    int off_h = 0, off_m = 0, n = 0, sign;
+    time_t t;
+
+    if (!s)
+        return 0;
+    memset(&tm, 0, sizeof(tm));
+    if (sscanf(s, "%4d-%2d-%2dT%2d:%2d:%2d%n", &tm.tm_year, &tm.tm_mon, &tm.tm_mday, &tm.tm_hour, &tm.tm_min,
+               &tm.tm_sec, &n) != 6 || n != 19)
+        return 0;
+    s += n;
+    if (*s == '.')
+        for (s++; isdigit((unsigned char)*s); s++)
+            ;
+    sign = *s == '+' ? -1 : *s == '-' ? 1 : 0;
+    if (sign && (sscanf(s + 1, "%2d:%2d%n", &off_h, &off_m, &n) != 2 || n != 5 || s[6] != '\0'))
+        return 0;
+    if (!sign && strcmp(s, "Z") != 0 && strcmp(s, "z") != 0)
+        return 0;
+    tm.tm_year -= 1900;
+    tm.tm_mon -= 1;
+    if ((t = timegm(&tm)) == (time_t)-1)
+        return 0;
+    return (int64_t)t + sign * (off_h * 3600 + off_m * 60);
 }
 
 /* Flagger's weights are Go ints; a JSON number is read as one, anything else as 0. */

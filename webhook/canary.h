@@ -45,6 +45,11 @@ long canary_interval_seconds(const cJSON *analysis);
 double canary_parse_go_duration(const char *s);
 /* The provider Flagger uses: spec.provider, else its -mesh-provider (default_provider, NULL if unknown). */
 const char *canary_provider(const cJSON *canary, const char *default_provider);
+/* The values of Flagger's -mesh-provider flag, as its help lists them, comma separated (for messages). */
+#define CANARY_MESH_PROVIDERS "apisix, appmesh, appmesh:v1beta2, contour, gatewayapi:v1, gatewayapi:v1beta1, " \
+    "gloo, istio, knative, kubernetes, kuma, linkerd, nginx, osm, skipper, smi:v1alpha1, smi:v1alpha2, smi:v1alpha3, traefik"
+/* 1 when provider is one of CANARY_MESH_PROVIDERS. */
+int canary_mesh_provider_known(const char *provider);
 /* Strategy Flagger runs: iterations > 0 (A/B with match), provider kubernetes forces blue/green.
  * default_provider is Flagger's -mesh-provider, used when spec.provider is empty (NULL: unknown). */
 enum canary_strategy canary_strategy(const cJSON *canary, const char *default_provider);
@@ -74,6 +79,14 @@ int canary_release_rank(int gated, enum canary_release r);
 const char *canary_phase(const cJSON *canary);
 /* status.canaryWeight, 0 when absent. */
 int canary_weight(const cJSON *canary);
+/* status.failedChecks, 0 when absent. */
+int canary_failed_checks(const cJSON *canary);
+/* The number of failed checks at which Flagger rolls back: analysis.threshold, where a value <= 0 or none
+ * means 1. */
+double canary_threshold(const cJSON *analysis);
+/* status.lastTransitionTime (RFC 3339, as Flagger writes it at each change of phase, weight, failed checks or
+ * iterations) in Unix seconds; 0 when absent or unreadable. */
+int64_t canary_last_transition(const cJSON *canary);
 /* Flagger's maxWeight(): the last of stepWeights (at most 100), else maxWeight when above 0, else 100. */
 int canary_max_weight(const cJSON *canary);
 /* Flagger's nextStepWeight(): how much the step taken from canary weight `weight` adds (0: Flagger never
@@ -100,14 +113,19 @@ int canary_gating_enabled(const cJSON *canary);
 /* "Gated" as the validators mean it: a /gate/check hook, or the label enabled=true. */
 int canary_is_gated(const cJSON *canary);
 
-/* What the Canary cache knows of one Canary, copied out so no lock is held by the caller. */
+/* What the Canary cache knows of one Canary, copied out so no lock is held by the caller: what the policies
+ * read, the uid that Events on the Canary need, and what /metrics shows of a gated release. */
 struct canary_info {
     char namespace_[64];
     char name[254];
+    char uid[40];       /* metadata.uid, "" when unset */
     char phase[32];     /* status.phase, "" when unset */
     int weight;         /* status.canaryWeight */
     int gated;          /* has a /gate/check confirm-traffic-increase hook or label enabled=true */
     enum canary_release release; /* what a new revision costs it now (canary.h) */
+    int failed_checks;  /* status.failedChecks */
+    double threshold;   /* canary_threshold */
+    int64_t last_transition; /* canary_last_transition */
 };
 
 /* Lookup results. */

@@ -28,8 +28,30 @@ void decision_allow(struct decision *d)
 {
     d->allowed = 1;
     d->code = 0;
+    d->rule = NULL;
+    d->overridden = 0;
     free(d->message);
     d->message = NULL;
+}
+
+void decision_override(struct decision *d, const char *rule, const char *user, const char *reason)
+{
+    decision_allow(d);
+    d->rule = rule;
+    d->overridden = 1;
+    decision_audit(d, DECISION_AUDIT_OVERRIDE_REASON, reason);
+    decision_audit(d, DECISION_AUDIT_OVERRIDE_USER, user);
+}
+
+void decision_release_set(struct decision_release *r, const char *ns, const char *name, const char *uid,
+                          const char *phase, int weight)
+{
+    r->set = 1;
+    snprintf(r->namespace_, sizeof(r->namespace_), "%s", ns ? ns : "");
+    snprintf(r->name, sizeof(r->name), "%s", name ? name : "");
+    snprintf(r->uid, sizeof(r->uid), "%s", uid ? uid : "");
+    snprintf(r->phase, sizeof(r->phase), "%s", phase ? phase : "");
+    r->weight = weight;
 }
 
 static void decision_vfail(struct decision *d, int code, const char *fmt, va_list ap)
@@ -38,6 +60,7 @@ static void decision_vfail(struct decision *d, int code, const char *fmt, va_lis
 
     d->allowed = 0;
     d->code = code;
+    d->overridden = 0;
     cJSON_Delete(d->patch);
     d->patch = NULL;
     free(d->message);
@@ -46,13 +69,14 @@ static void decision_vfail(struct decision *d, int code, const char *fmt, va_lis
     d->message = msg ? msg : strdup("denied (out of memory while formatting the reason)");
 }
 
-void decision_deny(struct decision *d, const char *fmt, ...)
+void decision_deny(struct decision *d, const char *rule, const char *fmt, ...)
 {
     va_list ap;
 
     va_start(ap, fmt);
     decision_vfail(d, 403, fmt, ap);
     va_end(ap);
+    d->rule = rule;
 }
 
 void decision_error(struct decision *d, int code, const char *fmt, ...)
@@ -62,6 +86,7 @@ void decision_error(struct decision *d, int code, const char *fmt, ...)
     va_start(ap, fmt);
     decision_vfail(d, code, fmt, ap);
     va_end(ap);
+    d->rule = NULL;
 }
 
 void decision_patch(struct decision *d, cJSON *ops)

@@ -27,6 +27,9 @@
 /* Canaries named in a message about several releases before "and N more". */
 #define GUARD_NAMED_MAX 5
 
+/* The rule of a change denied because the Canary cache cannot say whether a release is in flight. */
+#define GUARD_RULE_UNKNOWN "gating-state-unknown"
+
 enum override_kind { OVERRIDE_NONE, OVERRIDE_EMPTY, OVERRIDE_KEPT, OVERRIDE_ANNOTATION, OVERRIDE_GROUP };
 
 static int is_blank(const char *s)
@@ -81,27 +84,12 @@ static enum override_kind override_find(const struct admission_request *req, con
     return is_blank(ann) ? OVERRIDE_EMPTY : OVERRIDE_KEPT;
 }
 
-/* Copy at most max bytes of s, never cutting a UTF-8 sequence in two (the audit value must stay
- * valid UTF-8). */
-static void copy_utf8(char *dst, size_t dstlen, const char *s, size_t max)
-{
-    size_t len = strlen(s), n = len;
-
-    if (n > max)
-        n = max;
-    if (n >= dstlen)
-        n = dstlen - 1;
-    if (n < len)
-        n = utf8_complete(s, n);
-    memcpy(dst, s, n);
-    dst[n] = '\0';
-}
-
-/* Break glass: 1 when the request carries an override, d then allowing it with a warning (what_is_lost
- * says what the override costs) and audit annotations. *ov tells the caller which kind it found. */
+/* Break glass: 1 when the request carries an override, d then allowing what `rule` would deny with a
+ * warning (what_is_lost says what the override costs) and audit annotations. *ov tells the caller which
+ * kind it found. */
 static int override_grant(const struct admission_request *req, const struct policy_config *cfg,
-                          const struct guard_subject *s, const char *what_is_lost, enum override_kind *ov,
-                          struct decision *d)
+                          const struct guard_subject *s, const char *rule, const char *what_is_lost,
+                          enum override_kind *ov, struct decision *d)
 {
     const char *user = req->username[0] ? req->username : "an unnamed user", *ann;
     char reason[AUDIT_REASON_MAX + 1];
@@ -110,14 +98,18 @@ static int override_grant(const struct admission_request *req, const struct poli
     if (*ov != OVERRIDE_ANNOTATION && *ov != OVERRIDE_GROUP)
         return 0;
     if (*ov == OVERRIDE_ANNOTATION)
-        copy_utf8(reason, sizeof(reason), ann, AUDIT_REASON_MAX);
+        utf8_copy(reason, sizeof(reason), ann); /* cut to AUDIT_REASON_MAX bytes */
     else
         snprintf(reason, sizeof(reason), "member of the override group %s", cfg->override_group);
     decision_warn(d, "manual-gate: override by %.40s: %s (%s)", user, what_is_lost, reason);
-    decision_audit(d, "override-reason", reason);
-    decision_audit(d, "override-user", user);
-    decision_allow(d);
+    decision_override(d, rule, user, reason);
     return 1;
+}
+
+/* The Canary a decision concerns, for the Events on it. With several (guard_decide_any), the first named. */
+static void release_of(const struct canary_info *info, struct decision *d)
+{
+    decision_release_set(&d->release, info->namespace_, info->name, info->uid, info->phase, info->weight);
 }
 
 /* How to force the change, for the end of a denial. */
@@ -186,7 +178,8 @@ static void deny_unknown(const struct admission_request *req, const struct polic
                          "(Canary cache not synced)");
         return;
     }
-    decision_deny(d, "manual-gate: the gating state of %s %s/%s is unknown (the Canary cache has not synced with "
+    decision_deny(d, GUARD_RULE_UNKNOWN,
+                     "manual-gate: the gating state of %s %s/%s is unknown (the Canary cache has not synced with "
                      "the API server): %s could make Flagger restart a gated analysis from 0%%. Retry once "
                      "manual-gate is ready (/readyz); or %s.",
                   s->kind, s->namespace_, s->name, s->change, how_to_force(req, ov));
@@ -194,7 +187,8 @@ static void deny_unknown(const struct admission_request *req, const struct polic
 
 static void deny_empty_reason(const char *situation, struct decision *d)
 {
-    decision_deny(d, "manual-gate: %s: the annotation %s is empty; it must give the reason for forcing the change, "
+    decision_deny(d, "override-reason-empty",
+                     "manual-gate: %s: the annotation %s is empty; it must give the reason for forcing the change, "
                      "e.g. %s: \"hotfix for incident 1234\".", situation, CANARY_ANN_OVERRIDE, CANARY_ANN_OVERRIDE);
 }
 
@@ -209,12 +203,14 @@ void guard_decide(const struct admission_request *req, const struct policy_confi
         return;
     if (lookup_rc == CANARY_LOOKUP_FOUND && (!info->gated || allow_by_phase(info, s, d)))
         return;
-    if (lookup_rc == CANARY_LOOKUP_FOUND)
+    if (lookup_rc == CANARY_LOOKUP_FOUND) {
         snprintf(lost, sizeof(lost), "Canary %.60s/%.60s's gated release (phase %s) takes the change",
                  info->namespace_, info->name, info->phase);
-    else
+        release_of(info, d);
+    } else {
         snprintf(lost, sizeof(lost), "the gating state is unknown");
-    if (override_grant(req, cfg, s, lost, &ov, d))
+    }
+    if (override_grant(req, cfg, s, lookup_rc == CANARY_LOOKUP_FOUND ? s->rule : GUARD_RULE_UNKNOWN, lost, &ov, d))
         return;
     if (lookup_rc != CANARY_LOOKUP_FOUND) {
         if (ov == OVERRIDE_EMPTY)
@@ -231,7 +227,8 @@ void guard_decide(const struct admission_request *req, const struct policy_confi
         return;
     }
     consequence(info, &what, &advice);
-    decision_deny(d, "manual-gate: %s: %s %s. %s; or %s.", situation, s->change, what, advice, how_to_force(req, ov));
+    decision_deny(d, s->rule,
+                     "manual-gate: %s: %s %s. %s; or %s.", situation, s->change, what, advice, how_to_force(req, ov));
 }
 
 /* "test/a (Progressing, 10%), test/b (Promoting, 50%) and 3 more" */
@@ -260,12 +257,14 @@ void guard_decide_any(const struct admission_request *req, const struct policy_c
 
     if (count == 0)
         return;
-    if (count > 0)
+    if (count > 0) {
         snprintf(lost, sizeof(lost), "%d gated release%s in flight take%s the change", count, count > 1 ? "s" : "",
                  count > 1 ? "" : "s");
-    else
+        release_of(&infos[0], d);
+    } else {
         snprintf(lost, sizeof(lost), "the gating state is unknown");
-    if (override_grant(req, cfg, s, lost, &ov, d))
+    }
+    if (override_grant(req, cfg, s, count > 0 ? s->rule : GUARD_RULE_UNKNOWN, lost, &ov, d))
         return;
     if (ov == OVERRIDE_EMPTY) {
         deny_empty_reason(count > 0 ? "gated releases are in flight" : "the gating state is unknown", d);
@@ -276,7 +275,8 @@ void guard_decide_any(const struct admission_request *req, const struct policy_c
         return;
     }
     list_releases(infos, count, names, sizeof(names));
-    decision_deny(d, "manual-gate: %s %s/%s: %s %s. Gated releases in flight%s%s: %s. Finish them first; or %s.",
+    decision_deny(d, s->rule,
+                     "manual-gate: %s %s/%s: %s %s. Gated releases in flight%s%s: %s. Finish them first; or %s.",
                   s->kind, s->namespace_, s->name, s->change, why, ns ? " in namespace " : "", ns ? ns : "",
                   names, how_to_force(req, ov));
 }
@@ -292,4 +292,5 @@ void guard_subject_init(const struct admission_request *req, struct guard_subjec
     s->annotated = obj;
     s->relation = "";
     s->change = "";
+    s->rule = "";
 }

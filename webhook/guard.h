@@ -23,6 +23,7 @@ struct guard_subject {
     const char *change;     /* what the request does: "a new pod template", "deleting it", ... */
     const cJSON *annotated; /* the object whose override annotation counts (NULL: none); on UPDATE it
                                counts only when its value differs from the old object's */
+    const char *rule;       /* the rule id a denial in flight carries ("template-in-flight", ...) */
 };
 
 /* Decide a change of s that is a new revision for one Canary, lookup_rc and info being the lookup's answer
@@ -41,7 +42,8 @@ void guard_decide_any(const struct admission_request *req, const struct policy_c
 int guard_in_override_group(const struct admission_request *req, const struct policy_config *cfg);
 
 /* Fill kind, namespace_, name (from the request, else the object's metadata) and annotated (the new
- * object, or the old one on DELETE, so that annotating then deleting works); the caller sets the rest. */
+ * object, or the old one on DELETE, so that annotating then deleting works); the caller sets the rest
+ * (relation, change and rule). */
 void guard_subject_init(const struct admission_request *req, struct guard_subject *s);
 
 #endif

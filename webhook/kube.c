@@ -43,6 +43,8 @@ struct kube {
     CURLM *multi;
     int curl_ready; /* curl_global_init succeeded: kube_close balances it */
     atomic_int interrupted;
+    const char *post; /* the body of the POST under way (kube_post), NULL for a GET */
+    size_t post_len;
 };
 
 /* One transfer: a plain body, or a stream cut into lines. */
@@ -224,6 +226,10 @@ static struct curl_slist *request_headers(const struct kube *k)
     char *auth = NULL;
     size_t n;
 
+    if (headers && k->post && !(h = curl_slist_append(headers, "Content-Type: application/json"))) {
+        headers_free(headers);
+        return NULL;
+    }
     if (!headers || !k->token || !k->token[0])
         return headers;
     n = strlen(k->token) + sizeof("Authorization: Bearer ");
@@ -265,6 +271,10 @@ static void setup_easy(struct kube *k, const char *url, struct curl_slist *heade
     curl_easy_setopt(k->easy, CURLOPT_WRITEDATA, x);
     curl_easy_setopt(k->easy, CURLOPT_HEADERFUNCTION, xfer_header);
     curl_easy_setopt(k->easy, CURLOPT_HEADERDATA, x);
+    if (k->post) {
+        curl_easy_setopt(k->easy, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)k->post_len);
+        curl_easy_setopt(k->easy, CURLOPT_POSTFIELDS, k->post);
+    }
 }
 
 /* Drive the transfer until it ends or the client is interrupted. The transfer's result, or -1 when the
@@ -389,6 +399,23 @@ int kube_stream(struct kube *k, const char *path, long timeout_seconds, kube_lin
     rc = kube_request(k, path, &x, timeout_seconds, status, err, errlen);
     if (rc == 0 && x.lines_on && x.body.len)
         (void)xfer_line(&x);   /* a last event without its newline */
+    buf_free(&x.body);
+    return rc;
+}
+
+int kube_post(struct kube *k, const char *path, const char *body, size_t len, long timeout_seconds, long *status,
+              char *err, size_t errlen)
+{
+    struct xfer x;
+    int rc;
+
+    memset(&x, 0, sizeof(x));
+    xfer_reset(&x, 0, NULL, NULL);
+    k->post = body;
+    k->post_len = len;
+    rc = kube_request(k, path, &x, timeout_seconds, status, err, errlen);
+    k->post = NULL;
+    k->post_len = 0;
     buf_free(&x.body);
     return rc;
 }

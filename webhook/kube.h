@@ -2,8 +2,8 @@
  * A small Kubernetes API client on libcurl: where the API server is (--kube-api, or in-cluster from
  * KUBERNETES_SERVICE_HOST/_PORT), how to trust it (--kube-ca-file or the service-account CA) and who we
  * are (a bearer token read from --kube-token-file or the service-account token, re-read when the file
- * changes and after a 401). It does plain GETs and streamed GETs (watches) one at a time; another
- * thread may interrupt a running call.
+ * changes and after a 401). It does plain GETs, streamed GETs (watches) and POSTs of JSON one at a time;
+ * another thread may interrupt a running call.
  *
  * Memory: kube_open returns a client the caller releases with kube_close. kube_get hands the caller a
  * malloc'd body to free. kube_escape returns a malloc'd string to free. Lines passed to a
@@ -43,6 +43,11 @@ int kube_get(struct kube *k, const char *path, long *status, char **body, size_t
  * stream, or when interrupted. timeout_seconds bounds the whole call. */
 int kube_stream(struct kube *k, const char *path, long timeout_seconds, kube_line_fn fn, void *ctx,
                 long *status, char *err, size_t errlen) __attribute__((warn_unused_result));
+/* POST body (JSON, len bytes) to base+path; the response body is read and dropped. 0 when a response
+ * arrived (*status is its HTTP status), -1 with a reason in err on a transport error or interruption.
+ * timeout_seconds bounds the whole call. */
+int kube_post(struct kube *k, const char *path, const char *body, size_t len, long timeout_seconds, long *status,
+              char *err, size_t errlen) __attribute__((warn_unused_result));
 /* From any thread: make the running call (and every later one) return -1 promptly. */
 void kube_interrupt(struct kube *k);
 /* URL-escape s for a query parameter (caller frees); NULL on allocation failure. */

@@ -10,6 +10,9 @@
 #include <unistd.h>
 
 #include "cache.h"
+#include "canary.h"
+#include "events.h"
+#include "kube.h"
 #include "log.h"
 #include "offline.h"
 #include "ops_check.h"
@@ -17,8 +20,8 @@
 #include "ops_status.h"
 #include "policy.h"
 #include "server.h"
-
-#define VERSION "0.1.0"
+#include "url.h"
+#include "version.h"
 /* More Flagger controllers than one cluster runs (one per mesh, at most a few). */
 #define FLAGGER_DEPLOYMENTS_MAX 16
 
@@ -27,11 +30,11 @@
 
 enum { CMD_SERVE = 1 << 0, CMD_MUTATE = 1 << 1 };
 
-/* A flag's value; a boolean flag given holds "true". */
+/* A flag's value; a boolean flag holds "true" or "false" (NULL when not given). */
 struct flags {
     const char *listen, *tls_cert, *tls_key, *kube_api, *kube_token_file, *kube_ca_file, *canaries;
     const char *loadtester_url, *override_group, *log_level, *max_unsynced, *threads, *shutdown_timeout;
-    const char *mesh_provider, *fail_open, *write, *check, *diff;
+    const char *mesh_provider, *fail_open, *events, *write, *check, *diff;
     /* --flagger-deployment, repeatable: NULL-terminated for policy_config. */
     const char *flagger_deployments[FLAGGER_DEPLOYMENTS_MAX + 1];
     int n_flagger;
@@ -49,7 +52,8 @@ static const struct flag_spec {
     const char *name; /* --name; the environment's MANUAL_GATE_NAME has '-' as '_' */
     char short_name;  /* -x, 0 for none */
     unsigned commands;
-    int boolean;      /* takes no value */
+    int boolean;      /* needs no value: given alone it is true; --name=VALUE and the environment take
+                         true/false, 1/0, yes/no */
     int env;          /* may be set from the environment (a repeatable flag: values separated by commas) */
     size_t offset;    /* of its const char * in struct flags */
     const char *help;
@@ -68,6 +72,8 @@ static const struct flag_spec {
     {"mesh-provider", 0, BOTH, 0, 1, F(mesh_provider), "Flagger's -mesh-provider (for Canaries without spec.provider)",
      NULL},
     {"fail-open", 0, CMD_SERVE, 1, 1, F(fail_open), "allow template changes when the Canary cache cannot answer", NULL},
+    {"events", 0, CMD_SERVE, 1, 1, F(events), "post Kubernetes Events about denials and overrides (default true)",
+     NULL},
     {"log-level", 0, CMD_SERVE, 0, 1, F(log_level), "debug, info, warn or error (default info)", NULL},
     {"threads", 0, CMD_SERVE, 0, 1, F(threads), "worker threads (default 2)", NULL},
     {"shutdown-timeout", 0, CMD_SERVE, 0, 1, F(shutdown_timeout), "seconds to drain after SIGTERM (default 20)", NULL},
@@ -113,7 +119,7 @@ static void usage(FILE *f)
     size_t i;
 
     fprintf(f, "manual-gate %s: admission webhook that protects Flagger manual-gated canary releases\n\nusage:\n",
-            VERSION);
+            MG_VERSION);
     for (i = 0; i < NCOMMANDS; i++)
         fprintf(f, "  manual-gate %s%s%s%s\n      %s\n", commands[i].name,
                 commands[i].bit || commands[i].run_own ? " [flags]" : "",
@@ -121,17 +127,27 @@ static void usage(FILE *f)
     fprintf(f, "\n'manual-gate COMMAND --help' lists the flags of a command.\n");
 }
 
+/* MANUAL_GATE_<NAME>, '-' as '_', upper case. */
+static void env_name(const struct flag_spec *s, char *buf, size_t len)
+{
+    size_t j;
+
+    snprintf(buf, len, "MANUAL_GATE_%s", s->name);
+    for (j = 12; buf[j]; j++)
+        buf[j] = buf[j] == '-' ? '_' : (char)(buf[j] >= 'a' && buf[j] <= 'z' ? buf[j] - 32 : buf[j]);
+}
+
 static void command_usage(FILE *f, const struct command *c)
 {
     size_t i;
-    char name[40];
+    char name[40], env[64];
 
     fprintf(f, "usage: manual-gate %s [flags]%s%s\n  %s\n", c->name, *c->args ? " " : "", c->args, c->summary);
     if (c->bit == CMD_MUTATE)
         fprintf(f, "\n  Each PATH is a file or a directory (walked for *.yaml, *.yml, *.json). Without -w, --check or\n"
                    "  --diff the results are printed. Exit status: 0 done, 1 a Canary would be denied (the file is\n"
                    "  left alone) or with --check a file would change, 2 unreadable input or bad usage.\n");
-    fprintf(f, "\nflags:\n");
+    fprintf(f, "\nflags (environment variable in brackets):\n");
     for (i = 0; i < NSPECS; i++) {
         if (!(specs[i].commands & c->bit))
             continue;
@@ -139,12 +155,13 @@ static void command_usage(FILE *f, const struct command *c)
             snprintf(name, sizeof(name), "-%c, --%s", specs[i].short_name, specs[i].name);
         else
             snprintf(name, sizeof(name), "--%s%s", specs[i].name, specs[i].boolean ? "" : " VALUE");
-        fprintf(f, "  %-24s %s\n", name, specs[i].help);
+        env_name(&specs[i], env, sizeof(env));
+        fprintf(f, "  %-24s %s%s%s%s\n", name, specs[i].help, specs[i].env ? " [" : "", specs[i].env ? env : "",
+                specs[i].env ? "]" : "");
     }
     fprintf(f, "  %-24s %s\n", "-h, --help", "show this help");
-    fprintf(f, "\nA flag with a value may also be set in the environment: MANUAL_GATE_<FLAG>, e.g.\n"
-               "MANUAL_GATE_LOADTESTER_URL%s.\n",
-            c->bit == CMD_SERVE ? " (MANUAL_GATE_FAIL_OPEN=true for --fail-open, commas between repeated values)" : "");
+    fprintf(f, "\nA boolean flag alone means true; --flag=false, and its environment variable, take true/false,\n"
+               "1/0 or yes/no. A repeatable flag's variable takes its values separated by commas.\n");
 }
 
 static const char **flag_slot(struct flags *fl, const struct flag_spec *s)
@@ -183,27 +200,50 @@ static int env_list(struct flags *fl, const struct flag_spec *s, const char *v)
     return 0;
 }
 
+/* A boolean's value: "true" or "false", NULL for anything else. */
+static const char *boolean_of(const char *v)
+{
+    static const char *const yes[] = {"true", "1", "yes"}, *const no[] = {"false", "0", "no"};
+    size_t i;
+
+    for (i = 0; i < 3; i++) {
+        if (strcmp(v, yes[i]) == 0)
+            return "true";
+        if (strcmp(v, no[i]) == 0)
+            return "false";
+    }
+    return NULL;
+}
+
+/* Set a flag from a value given on the command line or in the environment (where says which, for the
+ * message). 0, or -1 after a message. */
+static int set_value(struct flags *fl, const struct flag_spec *s, const char *v, const char *where)
+{
+    if (s->add)
+        return where[0] == '-' ? s->add(fl, v) : env_list(fl, s, v);
+    if (s->boolean && !(v = boolean_of(v))) {
+        fprintf(stderr, "manual-gate: %s is a boolean: give true or false (1/0, yes/no)\n", where);
+        return -1;
+    }
+    *flag_slot(fl, s) = v;
+    return 0;
+}
+
 /* Flags the command takes, from MANUAL_GATE_<FLAG>. 0, or -1 after a message. */
 static int env_defaults(struct flags *fl, unsigned cmd)
 {
     char env[64];
     const char *v;
-    size_t i, j;
+    size_t i;
 
     for (i = 0; i < NSPECS; i++) {
         if (!specs[i].env || !(specs[i].commands & cmd))
             continue;
-        snprintf(env, sizeof(env), "MANUAL_GATE_%s", specs[i].name);
-        for (j = 12; env[j]; j++)
-            env[j] = env[j] == '-' ? '_' : (char)(env[j] >= 'a' && env[j] <= 'z' ? env[j] - 32 : env[j]);
+        env_name(&specs[i], env, sizeof(env));
         if ((v = getenv(env)) == NULL || !*v)
             continue;
-        if (specs[i].add) {
-            if (env_list(fl, &specs[i], v) < 0)
-                return -1;
-        } else if (!specs[i].boolean || strcmp(v, "true") == 0) {
-            *flag_slot(fl, &specs[i]) = specs[i].boolean ? "true" : v;
-        }
+        if (set_value(fl, &specs[i], v, env) < 0)
+            return -1;
     }
     return 0;
 }
@@ -225,6 +265,7 @@ static int parse_flag(const struct command *c, int argc, char **argv, int *i, st
     const char *a = argv[*i], *eq, *value;
     int is_short = a[1] != '-';
     const struct flag_spec *s;
+    char where[48];
     size_t nlen;
 
     a += is_short ? 1 : 2;
@@ -239,11 +280,7 @@ static int parse_flag(const struct command *c, int argc, char **argv, int *i, st
                 c->name, c->name);
         return -1;
     }
-    if (s->boolean) {
-        if (eq) {
-            fprintf(stderr, "manual-gate %s: --%s takes no value\n", c->name, s->name);
-            return -1;
-        }
+    if (s->boolean && !eq) {
         *flag_slot(fl, s) = "true";
         return 0;
     }
@@ -252,10 +289,8 @@ static int parse_flag(const struct command *c, int argc, char **argv, int *i, st
         return -1;
     }
     value = eq ? eq + 1 : argv[++*i];
-    if (s->add)
-        return s->add(fl, value);
-    *flag_slot(fl, s) = value;
-    return 0;
+    snprintf(where, sizeof(where), "--%s", s->name);
+    return set_value(fl, s, value, where);
 }
 
 /* Flags and positional arguments after the command name. 0, 1 when help was printed, -1 on an error
@@ -289,7 +324,8 @@ static int parse_args(const struct command *c, int argc, char **argv, struct fla
     return 0;
 }
 
-static int parse_uint(const char *s, const char *flag, unsigned long max, unsigned long *out)
+/* A whole number in [min, max] (unset: *out stays). 0, or -1 after a message. */
+static int parse_uint(const char *s, const char *flag, unsigned long min, unsigned long max, unsigned long *out)
 {
     char *end;
     unsigned long v;
@@ -297,30 +333,74 @@ static int parse_uint(const char *s, const char *flag, unsigned long max, unsign
     if (!s)
         return 0;
     v = strtoul(s, &end, 10);
-    if (*s == '\0' || *end != '\0' || v > max) {
-        fprintf(stderr, "manual-gate: --%s must be a whole number up to %lu, not '%s'\n", flag, max, s);
+    if (*s < '0' || *s > '9' || *end != '\0' || v < min || v > max) {
+        fprintf(stderr, "manual-gate: --%s must be a whole number from %lu to %lu, not '%s'\n", flag, min, max, s);
         return -1;
     }
     *out = v;
     return 0;
 }
 
+/* --listen: "[host]:port" with a port of 1-65535 (the server resolves the host). 0, or -1 after a message. */
+static int check_listen(const char *listen)
+{
+    const char *colon = strrchr(listen, ':');
+    char *end = NULL;
+    unsigned long port = 0;
+
+    if (colon && colon[1] >= '0' && colon[1] <= '9')
+        port = strtoul(colon + 1, &end, 10);
+    if (!colon || (listen[0] == '[' && colon[-1] != ']')) {
+        fprintf(stderr, "manual-gate: --listen wants host:port, :port or [ipv6]:port, not '%s'\n", listen);
+        return -1;
+    }
+    if (!end || *end || port < 1 || port > 65535) {
+        fprintf(stderr, "manual-gate: --listen %s: the port must be a number from 1 to 65535\n", listen);
+        return -1;
+    }
+    return 0;
+}
+
+/* The values that are wrong whatever happens later: a clear message at start rather than a denial of every
+ * Canary. 0, or -1 after a message. */
+static int check_policy_flags(const struct flags *fl)
+{
+    char origin[URL_ORIGIN_MAX];
+
+    if (fl->loadtester_url && url_origin(fl->loadtester_url, URL_CANONICAL, 1, origin, sizeof(origin)) < 0) {
+        fprintf(stderr, "manual-gate: --loadtester-url wants the loadtester's base URL, http(s)://host[:port] without "
+                        "a path or credentials (e.g. http://flagger-loadtester.test), not '%s'\n", fl->loadtester_url);
+        return -1;
+    }
+    if (fl->mesh_provider && !canary_mesh_provider_known(fl->mesh_provider)) {
+        fprintf(stderr, "manual-gate: --mesh-provider is Flagger's -mesh-provider, one of %s; not '%s'\n",
+                CANARY_MESH_PROVIDERS, fl->mesh_provider);
+        return -1;
+    }
+    if (fl->override_group && !fl->override_group[0]) {
+        fprintf(stderr, "manual-gate: --override-group is empty; leave it out for no override group\n");
+        return -1;
+    }
+    return 0;
+}
+
+static int is_true(const char *boolean)
+{
+    return boolean && strcmp(boolean, "true") == 0;
+}
+
 static struct policy_config policy_config_of(const struct flags *fl)
 {
-    struct policy_config p = {fl->loadtester_url, fl->override_group, fl->fail_open != NULL, fl->mesh_provider,
+    struct policy_config p = {fl->loadtester_url, fl->override_group, is_true(fl->fail_open), fl->mesh_provider,
                               fl->flagger_deployments};
 
     return p;
 }
 
-static int cmd_serve(const struct flags *fl)
+/* Every serve flag checked before anything starts. 0, or 2 (the exit status) after a message. */
+static int check_serve_flags(const struct flags *fl, struct server_config *scfg, struct cache_config *ccfg)
 {
-    struct policy_config pcfg = policy_config_of(fl);
-    struct cache_config ccfg = {fl->kube_api, fl->kube_token_file, fl->kube_ca_file, fl->canaries, 60};
-    struct server_config scfg = {fl->listen ? fl->listen : ":8443", fl->tls_cert, fl->tls_key, 2, 20, &pcfg, NULL};
     unsigned long max_unsynced = 60, threads = 2, shutdown = 20;
-    char err[256];
-    int rc;
 
     if (fl->log_level && log_set_level(fl->log_level) != 0) {
         fprintf(stderr, "manual-gate: --log-level is debug, info, warn or error, not '%s'\n", fl->log_level);
@@ -330,16 +410,49 @@ static int cmd_serve(const struct flags *fl)
         fprintf(stderr, "manual-gate serve: --tls-cert and --tls-key are required (see certs/make-certs.sh)\n");
         return 2;
     }
-    if (parse_uint(fl->max_unsynced, "max-unsynced", 86400, &max_unsynced) < 0 ||
-        parse_uint(fl->threads, "threads", 64, &threads) < 0 ||
-        parse_uint(fl->shutdown_timeout, "shutdown-timeout", 3600, &shutdown) < 0)
+    if (check_listen(scfg->listen) < 0 || check_policy_flags(fl) < 0 ||
+        parse_uint(fl->max_unsynced, "max-unsynced", 1, 86400, &max_unsynced) < 0 ||
+        parse_uint(fl->threads, "threads", 1, 64, &threads) < 0 ||
+        parse_uint(fl->shutdown_timeout, "shutdown-timeout", 0, 3600, &shutdown) < 0)
         return 2;
-    if (threads == 0)
-        threads = 1;
-    ccfg.max_unsynced_seconds = (long)max_unsynced;
-    scfg.threads = (unsigned)threads;
-    scfg.shutdown_timeout = (unsigned)shutdown;
+    ccfg->max_unsynced_seconds = (long)max_unsynced;
+    scfg->threads = (unsigned)threads;
+    scfg->shutdown_timeout = (unsigned)shutdown;
+    return 0;
+}
 
+/* The Events queue, when an API server is configured and --events is not false. 0, or -1 after a log line. */
+static int start_events(const struct flags *fl, struct server_config *scfg)
+{
+    struct kube_config kcfg = {fl->kube_api, fl->kube_token_file, fl->kube_ca_file};
+    char err[256];
+
+    if (fl->events && !is_true(fl->events)) {
+        log_info("events: off (--events=false)");
+        return 0;
+    }
+    if (!kube_configured(&kcfg)) {
+        log_info("events: off (no Kubernetes API to post them to)");
+        return 0;
+    }
+    if (!(scfg->events = events_start(&kcfg, err, sizeof(err)))) {
+        log_error("cannot start the Events queue: %s", err);
+        return -1;
+    }
+    return 0;
+}
+
+static int cmd_serve(const struct flags *fl)
+{
+    struct policy_config pcfg = policy_config_of(fl);
+    struct cache_config ccfg = {fl->kube_api, fl->kube_token_file, fl->kube_ca_file, fl->canaries, 60};
+    struct server_config scfg = {fl->listen ? fl->listen : ":8443", fl->tls_cert, fl->tls_key, 2, 20, &pcfg, NULL,
+                                 NULL};
+    char err[256];
+    int rc;
+
+    if ((rc = check_serve_flags(fl, &scfg, &ccfg)) != 0)
+        return rc;
     /* Before any thread starts, so that only server_run's sigtimedwait sees SIGTERM/SIGINT. */
     server_block_signals();
     scfg.cache = cache_start(&ccfg, err, sizeof(err));
@@ -347,7 +460,12 @@ static int cmd_serve(const struct flags *fl)
         log_error("cannot start the Canary cache: %s", err);
         return 2;
     }
+    if (start_events(fl, &scfg) < 0) {
+        cache_stop(scfg.cache);
+        return 2;
+    }
     rc = server_run(&scfg);
+    events_stop(scfg.events);
     cache_stop(scfg.cache);
     return rc;
 }
@@ -355,8 +473,10 @@ static int cmd_serve(const struct flags *fl)
 static int cmd_mutate(const struct flags *fl)
 {
     struct policy_config pcfg = policy_config_of(fl);
-    struct offline_options opt = {fl->write != NULL, fl->check != NULL, fl->diff != NULL};
+    struct offline_options opt = {is_true(fl->write), is_true(fl->check), is_true(fl->diff)};
 
+    if (check_policy_flags(fl) < 0)
+        return 2;
     if (opt.write && opt.check) {
         fprintf(stderr, "manual-gate mutate: -w writes and --check writes nothing: give one of them\n");
         return 2;
@@ -367,7 +487,7 @@ static int cmd_mutate(const struct flags *fl)
 static int cmd_version(const struct flags *fl)
 {
     (void)fl;
-    printf("manual-gate %s\n", VERSION);
+    printf("manual-gate %s (commit %s)\n", MG_VERSION, MG_COMMIT);
     return 0;
 }
 

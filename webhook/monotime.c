@@ -1,5 +1,5 @@
 /*
- * Monotonic seconds (see monotime.h).
+ * Monotonic and wall-clock seconds (see monotime.h).
  */
 #include "monotime.h"
 
@@ -10,5 +10,13 @@ double monotime_now(void)
     struct timespec now;
 
     clock_gettime(CLOCK_MONOTONIC, &now);
+    return (double)now.tv_sec + (double)now.tv_nsec / 1e9;
+}
+
+double monotime_wall(void)
+{
+    struct timespec now;
+
+    clock_gettime(CLOCK_REALTIME, &now);
     return (double)now.tv_sec + (double)now.tv_nsec / 1e9;
 }

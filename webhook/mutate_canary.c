@@ -133,8 +133,7 @@ static int raise_threshold(const cJSON *canary, const char *key, long max_sec, c
      * terms are small enough for 64 bits: max_sec is at most a year, the interval at least 10s. */
     uint64_t interval_ns = (uint64_t)canary_interval_ns(analysis), max_ns = (uint64_t)max_sec * 1000000000ULL;
     long safe = (long)((max_ns + interval_ns - 1) / interval_ns);
-    /* Flagger: failedChecks >= threshold rolls back, and a threshold <= 0 means 1. */
-    double current = cJSON_IsNumber(th) ? (th->valuedouble <= 0 ? 1 : th->valuedouble) : 1;
+    double current = canary_threshold(analysis);
     char was[64];
 
     if (current >= safe)
@@ -206,7 +205,8 @@ static int check_completable(const cJSON *canary, const char *key, const char *m
     const cJSON *hooks = obj_get(canary_analysis(canary), "webhooks");
 
     if (!key) {
-        decision_deny(d, "manual-gate: gating is enabled but the Canary has neither spec.analysis nor "
+        decision_deny(d, "canary-no-analysis",
+                         "manual-gate: gating is enabled but the Canary has neither spec.analysis nor "
                          "spec.canaryAnalysis: add spec.analysis with interval, threshold and stepWeight (or "
                          "stepWeights) so Flagger runs a gated analysis");
         return -1;
@@ -216,7 +216,8 @@ static int check_completable(const cJSON *canary, const char *key, const char *m
         return -1;
     }
     if ((*max_sec = mutate_parse_max_duration(max_text)) < 0) {
-        decision_deny(d, "manual-gate: annotation %s is \"%.40s\", which is not a duration: use whole numbers of d, "
+        decision_deny(d, "max-duration-invalid",
+                         "manual-gate: annotation %s is \"%.40s\", which is not a duration: use whole numbers of d, "
                          "h, m or s, e.g. 10d, 36h, 90m or 1h30m, at most 365d",
                       CANARY_ANN_MAX_DURATION, max_text);
         return -1;
@@ -285,7 +286,8 @@ static void disable(const cJSON *canary, struct decision *d)
             goto oom;
         if (removed && (check = open_check(out)) != NULL) {
             drop_warnings_from(d, warnings_before);
-            decision_deny(d, "manual-gate: label %s is \"false\", but removing manual-gate's webhooks would leave "
+            decision_deny(d, "gate-check-left-open",
+                             "manual-gate: label %s is \"false\", but removing manual-gate's webhooks would leave "
                              "webhook %.40s on /gate/check with no /gate/close after it: once opened, the gate "
                              "would stay open and the release run on to 100%%. Remove %.40s too, or keep gating "
                              "(label \"true\").", CANARY_LABEL_ENABLED, obj_string_or(check, "name", "(unnamed)"),
@@ -319,7 +321,8 @@ void mutate_canary_object(const cJSON *canary, const struct policy_config *cfg, 
     if (!cJSON_IsObject(canary))
         return;
     if (label && enabled == CANARY_ENABLED_UNSET) {
-        decision_deny(d, "manual-gate: label %s is \"%.40s\": use \"true\" to enable manual gating or \"false\" to "
+        decision_deny(d, "enabled-label-invalid",
+                         "manual-gate: label %s is \"%.40s\": use \"true\" to enable manual gating or \"false\" to "
                          "disable it", CANARY_LABEL_ENABLED, label);
         return;
     }

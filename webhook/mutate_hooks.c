@@ -154,7 +154,8 @@ static int plan_keep(struct plan *p, const cJSON *hooks, struct decision *d)
         p->has[r]++;
     }
     if (n_checks > 1) {
-        decision_deny(d, "manual-gate: the Canary has %d /gate/check webhooks (%s): keep exactly one, since a "
+        decision_deny(d, "gate-check-duplicate",
+                         "manual-gate: the Canary has %d /gate/check webhooks (%s): keep exactly one, since a "
                          "check after a /gate/close never passes and one before it only repeats the first",
                       n_checks, checks);
         return -1;
@@ -233,7 +234,8 @@ static int from_command_api(const struct plan *p, struct loadtester *lt, struct 
     if (n == 0)
         return 0;
     if (n > 1 && n_named != 1) {
-        decision_deny(d, "manual-gate: the Canary's load-test webhooks call several loadtesters (%s and %s): set "
+        decision_deny(d, "loadtester-ambiguous",
+                         "manual-gate: the Canary's load-test webhooks call several loadtesters (%s and %s): set "
                          "the annotation %s to the one that should hold the gates",
                       seen[0].origin, seen[1].origin, CANARY_ANN_LOADTESTER);
         return -1;
@@ -246,7 +248,8 @@ static void deny_bad_base(const char *what, const char *url, struct decision *d)
 {
     char quoted[QUOTED_URL_MAX];
 
-    decision_deny(d, "manual-gate: %s is \"%s\", which is not a loadtester base URL: use http(s)://host[:port] "
+    decision_deny(d, "loadtester-url-invalid",
+                     "manual-gate: %s is \"%s\", which is not a loadtester base URL: use http(s)://host[:port] "
                      "without a path, e.g. http://flagger-loadtester.test",
                   what, url_redacted(url, quoted, sizeof(quoted)));
 }
@@ -280,7 +283,8 @@ static int find_traffic(struct plan *p, const cJSON *canary, const struct policy
         deny_bad_base("the server flag --loadtester-url", cfg->loadtester_url, d);
         return -1;
     }
-    decision_deny(d, "manual-gate: gating is enabled but no loadtester is known for the gate webhooks: set the "
+    decision_deny(d, "loadtester-unknown",
+                     "manual-gate: gating is enabled but no loadtester is known for the gate webhooks: set the "
                      "annotation %s (e.g. http://flagger-loadtester.test) on the Canary, or start manual-gate with "
                      "--loadtester-url",
                   CANARY_ANN_LOADTESTER);
@@ -314,14 +318,16 @@ static int deny_other_loadtester(const struct plan *p, struct decision *d)
             continue;
         lt = roles[r].gate == GATE_TRAFFIC ? &p->traffic : &p->rollback;
         if (url_origin(url, URL_CANONICAL, 0, origin, sizeof(origin)) < 0) {
-            decision_deny(d, "manual-gate: webhook %s has url \"%s\", which is not http(s)://host[:port]%s: "
+            decision_deny(d, "hook-url-invalid",
+                             "manual-gate: webhook %s has url \"%s\", which is not http(s)://host[:port]%s: "
                              "manual-gate cannot tell which loadtester holds its gate (a host is needed, and no "
                              "user:password@)",
                           hook_name(p->kept[i].src), url_redacted(url, quoted, sizeof(quoted)), roles[r].path);
             return 1;
         }
         if (strcmp(origin, lt->origin) != 0) {
-            decision_deny(d, "manual-gate: webhook %s calls the loadtester %s but %s names %s: the gate's hooks "
+            decision_deny(d, "hook-loadtester-mismatch",
+                             "manual-gate: webhook %s calls the loadtester %s but %s names %s: the gate's hooks "
                              "must call the one loadtester that holds the gate, or it stays open. Make them agree.",
                           hook_name(p->kept[i].src), origin, lt->from, lt->origin);
             return 1;

@@ -7,6 +7,7 @@
 #include "server.h"
 
 #include <errno.h>
+#include <arpa/inet.h>
 #include <netdb.h>
 #include <pthread.h>
 #include <signal.h>
@@ -128,20 +129,37 @@ static void loggable(const char *in, char *out, size_t len)
     out[i] = '\0';
 }
 
+/* The peer's address, "ip:port" or "[ipv6]:port", so a rejected request can be traced to its client (a
+ * misconfigured API server, a scanner). "" when unknown. */
+static void client_address(struct MHD_Connection *conn, char *out, size_t len)
+{
+    const union MHD_ConnectionInfo *ci = MHD_get_connection_info(conn, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
+    const struct sockaddr *sa = ci ? ci->client_addr : NULL;
+    char host[INET6_ADDRSTRLEN], port[8];
+
+    out[0] = '\0';
+    if (!sa || getnameinfo(sa, sa->sa_family == AF_INET6 ? sizeof(struct sockaddr_in6) : sizeof(struct sockaddr_in),
+                           host, sizeof(host), port, sizeof(port), NI_NUMERICHOST | NI_NUMERICSERV) != 0)
+        return;
+    snprintf(out, len, sa->sa_family == AF_INET6 ? "[%s]:%s" : "%s:%s", host, port);
+}
+
 /* A request that cannot form a review: 4xx with a one-line reason, a log line and a counter. */
 static enum MHD_Result reject(struct MHD_Connection *conn, const char *method, const char *url, int status,
                               const char *reason)
 {
     enum route route = route_of(url);
     cJSON *o = log_line_new(LOG_LEVEL_WARN, "request rejected");
-    char m[16], path[200], *body = NULL;
+    char m[16], path[200], client[INET6_ADDRSTRLEN + 10], *body = NULL;
     int n;
 
     if (o) {
         loggable(method, m, sizeof(m));
         loggable(url, path, sizeof(path));
+        client_address(conn, client, sizeof(client));
         cJSON_AddStringToObject(o, "method", m);
         cJSON_AddStringToObject(o, "path", path);
+        cJSON_AddStringToObject(o, "client", client);
         cJSON_AddNumberToObject(o, "status", status);
         cJSON_AddStringToObject(o, "reason", reason);
         log_line_write(o);
@@ -171,7 +189,9 @@ static enum MHD_Result handle_review(struct MHD_Connection *conn, const char *me
     }
     seconds = monotime_now() - ctx->start;
     metrics_observe(ep, res.outcome, seconds);
-    if ((line = log_line_new(LOG_LEVEL_INFO, "admission")) != NULL) {
+    metrics_notice(&res.notice);
+    events_notify(srv.cfg->events, &res.notice);
+    if ((line = log_line_new(res.level, "admission")) != NULL) {
         cJSON_AddStringToObject(line, "endpoint", admission_endpoint_name(ep));
         log_line_merge(line, res.log);
         cJSON_AddNumberToObject(line, "latencyMs", seconds * 1000.0);
@@ -186,7 +206,7 @@ static enum MHD_Result handle_review(struct MHD_Connection *conn, const char *me
 static enum MHD_Result handle_get(struct MHD_Connection *conn, const char *method, const char *url,
                                   enum route route)
 {
-    struct cache_stats stats;
+    struct metrics_sources src = {srv.cfg->cache, srv.cfg->events, 0};
     char *text;
 
     switch (route) {
@@ -199,8 +219,8 @@ static enum MHD_Result handle_get(struct MHD_Connection *conn, const char *metho
             return respond_text(conn, MHD_HTTP_SERVICE_UNAVAILABLE, "Canary cache not in sync");
         return respond_text(conn, MHD_HTTP_OK, "ok");
     case ROUTE_METRICS:
-        cache_stats(srv.cfg->cache, &stats);
-        text = metrics_render(&stats, tls_creds_not_after());
+        src.cert_not_after = tls_creds_not_after();
+        text = metrics_render(&src);
         if (!text)
             return reject(conn, method, url, 500, "out of memory while rendering metrics");
         return respond(conn, MHD_HTTP_OK, "text/plain; version=0.0.4; charset=utf-8", text, strlen(text));

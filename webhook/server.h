@@ -7,6 +7,7 @@
 #define MG_SERVER_H
 
 #include "cache.h"
+#include "events.h"
 #include "policy.h"
 
 /* Largest request body accepted. An UPDATE carries object and oldObject of up to 1.5 MiB each (etcd's
@@ -23,6 +24,7 @@ struct server_config {
     unsigned shutdown_timeout; /* seconds to wait for in-flight reviews after SIGTERM */
     const struct policy_config *policy;
     struct cache *cache;
+    struct events *events;     /* where denials and overrides are told as Events; NULL: none */
 };
 
 /* Serve until SIGTERM or SIGINT, then drain and return the exit code (0 after a clean shutdown).

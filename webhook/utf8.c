@@ -3,6 +3,8 @@
  */
 #include "utf8.h"
 
+#include <string.h>
+
 /* Bytes in the sequence that starts with lead: 1 for ASCII and for a stray continuation byte. */
 static size_t sequence_length(unsigned char lead)
 {
@@ -25,4 +27,14 @@ size_t utf8_complete(const char *s, size_t n)
     if (start == 0 || ((unsigned char)s[start - 1] & 0xC0) != 0xC0)
         return n;
     return n - (start - 1) < sequence_length((unsigned char)s[start - 1]) ? start - 1 : n;
+}
+
+void utf8_copy(char *dst, size_t size, const char *s)
+{
+    size_t n = strlen(s);
+
+    if (n >= size)
+        n = utf8_complete(s, size - 1);
+    memcpy(dst, s, n);
+    dst[n] = '\0';
 }

@@ -10,5 +10,7 @@
 /* n, less the bytes of a multi-byte character that s[0..n) ends inside of: how much of a longer text cut
  * after n bytes can be kept. */
 size_t utf8_complete(const char *s, size_t n);
+/* Copy s into dst (size bytes, size > 0), cut where it would not fit without splitting a character. */
+void utf8_copy(char *dst, size_t size, const char *s);
 
 #endif

@@ -51,14 +51,16 @@ static int deny_unconsulted(const cJSON *canary, const struct policy_config *cfg
     enum canary_strategy strategy = canary_strategy(canary, cfg->mesh_provider);
 
     if (!analysis) {
-        decision_deny(d, "manual-gate: Canary %s/%s is gated but has neither spec.analysis nor spec.canaryAnalysis: "
+        decision_deny(d, "canary-no-analysis",
+                         "manual-gate: Canary %s/%s is gated but has neither spec.analysis nor spec.canaryAnalysis: "
                          "Flagger then skips the analysis and promotes a new revision at once, never consulting "
                          "the gates. Add spec.analysis with an interval, stepWeight and maxWeight.",
                       ns, name);
         return 1;
     }
     if (strategy == CANARY_STRATEGY_CANARY && cJSON_IsTrue(obj_get(analysis, "mirror"))) {
-        decision_deny(d, "manual-gate: Canary %s/%s is gated but spec.%s.mirror is true: Flagger takes the step out "
+        decision_deny(d, "canary-mirror",
+                         "manual-gate: Canary %s/%s is gated but spec.%s.mirror is true: Flagger takes the step out "
                          "of traffic mirroring without calling confirm-traffic-increase webhooks, so the first step "
                          "with live traffic would be taken with no human. Remove mirror, or the gating.",
                       ns, name, canary_analysis_key(canary));
@@ -67,13 +69,15 @@ static int deny_unconsulted(const cJSON *canary, const struct policy_config *cfg
     if (strategy == CANARY_STRATEGY_CANARY)
         return 0;
     if (provider && strcmp(provider, "kubernetes") == 0)
-        decision_deny(d, "manual-gate: Canary %s/%s is gated but %s kubernetes, which makes Flagger "
+        decision_deny(d, "canary-provider-kubernetes",
+                         "manual-gate: Canary %s/%s is gated but %s kubernetes, which makes Flagger "
                          "run a blue/green release: Flagger calls confirm-traffic-increase webhooks only for the "
                          "progressive canary strategy, so the gates would never be consulted and the release "
                          "would run on by itself. Use a provider that shifts traffic, or remove the gating.",
                       ns, name, *spec_provider ? "spec.provider is" : "it names no spec.provider and Flagger's -mesh-provider is");
     else
-        decision_deny(d, "manual-gate: Canary %s/%s is gated but spec.%s.iterations is %g, which makes Flagger "
+        decision_deny(d, "canary-iterations",
+                         "manual-gate: Canary %s/%s is gated but spec.%s.iterations is %g, which makes Flagger "
                          "run %s: Flagger calls confirm-traffic-increase webhooks only for the progressive canary "
                          "strategy, so the gates would never be consulted and the release would run on by itself. "
                          "Remove iterations and use stepWeight/stepWeights with maxWeight.",
@@ -108,13 +112,15 @@ static int deny_self_opening(const cJSON *canary, const char *ns, const char *na
         else
             snprintf(which, sizeof(which), "number %d", n);
         if (strcmp(path, CANARY_PATH_GATE_OPEN) == 0)
-            decision_deny(d, "manual-gate: Canary %s/%s is gated but its webhook %s calls the loadtester's "
+            decision_deny(d, "hook-opens-gate",
+                             "manual-gate: Canary %s/%s is gated but its webhook %s calls the loadtester's "
                              "/gate/open: Flagger calls it by itself, so the gate would open with no human and the "
                              "release run on to 100%%. Remove that webhook; a human opens the gate with a POST to "
                              "/gate/open.",
                           ns, name, which);
         else
-            decision_deny(d, "manual-gate: Canary %s/%s is gated but its webhook %s calls the loadtester's "
+            decision_deny(d, "hook-opens-rollback",
+                             "manual-gate: Canary %s/%s is gated but its webhook %s calls the loadtester's "
                              "/rollback/open: Flagger calls it by itself, so the release would roll back with no "
                              "human. Remove that webhook; a human rolls back with a POST to /rollback/open.",
                           ns, name, which);
@@ -156,7 +162,8 @@ static void deny_broken_invariant(const cJSON *canary, const struct policy_confi
     decision_init(&m);
     mutate_canary_object(canary, cfg, &m);
     if (!m.allowed) {
-        decision_deny(d, "manual-gate: Canary %s/%s is gated but still breaks an invariant after all mutations: %s",
+        decision_deny(d, "canary-invariant-broken",
+                         "manual-gate: Canary %s/%s is gated but still breaks an invariant after all mutations: %s",
                       ns, name, strip_prefix(m.message ? m.message : "the mutation denies it"));
     } else if (m.patch) {
         cJSON_ArrayForEach(item, m.warnings)
@@ -170,7 +177,8 @@ static void deny_broken_invariant(const cJSON *canary, const struct policy_confi
             snprintf(op, sizeof(op), "%s %s", obj_string_or(item, "op", "?"), obj_string_or(item, "path", "?"));
             append(where, sizeof(where), &pused, ", ", op);
         }
-        decision_deny(d, "manual-gate: Canary %s/%s is gated but still breaks an invariant after all mutations "
+        decision_deny(d, "canary-invariant-broken",
+                         "manual-gate: Canary %s/%s is gated but still breaks an invariant after all mutations "
                          "(another mutating webhook may have undone manual-gate's changes): manual-gate would "
                          "still change it: %s (%s). Fix the manifest, or the webhook that rewrites it.",
                       ns, name, wused ? what : "see the patch", where);
@@ -191,14 +199,16 @@ static int deny_in_flight_update(const cJSON *old_obj, const cJSON *obj, const c
     const char *how = NULL;
 
     if (removes_gating(old_obj, obj, &how)) {
-        decision_deny(d, "manual-gate: Canary %s/%s has a gated release in flight (phase %s, canary weight %d%%): "
+        decision_deny(d, "gating-off-in-flight",
+                         "manual-gate: Canary %s/%s has a gated release in flight (phase %s, canary weight %d%%): "
                          "%s would let Flagger run the release on to 100%% by itself. Finish the release with the "
                          "loadtester's /gate/open, or roll back with /rollback/open, then apply.",
                       ns, name, canary_phase(old_obj), canary_weight(old_obj), how);
         return 1;
     }
     if (!json_equal(obj_get(obj_get(old_obj, "spec"), "targetRef"), obj_get(obj_get(obj, "spec"), "targetRef"))) {
-        decision_deny(d, "manual-gate: Canary %s/%s has a gated release in flight (phase %s, canary weight %d%%): "
+        decision_deny(d, "target-ref-in-flight",
+                         "manual-gate: Canary %s/%s has a gated release in flight (phase %s, canary weight %d%%): "
                          "changing spec.targetRef makes Flagger compare the new target with the last applied spec "
                          "and start its analysis over, and the release in flight is lost. Finish the release or "
                          "roll it back, then apply.",
@@ -256,11 +266,12 @@ static void validate_delete(const struct admission_request *req, const struct po
         snprintf(reason, sizeof(reason), "member of the override group %.100s", cfg->override_group);
         decision_warn(d, "manual-gate: override by %.40s: deleting Canary %.40s drops its gated release (%s)",
                       req->username[0] ? req->username : "an unnamed user", name, reason);
-        decision_audit(d, "override-reason", reason);
-        decision_audit(d, "override-user", req->username[0] ? req->username : "an unnamed user");
+        decision_override(d, "canary-delete-in-flight", req->username[0] ? req->username : "an unnamed user",
+                          reason);
         return;
     }
-    decision_deny(d, "manual-gate: Canary %s/%s has a gated release in flight (phase %s, canary weight %d%%): "
+    decision_deny(d, "canary-delete-in-flight",
+                     "manual-gate: Canary %s/%s has a gated release in flight (phase %s, canary weight %d%%): "
                      "deleting it makes Flagger forget the release; re-created, it would record the current "
                      "template as promoted without analysing it, and the primary it owns could be rebuilt from "
                      "that unanalysed template. Finish the release or roll it back first, then delete it (members "

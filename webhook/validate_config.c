@@ -62,6 +62,7 @@ static void judge_tracking_on(const struct admission_request *req, const struct 
 
     guard_subject_init(req, &s);
     s.change = "removing the annotation " TRACKING_ANNOTATION;
+    s.rule = "config-tracked-in-flight";
     guard_decide_any(req, cfg, lookup, s.namespace_, &s,
                      "has Flagger track it again, and for every Canary whose target references it the number of "
                      "tracked configs changes: a new revision, which restarts the analysis from 0%. manual-gate "
@@ -77,7 +78,7 @@ void validate_config(const struct admission_request *req, const struct policy_co
     static const char *const secret_keys[] = {"data", "stringData", NULL};
     int is_secret = strcmp(req->kind, "Secret") == 0;
     int is_delete = req->op == ADMISSION_OP_DELETE;
-    const char *change = "a change to its data";
+    const char *change = "a change to its data", *rule = "config-data-in-flight";
     struct canary_info info;
     struct guard_subject s;
     char ref[320];
@@ -86,17 +87,20 @@ void validate_config(const struct admission_request *req, const struct policy_co
     if (is_delete) {
         /* Deleting anything changes what the pods mount, whatever its content. */
         change = "deleting it";
+        rule = "config-delete-in-flight";
     } else if (req->op == ADMISSION_OP_UPDATE && req->object && req->old_object) {
         if (tracking_disabled(req->old_object) && !tracking_disabled(req->object)) {
             judge_tracking_on(req, cfg, lookup, d);
             return;
         }
-        if (!tracking_disabled(req->old_object) && tracking_disabled(req->object))
+        if (!tracking_disabled(req->old_object) && tracking_disabled(req->object)) {
             /* One tracked config fewer: a new revision for the Canary that tracks it. */
             change = "disabling its tracking (annotation " TRACKING_ANNOTATION ")";
-        else if (!content_changed(req->old_object, req->object, is_secret ? secret_keys : configmap_keys,
-                                  req->lossy))
+            rule = "config-untracked-in-flight";
+        } else if (!content_changed(req->old_object, req->object, is_secret ? secret_keys : configmap_keys,
+                                    req->lossy)) {
             return;
+        }
     } else {
         return;
     }
@@ -104,6 +108,7 @@ void validate_config(const struct admission_request *req, const struct policy_co
     guard_subject_init(req, &s);
     s.relation = "is tracked by";
     s.change = change;
+    s.rule = rule;
     snprintf(ref, sizeof(ref), "%s/%s", is_secret ? "secret" : "configmap", s.name);
     memset(&info, 0, sizeof(info));
     if (lookup && lookup->by_config)

@@ -96,7 +96,9 @@ void validate_target(const struct admission_request *req, const struct policy_co
     guard_subject_init(req, &s);
     s.relation = "is the target of";
     s.change = "a new pod template";
+    s.rule = "template-in-flight";
     if (runs_flagger(req, &s, cfg)) {
+        s.rule = "flagger-upgrade-in-flight";
         /* Flagger hashes a target's template over its own Go structs, which gain fields between
          * versions: a new Flagger can see a new revision in every release in flight, once. */
         guard_decide_any(req, cfg, lookup, NULL, &s,

@@ -11,7 +11,8 @@ for i in range(10000):
                                "labels": {"manual-gate.io/enabled": "true"}},
                   "spec": {"targetRef": {"apiVersion": "apps/v1", "kind": "Deployment", "name": "app-%d" % i},
                            "analysis": {"interval": "1m", "threshold": 14400}},
-                  "status": {"phase": "Progressing" if i % 3 == 0 else "Succeeded", "canaryWeight": 10}})
+                  "status": {"phase": "Progressing" if i % 3 == 0 else "Succeeded", "canaryWeight": 10,
+                             "failedChecks": i % 5, "lastTransitionTime": "2024-05-02T09:14:00Z"}})
 json.dump({"apiVersion": "v1", "kind": "List", "metadata": {"resourceVersion": "1"}, "items": items},
           open(out + "/canaries.json", "w"))
 

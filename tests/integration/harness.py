@@ -140,6 +140,16 @@ class Server:
         os.unlink(self.log.name)
 
 
+def stop_checked(server):
+    """Stop a server a test started and remove its log; AssertionError with the log's end when it did not
+    exit 0 (sanitizer findings, leaks, crashes)."""
+    rc = server.stop()
+    logs = server.logs()
+    os.unlink(server.log.name)
+    if rc != 0:
+        raise AssertionError("manual-gate exited %s:\n%s" % (rc, logs[-4000:]))
+
+
 def wait_ready(server, timeout=10):
     """The file source is read in the background: wait until /readyz says the first list is in."""
     deadline = time.time() + timeout

@@ -1,7 +1,7 @@
 """Test-only stand-in for the Kubernetes API server: the canaries.flagger.app v1beta1 resource in all
-namespaces, as manual-gate's Canary cache reads it, plus (standin_resources.py) the namespaced objects,
-services proxy and RBAC that the operator commands use through kubectl, and /version, which some kubectl
-wrappers ask first.
+namespaces, as manual-gate's Canary cache reads it, core/v1 Event creation, as its Events queue posts, plus
+(standin_resources.py) the namespaced objects, services proxy and RBAC that the operator commands use
+through kubectl, and /version, which some kubectl wrappers ask first.
 
 It speaks the real wire format: GET /apis/flagger.app/v1beta1/canaries answers a CanaryList with
 metadata.resourceVersion and items, in pages (limit, metadata.continue); with ?watch=true it answers a
@@ -12,7 +12,12 @@ The test drives it: put()/delete() push events to open watches, bookmark(), drop
 mid-flight, gone_on_next_watch() answers the next watch with 410 Gone (an HTTP 410 or an ERROR event with
 code 410), require_token() answers 401 unless the bearer token matches, go_down()/come_back() refuse
 connections and listen again on the same port. requests() says what the client asked, so a test can
-check the resourceVersion a resumed watch starts from. Plain HTTP, or TLS with the harness certificates."""
+check the resourceVersion a resumed watch starts from.
+
+Events: POST /api/v1/namespaces/NS/events answers 201 with the Event (checked as the API server checks it:
+kind Event, metadata.namespace and involvedObject.namespace equal to NS, a name) and records it; events()
+returns them. hold_events() makes each POST wait until release_events(), event_status(code) answers
+every POST with that status instead. Plain HTTP, or TLS with the harness certificates."""
 import base64
 import copy
 import json
@@ -42,6 +47,11 @@ class _Watch:
         self.queue = []
         self.dropped = False
         self.ended = False
+
+
+def _is_event_post(path):
+    parts = urllib.parse.urlsplit(path).path.split("/")
+    return len(parts) == 6 and parts[:4] == ["", "api", "v1", "namespaces"] and parts[5] == "events"
 
 
 class _Handler(BaseHTTPRequestHandler):
@@ -106,6 +116,8 @@ class _Handler(BaseHTTPRequestHandler):
         return self._list(query, record)
 
     def do_POST(self):
+        if _is_event_post(self.path):
+            return self._post_event()
         url, query, _, body, record, tokens = self._begin("POST")
         if tokens is not None and self.headers.get("Authorization") not in ["Bearer " + t for t in tokens]:
             return self._json(401, status_body(401, "Unauthorized", "Unauthorized"), record)
@@ -135,6 +147,49 @@ class _Handler(BaseHTTPRequestHandler):
         self.end_headers()
         self.wfile.write(data)
         self.wfile.flush()
+
+    def _post_event(self):
+        """POST /api/v1/namespaces/NS/events: recorded, held or refused as the test says."""
+        api = self.server.api
+        url = urllib.parse.urlsplit(self.path)
+        record = {"path": url.path, "query": {}, "watch": None, "method": "POST",
+                  "authorization": self.headers.get("Authorization"), "status": None}
+        with api.cond:
+            api._requests.append(record)
+        length = int(self.headers.get("Content-Length") or 0)
+        body = self.rfile.read(length)
+        parts = url.path.split("/")
+        with api.cond:
+            tokens = api._tokens
+            api._events_waiting += 1
+            api.cond.notify_all()
+            while api._events_held and not api._stopping:
+                api.cond.wait(0.1)
+            api._events_waiting -= 1
+            status = api._event_status
+        if tokens is not None and self.headers.get("Authorization") not in ["Bearer " + t for t in tokens]:
+            return self._json(401, status_body(401, "Unauthorized", "Unauthorized"), record)
+        if self.headers.get("Content-Type", "").split(";")[0] != "application/json":
+            return self._json(415, status_body(415, "UnsupportedMediaType", "want application/json"), record)
+        try:
+            ev = json.loads(body)
+        except ValueError:
+            return self._json(400, status_body(400, "BadRequest", "not JSON"), record)
+        ns = parts[4]
+        meta = ev.get("metadata") or {}
+        inv = ev.get("involvedObject") or {}
+        if ev.get("kind") != "Event" or ev.get("apiVersion") != "v1" or not meta.get("name") or \
+                meta.get("namespace") != ns or inv.get("namespace") != ns:
+            return self._json(422, status_body(422, "Invalid", "Event is invalid"), record)
+        if status is not None:
+            return self._json(status, status_body(status, "InternalError", "stand-in told to fail Events"), record)
+        with api.cond:
+            api._rv += 1
+            meta["resourceVersion"] = str(api._rv)
+            meta["uid"] = "event-%d" % api._rv
+            api._events.append(ev)
+            api.cond.notify_all()
+        return self._json(201, ev, record)
 
     def _json(self, code, obj, record):
         body = json.dumps(obj).encode()
@@ -260,6 +315,10 @@ class StandinAPIServer:
         self._conns = set()
         self._gone_next_watch = None
         self._list_status = None
+        self._events = []
+        self._events_held = False
+        self._events_waiting = 0
+        self._event_status = None
         self._stopping = False
         self._httpd = None
         self.resources = Resources(self)
@@ -414,6 +473,44 @@ class StandinAPIServer:
 
     def stop(self):
         self.go_down()
+
+    # ---- Events ----
+
+    def events(self):
+        """The Events accepted so far, in order."""
+        with self.cond:
+            return copy.deepcopy(self._events)
+
+    def wait_events(self, n, timeout=10):
+        """Wait until at least n Events were accepted; returns them."""
+        deadline = time.time() + timeout
+        with self.cond:
+            while len(self._events) < n and time.time() < deadline:
+                self.cond.wait(0.05)
+            return copy.deepcopy(self._events)
+
+    def hold_events(self):
+        """Make every Event POST wait (the connection stays open) until release_events()."""
+        with self.cond:
+            self._events_held = True
+
+    def release_events(self):
+        with self.cond:
+            self._events_held = False
+            self.cond.notify_all()
+
+    def wait_event_posts_waiting(self, n, timeout=10):
+        """Wait until n Event POSTs are being held; True if it happened."""
+        deadline = time.time() + timeout
+        with self.cond:
+            while self._events_waiting < n and time.time() < deadline:
+                self.cond.wait(0.05)
+            return self._events_waiting >= n
+
+    def event_status(self, code):
+        """Answer every Event POST with this HTTP status (None: accept them again)."""
+        with self.cond:
+            self._event_status = code
 
     # ---- what the client did ----
 

@@ -1,6 +1,10 @@
 """The install manifests (manifests/), the path without cert-manager (certs/install-secret.sh) and the
 Dockerfile, checked without a cluster:
 
+- every rendered object validates against Kubernetes' own OpenAPI schemas, offline, with the npm packages
+  kubernetes-models, @kubernetes-models/cert-manager and @kubernetes-models/prometheus-operator
+  (tests/k8s-schema/, pinned by its package-lock.json; `make deps` and `make integration` run npm ci);
+
 - every variant renders with `kubectl kustomize`;
 - every rendered object passes `kubectl apply --dry-run=client --validate=false`. kubectl needs an API
   server's discovery to map kinds to resources even for a client dry run, so the test serves a fake
@@ -40,6 +44,7 @@ VARIANTS = {
     "cert-manager": "manifests/overlays/cert-manager",
     "no-match-conditions": "manifests/overlays/no-match-conditions",
     "secrets": "manifests/overlays/secrets",
+    "prometheus-operator": "manifests/overlays/prometheus-operator",
 }
 # The output of certs/install-secret.sh (default rules + rendered caBundle), checked like a variant.
 SECRET_PATH = "install-secret"
@@ -64,16 +69,17 @@ WEBHOOKS = {
                        [("", "v1", {"secrets"}, {"UPDATE", "DELETE"})]),
 }
 DEFAULT_HOOKS = {MUTATE_CANARIES, VALIDATE_CANARIES, VALIDATE_WORKLOADS, VALIDATE_CONFIGMAPS}
+IMAGE = "registry.example.com/platform/manual-gate:v9.8.7"  # what the tests render install-secret.sh with
 FILTERED_HOOKS = {VALIDATE_WORKLOADS, VALIDATE_CONFIGMAPS, VALIDATE_SECRETS}
 
 # variant: (webhook names, names carrying matchConditions, CA source: "none", "inject" or "bundle")
 EXPECT = {
-    "default": (DEFAULT_HOOKS, {VALIDATE_WORKLOADS, VALIDATE_CONFIGMAPS}, "none"),
-    "cert-manager": (DEFAULT_HOOKS, {VALIDATE_WORKLOADS, VALIDATE_CONFIGMAPS}, "inject"),
+    "default": (DEFAULT_HOOKS, DEFAULT_HOOKS, "none"),
+    "cert-manager": (DEFAULT_HOOKS, DEFAULT_HOOKS, "inject"),
     "no-match-conditions": (DEFAULT_HOOKS, set(), "none"),
-    "secrets": (DEFAULT_HOOKS | {VALIDATE_SECRETS},
-                {VALIDATE_WORKLOADS, VALIDATE_CONFIGMAPS, VALIDATE_SECRETS}, "none"),
-    SECRET_PATH: (DEFAULT_HOOKS, {VALIDATE_WORKLOADS, VALIDATE_CONFIGMAPS}, "bundle"),
+    "secrets": (DEFAULT_HOOKS | {VALIDATE_SECRETS}, DEFAULT_HOOKS | {VALIDATE_SECRETS}, "none"),
+    "prometheus-operator": (DEFAULT_HOOKS, DEFAULT_HOOKS, "none"),
+    SECRET_PATH: (DEFAULT_HOOKS, DEFAULT_HOOKS, "bundle"),
 }
 
 QUALIFIED = r"[a-z0-9]([-a-z0-9]*[a-z0-9])?"
@@ -87,7 +93,8 @@ WEBHOOK_ENTRY_SCHEMA = {
         # The API server wants a fully qualified name: at least three DNS labels.
         "name": {"type": "string", "maxLength": 253, "pattern": "^%s(\\.%s){2,}$" % (QUALIFIED, QUALIFIED)},
         "admissionReviewVersions": {"const": ["v1"]},
-        "sideEffects": {"const": "None"},
+        # Events about denials and overrides are side effects, never made on a dry run.
+        "sideEffects": {"const": "NoneOnDryRun"},
         "matchPolicy": {"const": "Equivalent"},
         "failurePolicy": {"enum": ["Fail", "Ignore"]},
         "timeoutSeconds": {"type": "integer", "minimum": 1, "maximum": 30},
@@ -227,6 +234,10 @@ DISCOVERY = {
                                           ("clusterrolebindings", "ClusterRoleBinding", False),
                                           ("roles", "Role", True), ("rolebindings", "RoleBinding", True)],
     ("policy", "v1"): [("poddisruptionbudgets", "PodDisruptionBudget", True)],
+    ("scheduling.k8s.io", "v1"): [("priorityclasses", "PriorityClass", False)],
+    ("networking.k8s.io", "v1"): [("networkpolicies", "NetworkPolicy", True)],
+    ("monitoring.coreos.com", "v1"): [("servicemonitors", "ServiceMonitor", True),
+                                      ("prometheusrules", "PrometheusRule", True)],
     ("admissionregistration.k8s.io", "v1"): [
         ("mutatingwebhookconfigurations", "MutatingWebhookConfiguration", False),
         ("validatingwebhookconfigurations", "ValidatingWebhookConfiguration", False)],
@@ -336,6 +347,7 @@ def cel_parse(src):
         pos = m.end()
     toks.append(("end", None))
     i = [0]
+    bound = []  # variables of the exists() macros being parsed
 
     def peek():
         return toks[i[0]]
@@ -373,11 +385,31 @@ def cel_parse(src):
             return ("not", unary())
         return member()
 
+    def method(node, name):
+        """A call on node: the exists(var, predicate) macro or string contains(substring)."""
+        take("op", "(")
+        if name == "exists":
+            var = take("id")[1]
+            if var in CEL_VARIABLES or var in ("has", "in", "true", "false", "null"):
+                raise CelError("exists() needs a fresh variable, not %r" % var)
+            take("op", ",")
+            bound.append(var)
+            body = expr()
+            bound.pop()
+            take("op", ")")
+            return ("exists", node, var, body)
+        if name == "contains":
+            arg = expr()
+            take("op", ")")
+            return ("contains", node, arg)
+        raise CelError("unknown function %r" % name)
+
     def member():
         node = primary()
         while peek() in (("op", "."), ("op", "[")):
             if take()[1] == ".":
-                node = ("get", node, take("id")[1])
+                name = take("id")[1]
+                node = method(node, name) if peek() == ("op", "(") else ("get", node, name)
             else:
                 node = ("index", node, expr())
                 take("op", "]")
@@ -397,6 +429,15 @@ def cel_parse(src):
             take()
             take("op", "}")
             return ("lit", {})
+        if kind == "op" and val == "[":
+            take()
+            items = []
+            while peek() != ("op", "]"):
+                items.append(expr())
+                if peek() != ("op", "]"):
+                    take("op", ",")
+            take("op", "]")
+            return ("list", items)
         if kind == "id":
             take()
             if val == "in":
@@ -410,7 +451,7 @@ def cel_parse(src):
                 if arg[0] != "get":
                     raise CelError("has() needs a field selection")
                 return ("has", arg[1], arg[2])
-            if val not in CEL_VARIABLES:
+            if val not in CEL_VARIABLES and val not in bound:
                 raise CelError("undeclared reference to %r" % val)
             return ("var", val)
         raise CelError("unexpected %r" % (val,))
@@ -424,6 +465,29 @@ def cel_eval(node, env):
     op = node[0]
     if op == "lit":
         return node[1]
+    if op == "list":
+        return [cel_eval(n, env) for n in node[1]]
+    if op == "exists":
+        # The macro folds with ||: a true element wins over an error in another, as in CEL.
+        items = cel_eval(node[1], env)
+        if isinstance(items, _Err) or not isinstance(items, list):
+            return items if isinstance(items, _Err) else _Err("exists() on a non-list")
+        err = None
+        for item in items:
+            v = cel_eval(node[3], dict(env, **{node[2]: item}))
+            if v is True:
+                return True
+            if v is not False:
+                err = v if isinstance(v, _Err) else _Err("exists() predicate not bool")
+        return err or False
+    if op == "contains":
+        a, b = cel_eval(node[1], env), cel_eval(node[2], env)
+        for v in (a, b):
+            if isinstance(v, _Err):
+                return v
+        if not isinstance(a, str) or not isinstance(b, str):
+            return _Err("contains() needs strings")
+        return b in a
     if op == "var":
         return env.get(node[1])
     if op in ("get", "has"):
@@ -554,6 +618,49 @@ CEL_CASES = [
 ]
 
 
+def gated_canary(label=None, hook_url=None, key="analysis", annotations=None):
+    """A Canary, gated by the label and/or a confirm-traffic-increase hook at hook_url, or not at all."""
+    c = {"apiVersion": "flagger.app/v1beta1", "kind": "Canary",
+         "metadata": {"name": "podinfo", "namespace": "test", "labels": {"app": "podinfo"}},
+         "spec": {"targetRef": {"apiVersion": "apps/v1", "kind": "Deployment", "name": "podinfo"},
+                  "service": {"port": 9898},
+                  key: {"interval": "1m", "threshold": 5, "maxWeight": 50, "stepWeight": 10,
+                        "webhooks": [{"name": "load-test", "type": "rollout",
+                                      "url": "http://flagger-loadtester.test/", "metadata": {"cmd": "hey"}}]}},
+         "status": {"phase": "Progressing", "canaryWeight": 10}}
+    if label is not None:
+        c["metadata"]["labels"]["manual-gate.io/enabled"] = label
+    if hook_url:
+        c["spec"][key]["webhooks"].insert(0, {"name": "gate-check", "type": "confirm-traffic-increase",
+                                              "url": hook_url})
+    if annotations:
+        c["metadata"]["annotations"] = annotations
+    return c
+
+
+CHECK_URL = "http://flagger-loadtester.test/gate/check"
+# (name, operation, old, new, expected call): the same for the mutating and the validating Canary webhook.
+CANARY_CEL_CASES = [
+    ("gated by the label", "CREATE", None, gated_canary(label="true"), True),
+    ("gated by a /gate/check hook", "CREATE", None, gated_canary(hook_url=CHECK_URL), True),
+    ("hook in canaryAnalysis", "UPDATE", gated_canary(key="canaryAnalysis"),
+     gated_canary(hook_url=CHECK_URL, key="canaryAnalysis"), True),
+    ("percent-escaped gate path", "CREATE", None, gated_canary(hook_url="http://lt.test/gate/%63heck"), True),
+    ("label false (manual-gate removes its hooks)", "UPDATE", gated_canary(), gated_canary(label="false"), True),
+    ("label with a bad value (denied)", "CREATE", None, gated_canary(label="yes"), True),
+    ("threshold to give back", "UPDATE", gated_canary(),
+     gated_canary(annotations={"manual-gate.io/original-threshold": "5"}), True),
+    ("un-gating: hook removed", "UPDATE", gated_canary(hook_url=CHECK_URL), gated_canary(), True),
+    ("un-gating: label removed", "UPDATE", gated_canary(label="true"), gated_canary(), True),
+    ("delete of a gated Canary", "DELETE", gated_canary(hook_url=CHECK_URL), None, True),
+    ("ungated create", "CREATE", None, gated_canary(), False),
+    ("ungated update", "UPDATE", gated_canary(), gated_canary(hook_url="http://lt.test/gate/approve"), False),
+    ("ungated delete", "DELETE", gated_canary(), None, False),
+    ("a hook without a url", "UPDATE", gated_canary(), (lambda c: (c["spec"]["analysis"]["webhooks"].append(
+        {"name": "x", "type": "rollout"}), c)[1])(gated_canary()), False),
+]
+
+
 # ---- rendering, once per run ---------------------------------------------------------------------
 
 _rendered = {}
@@ -565,7 +672,7 @@ def setUpModule():
     for name, path in VARIANTS.items():
         _rendered[name] = load(kustomize(path))
     _secret_out = tempfile.mkdtemp(prefix="mg-install-secret-")
-    p = run([os.path.join(ROOT, "certs", "install-secret.sh"), "--out", _secret_out])
+    p = run([os.path.join(ROOT, "certs", "install-secret.sh"), "--out", _secret_out, "--image", IMAGE])
     if p.returncode != 0:
         raise AssertionError("install-secret.sh failed: %s" % p.stderr)
     with open(os.path.join(_secret_out, "manual-gate.yaml")) as f:
@@ -607,7 +714,8 @@ class RenderTest(unittest.TestCase):
         core = {("Namespace", "manual-gate"), ("ServiceAccount", "manual-gate"), ("ClusterRole", "manual-gate"),
                 ("ClusterRoleBinding", "manual-gate"), ("Service", "manual-gate"), ("Deployment", "manual-gate"),
                 ("PodDisruptionBudget", "manual-gate"), ("MutatingWebhookConfiguration", "manual-gate"),
-                ("ValidatingWebhookConfiguration", "manual-gate")}
+                ("ValidatingWebhookConfiguration", "manual-gate"), ("PriorityClass", "manual-gate"),
+                ("NetworkPolicy", "manual-gate")}
         for v in all_variants():
             with self.subTest(variant=v):
                 got = [(o["kind"], o["metadata"]["name"]) for o in _rendered[v]]
@@ -615,13 +723,16 @@ class RenderTest(unittest.TestCase):
                 extra = set(got) - core
                 if v == "cert-manager":
                     self.assertEqual({k for k, _ in extra}, {"Issuer", "Certificate"})
+                elif v == "prometheus-operator":
+                    self.assertEqual(extra, {("ServiceMonitor", "manual-gate"), ("PrometheusRule", "manual-gate"),
+                                             ("ConfigMap", "manual-gate-dashboard")})
                 else:
                     self.assertEqual(extra, set())
                 self.assertTrue(core <= set(got), core - set(got))
 
     def test_namespaced_objects_live_in_manual_gate(self):
         cluster = {"Namespace", "ClusterRole", "ClusterRoleBinding", "MutatingWebhookConfiguration",
-                   "ValidatingWebhookConfiguration"}
+                   "ValidatingWebhookConfiguration", "PriorityClass"}
         for v in all_variants():
             for o in _rendered[v]:
                 with self.subTest(variant=v, kind=o["kind"]):
@@ -775,10 +886,122 @@ class MatchConditionTest(unittest.TestCase):
         self.assertIsInstance(cel_eval(cel_parse("object.data != {}"), env), _Err)
         self.assertIsInstance(cel_eval(cel_parse("oldObject.data == {}"), env), _Err)
 
+    def test_canary_conditions_send_gated_and_formerly_gated_canaries_only(self):
+        hooks = webhooks("default")
+        for hook in (MUTATE_CANARIES, VALIDATE_CANARIES):
+            self.assertEqual(hooks[hook][2]["failurePolicy"], "Fail")
+            conditions = hooks[hook][2]["matchConditions"]
+            for case, op, old, new, want in CANARY_CEL_CASES:
+                with self.subTest(webhook=hook, case=case):
+                    got = matches(conditions, op, new, old)
+                    self.assertNotIsInstance(got, _Err)
+                    self.assertIs(got, want)
+
+    def test_no_match_conditions_variant_sends_every_canary(self):
+        hooks = webhooks("no-match-conditions")
+        for hook in (MUTATE_CANARIES, VALIDATE_CANARIES):
+            self.assertNotIn("matchConditions", hooks[hook][2])
+
+    def test_evaluator_knows_exists_and_contains(self):
+        env = {"object": {"l": [{"u": "a/gate/check"}, {"v": 1}]}, "oldObject": None, "request": {}}
+        self.assertIs(cel_eval(cel_parse("object.l.exists(w, has(w.u) && w.u.contains('/gate/'))"), env), True)
+        self.assertIs(cel_eval(cel_parse("object.l.exists(w, has(w.u) && w.u.contains('%'))"), env), False)
+        # An error in one element is absorbed when another is true, and surfaces when none is.
+        self.assertIs(cel_eval(cel_parse("object.l.exists(w, w.u.contains('gate'))"), env), True)
+        self.assertIsInstance(cel_eval(cel_parse("object.l.exists(w, w.u.contains('x'))"), env), _Err)
+        self.assertIs(cel_eval(cel_parse("[object, oldObject].exists(o, o == null)"), env), True)
+        for bad in ("object.l.exists(object, true)", "object.l.exists(w, v)", "object.l.sort()", "w.u"):
+            with self.subTest(expression=bad):
+                with self.assertRaises(CelError):
+                    cel_parse(bad)
+
     def test_default_and_secrets_variants_share_the_base_conditions(self):
         a, b = webhooks("default"), webhooks("secrets")
         for name in (VALIDATE_WORKLOADS, VALIDATE_CONFIGMAPS):
             self.assertEqual(a[name][2], b[name][2])
+
+
+class KubernetesSchemaTest(unittest.TestCase):
+    def test_every_rendered_object_validates_against_kubernetes_schemas(self):
+        validator = os.path.join(ROOT, "tests", "k8s-schema", "validate.mjs")
+        for v in all_variants():
+            with self.subTest(variant=v):
+                p = subprocess.run(["node", validator], input=json.dumps(_rendered[v]), capture_output=True,
+                                   text=True, timeout=120, cwd=os.path.dirname(validator))
+                results = [json.loads(l) for l in p.stdout.splitlines()]
+                self.assertEqual(len(results), len(_rendered[v]), p.stderr)
+                self.assertEqual([r for r in results if r["error"]], [])
+                self.assertEqual(p.returncode, 0, p.stderr)
+
+    def test_validator_refuses_what_the_api_server_would(self):
+        bad = copy.deepcopy(one("default", "ValidatingWebhookConfiguration"))
+        bad["webhooks"][0]["failurePolicy"] = "Sometimes"
+        svc = copy.deepcopy(one("default", "Service"))
+        svc["spec"]["ports"][0]["port"] = "https"
+        unknown = {"apiVersion": "example.com/v1", "kind": "Gadget", "metadata": {"name": "x"}}
+        validator = os.path.join(ROOT, "tests", "k8s-schema", "validate.mjs")
+        p = subprocess.run(["node", validator], input=json.dumps([bad, svc, unknown]), capture_output=True, text=True,
+                           timeout=120, cwd=os.path.dirname(validator))
+        errors = [json.loads(l)["error"] for l in p.stdout.splitlines()]
+        self.assertEqual(p.returncode, 1)
+        self.assertEqual(len(errors), 3)
+        self.assertIn("failurePolicy", errors[0])
+        self.assertIn("port", errors[1])
+        self.assertIn("no schema", errors[2])
+
+
+class InstallTest(unittest.TestCase):
+    def test_version_label_and_image_tag_follow_the_version_file(self):
+        with open(os.path.join(ROOT, "VERSION")) as f:
+            version = f.read().strip()
+        for v in VARIANTS:
+            with self.subTest(variant=v):
+                for o in _rendered[v]:
+                    self.assertEqual(o["metadata"]["labels"].get("app.kubernetes.io/version"), version, o["kind"])
+                pod = one(v, "Deployment")["spec"]["template"]
+                self.assertEqual(pod["metadata"]["labels"].get("app.kubernetes.io/version"), version)
+                self.assertEqual(pod["spec"]["containers"][0]["image"], "manual-gate:" + version)
+                # The version is no selector: a new release must not orphan the old pods.
+                self.assertNotIn("app.kubernetes.io/version", one(v, "Deployment")["spec"]["selector"]["matchLabels"])
+
+    def test_install_secret_deploys_the_image_it_is_given(self):
+        objs = _rendered[SECRET_PATH]
+        pod = one(SECRET_PATH, "Deployment")["spec"]["template"]
+        self.assertEqual(pod["spec"]["containers"][0]["image"], IMAGE)
+        self.assertTrue(all(o["metadata"]["labels"]["app.kubernetes.io/version"] == "9.8.7" for o in objs))
+
+    def test_install_secret_and_make_manifests_want_an_image(self):
+        out = tempfile.mkdtemp(prefix="mg-noimage-")
+        self.addCleanup(shutil.rmtree, out, True)
+        p = run([os.path.join(ROOT, "certs", "install-secret.sh"), "--out", out])
+        self.assertEqual(p.returncode, 2)
+        self.assertIn("give --image", p.stderr)
+        for bad in ("manual-gate", "reg:5000/manual-gate", "x@sha256:abc", "a b:1"):
+            with self.subTest(image=bad):
+                p = run([os.path.join(ROOT, "certs", "install-secret.sh"), "--out", out, "--image", bad])
+                self.assertEqual(p.returncode, 2)
+                self.assertIn("is not NAME:TAG", p.stderr)
+        p = run(["make", "--no-print-directory", "manifests"])
+        self.assertNotEqual(p.returncode, 0)
+        self.assertIn("make manifests IMAGE=", p.stderr)
+        self.assertFalse(os.listdir(out))
+
+    def test_network_policy_admits_the_https_port_and_reaches_only_api_and_dns(self):
+        for v in all_variants():
+            np = one(v, "NetworkPolicy")["spec"]
+            pod = one(v, "Deployment")["spec"]["template"]
+            with self.subTest(variant=v):
+                self.assertTrue(selector_matches(np["podSelector"], pod["metadata"]["labels"]))
+                self.assertEqual(sorted(np["policyTypes"]), ["Egress", "Ingress"])
+                ports = [p for rule in np["ingress"] for p in rule["ports"]]
+                container = {p["containerPort"] for p in pod["spec"]["containers"][0]["ports"]}
+                self.assertEqual({p["port"] for p in ports}, container)
+                self.assertTrue(all("from" not in r for r in np["ingress"]))
+                egress = {(p["protocol"], p["port"]) for r in np["egress"] for p in r["ports"]}
+                self.assertEqual(egress, {("TCP", 443), ("TCP", 6443), ("UDP", 53), ("TCP", 53)})
+                dns = [r for r in np["egress"] if any(p["port"] == 53 for p in r["ports"])][0]
+                self.assertEqual(dns["to"][0]["namespaceSelector"]["matchLabels"],
+                                 {"kubernetes.io/metadata.name": "kube-system"})
 
 
 class DeploymentTest(unittest.TestCase):
@@ -873,25 +1096,37 @@ class DeploymentTest(unittest.TestCase):
         for v in all_variants():
             spec = self.pod(v)["spec"]
             c = spec["containers"][0]
-            cmd = c["lifecycle"]["preStop"]["exec"]["command"]
+            # The kubelet's own sleep: the image has no shell and no sleep binary to exec.
+            pre_stop = c["lifecycle"]["preStop"]
             with self.subTest(variant=v):
-                self.assertEqual(os.path.basename(cmd[0]), "sleep")
+                self.assertEqual(list(pre_stop), ["sleep"])
                 drain = int(c["args"][c["args"].index("--shutdown-timeout") + 1])
-                self.assertGreater(spec["terminationGracePeriodSeconds"], int(cmd[1]) + drain)
+                self.assertGreater(spec["terminationGracePeriodSeconds"], pre_stop["sleep"]["seconds"] + drain)
+
+    def test_runs_at_its_own_priority(self):
+        for v in all_variants():
+            spec = self.pod(v)["spec"]
+            pc = one(v, "PriorityClass")
+            with self.subTest(variant=v):
+                self.assertEqual(spec["priorityClassName"], pc["metadata"]["name"])
+                self.assertIs(pc["globalDefault"], False)
+                self.assertGreater(pc["value"], 0)
+                self.assertLess(pc["value"], 1000000000)  # below the system-* classes
 
 
 class RbacAndSelectorTest(unittest.TestCase):
-    def test_cluster_role_only_reads_canaries(self):
+    def test_cluster_role_reads_canaries_and_creates_events_only(self):
         for v in all_variants():
             with self.subTest(variant=v):
                 roles = [o for o in _rendered[v] if o["kind"] in ("ClusterRole", "Role")]
                 self.assertEqual(len(roles), 1)
                 rules = roles[0]["rules"]
-                self.assertEqual(len(rules), 1)
-                self.assertEqual(sorted(rules[0]), ["apiGroups", "resources", "verbs"])
-                self.assertEqual(rules[0]["apiGroups"], ["flagger.app"])
-                self.assertEqual(rules[0]["resources"], ["canaries"])
-                self.assertEqual(sorted(rules[0]["verbs"]), ["get", "list", "watch"])
+                self.assertEqual(len(rules), 2)
+                for r in rules:
+                    self.assertEqual(sorted(r), ["apiGroups", "resources", "verbs"])
+                got = {(tuple(r["apiGroups"]), tuple(r["resources"]), tuple(sorted(r["verbs"]))) for r in rules}
+                self.assertEqual(got, {(("flagger.app",), ("canaries",), ("get", "list", "watch")),
+                                       (("",), ("events",), ("create",))})
 
     def test_binding_gives_the_role_to_the_pods_service_account(self):
         for v in all_variants():
@@ -972,13 +1207,18 @@ class CertificateTest(unittest.TestCase):
 
     def test_install_secret_renders_the_default_rules_unchanged(self):
         def strip(objs):
+            """Without what the script adds: the caBundle, the image and its version."""
             out = copy.deepcopy(objs)
             for o in out:
+                o["metadata"]["labels"].pop("app.kubernetes.io/version", None)
                 for w in o.get("webhooks") or []:
                     w["clientConfig"].pop("caBundle", None)
+                if o["kind"] == "Deployment":
+                    o["spec"]["template"]["metadata"]["labels"].pop("app.kubernetes.io/version", None)
+                    o["spec"]["template"]["spec"]["containers"][0]["image"] = "?"
             return out
 
-        self.assertEqual(strip(_rendered[SECRET_PATH]), _rendered["default"])
+        self.assertEqual(strip(_rendered[SECRET_PATH]), strip(_rendered["default"]))
 
     def test_install_secret_rerun_renews_under_the_same_ca(self):
         out = tempfile.mkdtemp(prefix="mg-renew-")
@@ -986,7 +1226,7 @@ class CertificateTest(unittest.TestCase):
         script = os.path.join(ROOT, "certs", "install-secret.sh")
         seen = []
         for _ in range(2):
-            p = run([script, "--out", out, "--kustomize", "manifests/overlays/secrets"])
+            p = run([script, "--out", out, "--kustomize", "manifests/overlays/secrets", "--image", IMAGE])
             self.assertEqual(p.returncode, 0, p.stderr)
             with open(os.path.join(out, "manual-gate.yaml")) as f:
                 bundles = {w["clientConfig"]["caBundle"] for o in load(f.read()) for w in o.get("webhooks") or []}
@@ -1000,7 +1240,7 @@ class CertificateTest(unittest.TestCase):
         out = tempfile.mkdtemp(prefix="mg-refuse-")
         self.addCleanup(shutil.rmtree, out, True)
         p = run([os.path.join(ROOT, "certs", "install-secret.sh"), "--out", out,
-                 "--kustomize", "manifests/overlays/cert-manager"])
+                 "--kustomize", "manifests/overlays/cert-manager", "--image", IMAGE])
         self.assertNotEqual(p.returncode, 0)
         self.assertIn("cert-manager", p.stderr)
         self.assertFalse(os.path.exists(os.path.join(out, "manual-gate.yaml")))
@@ -1016,25 +1256,30 @@ class DockerfileTest(unittest.TestCase):
     def instructions(self, name):
         return [ln.split(None, 1)[1] for ln in self.lines if ln.split(None, 1)[0].upper() == name]
 
-    def test_builds_on_bookworm_and_runs_on_slim_as_the_deployment_user(self):
+    def test_build_image_by_digest_and_runtime_from_scratch(self):
+        args = dict(a.split("=", 1) for a in self.instructions("ARG") if "=" in a)
+        self.assertRegex(args["BUILD_IMAGE"], r"^debian:bookworm@sha256:[0-9a-f]{64}$")
         froms = self.instructions("FROM")
-        self.assertEqual(len(froms), 2)
-        self.assertTrue(froms[0].startswith("debian:bookworm "), froms)
-        self.assertEqual(froms[1], "debian:bookworm-slim")
+        self.assertEqual(froms, ["${BUILD_IMAGE} AS build", "scratch"])
         user = self.instructions("USER")[-1]
         uid = one("default", "Deployment")["spec"]["template"]["spec"]["securityContext"]["runAsUser"]
         self.assertEqual(user.split(":")[0], str(uid))
         self.assertEqual(self.instructions("EXPOSE"), ["8443"])
 
-    def test_runtime_stage_installs_only_the_runtime_libraries(self):
+    def test_runtime_stage_is_the_rootfs_only(self):
         runtime = self.lines[[i for i, ln in enumerate(self.lines) if ln.startswith("FROM")][1]:]
-        pkgs = set()
-        for ln in runtime:
-            m = re.search(r"apt-get install ([^&]*)", ln)
-            if m:
-                pkgs |= {w for w in m.group(1).split() if not w.startswith("-")}
-        self.assertEqual(pkgs, {"libmicrohttpd12", "libcjson1", "libcurl4", "libyaml-0-2", "libssl3",
-                                "libgnutls30", "ca-certificates"})
+        self.assertEqual([ln for ln in runtime if ln.split()[0] in ("RUN", "ADD")], [])
+        self.assertEqual(self.instructions("COPY")[-1], "--from=build /rootfs/ /")
+        run_lines = " ".join(self.instructions("RUN"))
+        self.assertIn("make rootfs ROOTFS=/rootfs", run_lines)
+        self.assertIn('MG_VERSION="$MG_VERSION" MG_COMMIT="$MG_COMMIT"', run_lines)
+
+    def test_packages_are_pinned_to_versions(self):
+        m = re.search(r"apt-get install ([^&]*)", " ".join(self.instructions("RUN")))
+        pkgs = [w for w in m.group(1).split() if not w.startswith("-")]
+        self.assertTrue(pkgs)
+        for p in pkgs:
+            self.assertRegex(p, r"^[a-z0-9.+-]+=[0-9][^=\s]*$")
 
     def test_entrypoint_serves_with_the_mounted_certificate(self):
         entry = json.loads(self.instructions("ENTRYPOINT")[-1])

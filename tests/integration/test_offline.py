@@ -280,7 +280,7 @@ class FlagTest(unittest.TestCase):
                           (["mutate", "--fail-open", "f.yaml"], "--fail-open is not a flag of mutate"),
                           (["serve", "-w"], "--write is not a flag of serve"),
                           (["mutate", "--frobnicate", "f.yaml"], "unknown flag '--frobnicate'"),
-                          (["mutate", "--check=yes", "f.yaml"], "--check takes no value"),
+                          (["mutate", "--check=maybe", "f.yaml"], "--check is a boolean"),
                           (["mutate"], "give PATH..."),
                           (["mutate", "-w", "--check", "f.yaml"], "give one of them"),
                           (["mutate", "-w", "-"], "-w cannot write to stdin")):
@@ -333,17 +333,34 @@ class ReadmeRecipesTest(TempDirTest):
         self.assertEqual((rc, out.splitlines()), (0, staged), err)
         self.assertEqual(mutate("--check", *staged, cwd=self.tmp), (0, "", ""))
 
-    def test_flag_table_names_the_commands_as_help_does(self):
+    def test_flag_table_names_the_commands_and_variables_as_help_does(self):
         with open(os.path.join(harness.ROOT, "README.md")) as f:
             rows = [l.split("|") for l in f.read().split("## Command line")[1].splitlines() if l.startswith("| `")]
         table = {}
         for row in rows:
-            for flag in re.findall(r"`(-[-a-z]+)", row[1]):
-                table[flag] = set(c.strip() for c in row[2].split(","))
+            envs = re.findall(r"`(MANUAL_GATE_[A-Z_]+)`", row[3])
+            flags = [f for f in re.findall(r"`(-[-a-z]+)", row[1]) if f.startswith("--")]
+            self.assertLessEqual(len(envs), 1, row)
+            for flag in flags:
+                self.assertNotIn(flag, table, "one row per flag")
+                table[flag] = (set(c.strip() for c in row[2].split(",")), envs[0] if envs else None)
         for command in ("serve", "mutate"):
-            helped = set(re.findall(r"(?<![a-z])(--[a-z][-a-z]*)", run(command, "--help")[1])) - {"--help"}
+            rc, out, _ = run(command, "--help")
+            helped = {}
+            for m in re.finditer(r"^  (?:-[a-z], )?(--[a-z][-a-z]*)\b.*?(?:\[(MANUAL_GATE_[A-Z_]+)\])?$", out, re.M):
+                helped[m.group(1)] = m.group(2)
+            helped.pop("--help")
             with self.subTest(command=command):
-                self.assertEqual(helped, {f for f, cmds in table.items() if command in cmds and f.startswith("--")})
+                self.assertEqual(rc, 0)
+                self.assertEqual(helped, {f: env for f, (cmds, env) in table.items() if command in cmds})
+
+    def test_help_is_per_command(self):
+        serve, mutate = run("serve", "--help")[1], run("mutate", "--help")[1]
+        self.assertNotEqual(serve, mutate)
+        self.assertIn("--tls-cert", serve)
+        self.assertNotIn("--tls-cert", mutate)
+        self.assertIn("--diff", mutate)
+        self.assertNotIn("--diff", serve)
 
 
 class LimitsTest(TempDirTest):

@@ -1,7 +1,8 @@
 """Static checks of webhook/, each one reported as a test: the include layers that docs/design.md draws
 (no module includes a higher one, every file is in the picture), function size and complexity (pmccabe:
 no function over 60 lines or cyclomatic complexity 20 unless a comment just above it says it is a
-state-machine parser), and file size (no .c over 600 lines). Prints "static: N passed, N failed[, N
+state-machine parser), file size (no .c over 600 lines), and the rule ids the policies deny with, each
+listed in docs/design.md's "Rule ids" table (metrics and logs name them: a user looks them up there). Prints "static: N passed, N failed[, N
 skipped]" and appends the counts to $RESULTS for tests/summary.sh."""
 import glob
 import os
@@ -87,9 +88,33 @@ def check_file_sizes():
     return problems
 
 
+# Where a rule id is given: decision_deny(d, "id", ...), decision_override(d, "id", ...), a guard subject's
+# rule ("s.rule = ..."), a local "rule = ..." handed to one, and guard.c's rule of the unknown state.
+RULE_SITES = re.compile(r'(?:decision_deny\(d, |decision_override\(d, |\bs\.rule = |(?<![.\w\]])\*?rule = |'
+                        r'#define GUARD_RULE_UNKNOWN )"([a-z0-9-]+)"')
+
+
+def check_rules():
+    code = set()
+    for path in sorted(glob.glob(os.path.join(WEBHOOK, "*.c"))):
+        with open(path) as f:
+            code |= set(RULE_SITES.findall(f.read()))
+    with open(os.path.join(ROOT, "docs", "design.md")) as f:
+        text = f.read()
+    section = text[text.index("## Rule ids"):]
+    section = section[:section.index("\n## ", 1)]
+    documented = set(re.findall(r"^\| `([a-z0-9-]+)` \|", section, re.M))
+    problems = ["rule %s is used in webhook/ but not listed in docs/design.md's Rule ids" % r
+                for r in sorted(code - documented)]
+    problems += ["rule %s is listed in docs/design.md but used nowhere" % r for r in sorted(documented - code)]
+    if len(code) < 20:
+        problems.append("found only %d rule ids: the pattern no longer matches the code" % len(code))
+    return problems
+
+
 def main():
     checks = [("layers", check_layers, None), ("file_sizes", check_file_sizes, None),
-              ("complexity", check_complexity, "pmccabe")]
+              ("complexity", check_complexity, "pmccabe"), ("rules", check_rules, None)]
     passed = failed = skipped = 0
     for name, fn, tool in checks:
         if tool and not shutil.which(tool):

@@ -315,6 +315,59 @@ static void modified_phase_changes_release_state(void)
     cache_stop(c);
 }
 
+struct seen {
+    int n, gated;
+    struct canary_info podinfo;
+};
+
+static void see(void *ctx, const struct canary_info *info)
+{
+    struct seen *s = ctx;
+
+    s->n++;
+    s->gated += info->gated;
+    if (strcmp(info->name, "podinfo") == 0)
+        s->podinfo = *info;
+}
+
+/* What /metrics reads: every Canary once, with the status fields a gated release shows, as events change
+ * them. */
+static void each_visits_every_canary_with_its_status(void)
+{
+    struct cache *c = cache_new(60);
+    cJSON *items[3], *p;
+    struct seen s;
+
+    items[0] = canary("test", "podinfo", "Deployment", "podinfo", "Progressing", 1, 10);
+    items[1] = canary("test", "frontend", "Deployment", "frontend", "Progressing", 0, 20);
+    items[2] = canary("other", "backend", "DaemonSet", "backend", "Succeeded", 1, 0);
+    give_list(c, "1", items, 3);
+    memset(&s, 0, sizeof(s));
+    cache_each(c, see, &s);
+    CHECK_INT(s.n, 3);
+    CHECK_INT(s.gated, 2);
+    CHECK_INT(s.podinfo.weight, 10);
+    CHECK_INT(s.podinfo.last_transition, 0);
+    p = canary("test", "podinfo", "Deployment", "podinfo", "Progressing", 1, 30);
+    cJSON_AddStringToObject(cJSON_GetObjectItem(p, "metadata"), "uid", "4b1c-uid");
+    cJSON_AddNumberToObject(cJSON_GetObjectItem(p, "status"), "failedChecks", 2);
+    cJSON_AddStringToObject(cJSON_GetObjectItem(p, "status"), "lastTransitionTime", "2024-05-02T09:14:00Z");
+    cJSON_AddNumberToObject(cJSON_GetObjectItem(cJSON_GetObjectItem(p, "spec"), "analysis"), "threshold", 14400);
+    CHECK_INT(give_event(c, "MODIFIED", p, "2"), 0);
+    memset(&s, 0, sizeof(s));
+    cache_each(c, see, &s);
+    CHECK_INT(s.n, 3);
+    CHECK_INT(s.podinfo.weight, 30);
+    CHECK_INT(s.podinfo.failed_checks, 2);
+    CHECK(s.podinfo.threshold == 14400);
+    CHECK_INT(s.podinfo.last_transition, 1714641240);
+    CHECK_STR(s.podinfo.uid, "4b1c-uid");
+    cache_stop(c);
+    memset(&s, 0, sizeof(s));
+    cache_each(NULL, see, &s);
+    CHECK_INT(s.n, 0);
+}
+
 static void gated_in_flight_canary_wins_a_shared_target(void)
 {
     /* Every order of three Canaries on one Deployment: the gated one in flight is returned. */
@@ -795,7 +848,7 @@ static void kube_escape_quotes_query_values(void)
     free(e);
 }
 
-TEST_MAIN("cache",
+TEST_MAIN("cache", TEST(each_visits_every_canary_with_its_status),
           TEST(lookup_unknown_before_first_list),
           TEST(list_fills_lookup_by_target),
           TEST(lookup_by_tracked_config),

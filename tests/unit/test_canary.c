@@ -298,7 +298,74 @@ static void canary_next_weight_follows_flaggers_step_plan(void)
     }
 }
 
-TEST_MAIN("canary", TEST(canary_next_weight_follows_flaggers_step_plan),
+/* status.lastTransitionTime as Flagger's metav1.Time writes it (RFC 3339, UTC), and what else RFC 3339
+ * allows; anything else reads as unknown (0), never as a wrong time. */
+static void canary_last_transition_reads_rfc3339(void)
+{
+    static const struct { const char *status; long long want; } cases[] = {
+        {"{\"lastTransitionTime\":\"2024-05-02T09:14:00Z\"}", 1714641240LL},
+        {"{\"lastTransitionTime\":\"2024-05-02T09:14:00.123456Z\"}", 1714641240LL},
+        {"{\"lastTransitionTime\":\"2024-05-02T11:14:00+02:00\"}", 1714641240LL},
+        {"{\"lastTransitionTime\":\"2024-05-02T04:44:00-04:30\"}", 1714641240LL},
+        {"{\"lastTransitionTime\":\"1970-01-01T00:00:00Z\"}", 0},
+        {"{\"lastTransitionTime\":\"2024-05-02 09:14:00\"}", 0},
+        {"{\"lastTransitionTime\":\"2024-05-02T09:14:00\"}", 0},
+        {"{\"lastTransitionTime\":\"2024-05-02T09:14:00Zjunk\"}", 0},
+        {"{\"lastTransitionTime\":\"2024-05-02T09:14:00+0200\"}", 0},
+        {"{\"lastTransitionTime\":12}", 0},
+        {"{}", 0},
+    };
+    size_t i;
+
+    for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        cJSON *c = cJSON_CreateObject();
+
+        cJSON_AddItemToObject(c, "status", cJSON_Parse(cases[i].status));
+        if ((long long)canary_last_transition(c) != cases[i].want)
+            fprintf(stderr, "  case %zu: %s\n", i, cases[i].status);
+        CHECK_INT(canary_last_transition(c), cases[i].want);
+        cJSON_Delete(c);
+    }
+}
+
+/* Flagger rolls back at failedChecks >= threshold, a threshold <= 0 (or none) meaning 1. */
+static void canary_threshold_and_failed_checks_as_flagger_reads_them(void)
+{
+    cJSON *c = cJSON_Parse("{\"spec\":{\"analysis\":{\"threshold\":14400}},\"status\":{\"failedChecks\":3}}");
+    cJSON *zero = cJSON_Parse("{\"threshold\":0}"), *none = cJSON_Parse("{}");
+
+    CHECK(canary_threshold(canary_analysis(c)) == 14400);
+    CHECK_INT(canary_failed_checks(c), 3);
+    CHECK(canary_threshold(zero) == 1);
+    CHECK(canary_threshold(none) == 1);
+    CHECK(canary_threshold(NULL) == 1);
+    CHECK_INT(canary_failed_checks(none), 0);
+    cJSON_Delete(c);
+    cJSON_Delete(zero);
+    cJSON_Delete(none);
+}
+
+/* --mesh-provider takes what Flagger's -mesh-provider takes, whole words only. */
+static void canary_mesh_providers_are_flaggers(void)
+{
+    CHECK(canary_mesh_provider_known("istio"));
+    CHECK(canary_mesh_provider_known("kubernetes"));
+    CHECK(canary_mesh_provider_known("apisix"));
+    CHECK(canary_mesh_provider_known("traefik"));
+    CHECK(canary_mesh_provider_known("gatewayapi:v1beta1"));
+    CHECK(canary_mesh_provider_known("appmesh:v1beta2"));
+    CHECK(!canary_mesh_provider_known("foo"));
+    CHECK(!canary_mesh_provider_known(""));
+    CHECK(!canary_mesh_provider_known("isti"));
+    CHECK(!canary_mesh_provider_known("appmesh:v1beta"));
+    CHECK(!canary_mesh_provider_known("mesh"));
+    CHECK(!canary_mesh_provider_known(", "));
+    CHECK(!canary_mesh_provider_known("Istio"));
+}
+
+TEST_MAIN("canary", TEST(canary_next_weight_follows_flaggers_step_plan), TEST(canary_mesh_providers_are_flaggers),
+          TEST(canary_last_transition_reads_rfc3339),
+          TEST(canary_threshold_and_failed_checks_as_flagger_reads_them),
           TEST(canary_parses_go_durations),
           TEST(canary_interval_follows_flagger),
           TEST(canary_interval_ns_is_exact),

@@ -192,7 +192,7 @@ static void encode_deny_carries_status_403_forbidden_and_warnings(void)
     decision_init(&d);
     decision_patch(&d, cJSON_Parse("[{\"op\":\"add\",\"path\":\"/x\",\"value\":1}]"));
     decision_warn(&d, "manual-gate: %s", "first");
-    decision_deny(&d, "release %s is in flight", "test/podinfo");
+    decision_deny(&d, "template-in-flight", "release %s is in flight", "test/podinfo");
     out = encode(&rv, &d);
     status = at(out, "response", "status");
     CHECK(cJSON_IsFalse(at(out, "response", "allowed")));
