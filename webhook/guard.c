@@ -133,21 +133,23 @@ static void describe_phase(const struct canary_info *info, char *buf, size_t len
         snprintf(buf, len, "phase %s, canary weight %d%%", info->phase, info->weight);
 }
 
-/* What the change does in the Canary's phase, and the way forward. */
-static void consequence(const struct canary_info *info, const char **what, const char **advice)
+/* What the change does in the Canary's phase, and the way forward (the commands a human runs). */
+static const char *consequence(const struct canary_info *info, char *advice, size_t len)
 {
     if (info->release == CANARY_RELEASE_RESTARTS) {
-        *what = "makes Flagger restart the analysis from 0%";
-        *advice = "Finish the release with the loadtester's /gate/open, or roll back with /rollback/open, then apply";
-    } else if (strcmp(info->phase, "Promoting") == 0) {
-        *what = "restarts nothing, but the canary serves live traffic until the primary is ready: unanalysed "
-                "code would go live";
-        *advice = "Wait for the promotion to finish (phase Succeeded), then apply";
-    } else {
-        *what = "would put unanalysed code on live traffic at once: the failed promotion left the canary "
-                "serving traffic";
-        *advice = "Wait until the primary serves all traffic again (canary weight 0), then apply";
+        snprintf(advice, len, "Finish the release (manual-gate gate open %.60s -n %.60s, one step each) or roll it "
+                              "back (manual-gate rollback open %.60s -n %.60s), then apply",
+                 info->name, info->namespace_, info->name, info->namespace_);
+        return "makes Flagger restart the analysis from 0%";
     }
+    if (strcmp(info->phase, "Promoting") == 0) {
+        snprintf(advice, len, "Wait for the promotion to finish (phase Succeeded), then apply");
+        return "restarts nothing, but the canary serves live traffic until the primary is ready: unanalysed "
+               "code would go live";
+    }
+    snprintf(advice, len, "Wait until the primary serves all traffic again (canary weight 0), then apply");
+    return "would put unanalysed code on live traffic at once: the failed promotion left the canary serving "
+           "traffic";
 }
 
 /* Allowed phases that still cost something: say so. 1 when the decision is made. */
@@ -195,8 +197,8 @@ static void deny_empty_reason(const char *situation, struct decision *d)
 void guard_decide(const struct admission_request *req, const struct policy_config *cfg, int lookup_rc,
                   const struct canary_info *info, const struct guard_subject *s, struct decision *d)
 {
-    const char *what, *advice;
-    char situation[1024], phase[200], lost[256];
+    const char *what;
+    char situation[1024], phase[200], lost[256], advice[400];
     enum override_kind ov;
 
     if (lookup_rc == CANARY_LOOKUP_NONE)
@@ -226,7 +228,7 @@ void guard_decide(const struct admission_request *req, const struct policy_confi
         deny_empty_reason(situation, d);
         return;
     }
-    consequence(info, &what, &advice);
+    what = consequence(info, advice, sizeof(advice));
     decision_deny(d, s->rule,
                      "manual-gate: %s: %s %s. %s; or %s.", situation, s->change, what, advice, how_to_force(req, ov));
 }

@@ -115,15 +115,16 @@ static int deny_self_opening(const cJSON *canary, const char *ns, const char *na
             decision_deny(d, "hook-opens-gate",
                              "manual-gate: Canary %s/%s is gated but its webhook %s calls the loadtester's "
                              "/gate/open: Flagger calls it by itself, so the gate would open with no human and the "
-                             "release run on to 100%%. Remove that webhook; a human opens the gate with a POST to "
-                             "/gate/open.",
-                          ns, name, which);
+                             "release run on to 100%%. Remove that webhook; a human opens the gate with manual-gate "
+                             "gate open %s -n %s (a POST to /gate/open).",
+                          ns, name, which, name, ns);
         else
             decision_deny(d, "hook-opens-rollback",
                              "manual-gate: Canary %s/%s is gated but its webhook %s calls the loadtester's "
                              "/rollback/open: Flagger calls it by itself, so the release would roll back with no "
-                             "human. Remove that webhook; a human rolls back with a POST to /rollback/open.",
-                          ns, name, which);
+                             "human. Remove that webhook; a human rolls back with manual-gate rollback open %s -n %s "
+                             "(a POST to /rollback/open).",
+                          ns, name, which, name, ns);
         return 1;
     }
     return 0;
@@ -201,9 +202,10 @@ static int deny_in_flight_update(const cJSON *old_obj, const cJSON *obj, const c
     if (removes_gating(old_obj, obj, &how)) {
         decision_deny(d, "gating-off-in-flight",
                          "manual-gate: Canary %s/%s has a gated release in flight (phase %s, canary weight %d%%): "
-                         "%s would let Flagger run the release on to 100%% by itself. Finish the release with the "
-                         "loadtester's /gate/open, or roll back with /rollback/open, then apply.",
-                      ns, name, canary_phase(old_obj), canary_weight(old_obj), how);
+                         "%s would let Flagger run the release on to 100%% by itself. Finish the release "
+                         "(manual-gate gate open %s -n %s, one step each) or roll it back (manual-gate rollback "
+                         "open %s -n %s), then apply.",
+                      ns, name, canary_phase(old_obj), canary_weight(old_obj), how, name, ns, name, ns);
         return 1;
     }
     if (!json_equal(obj_get(obj_get(old_obj, "spec"), "targetRef"), obj_get(obj_get(obj, "spec"), "targetRef"))) {

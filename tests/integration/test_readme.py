@@ -34,7 +34,8 @@ class ReadmeExamplesTest(ServerTest):
         self.assertIs(resp["allowed"], False)
         self.assertEqual(resp["status"]["code"], 403)
         msg = resp["status"]["message"]
-        for text in ("podinfo", "Progressing", "10", "0%", "/gate/open", "/rollback/open", "manual-gate.io/override"):
+        for text in ("podinfo", "Progressing", "10", "0%", "manual-gate gate open podinfo -n test",
+                     "manual-gate rollback open podinfo -n test", "manual-gate.io/override"):
             self.assertIn(text, msg)
 
     def test_enabled_canary_is_completed_with_warnings(self):

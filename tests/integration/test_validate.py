@@ -74,7 +74,8 @@ class ValidateTest(ServerTest):
         resp = self.validate("Deployment", with_image(dep, "ghcr.io/stefanprodan/podinfo:6.5.1"), dep)
         self.assertDenied(resp, "Deployment test/podinfo is the target of Canary test/podinfo",
                           "(phase Progressing, canary weight 10%)", "restart the analysis from 0%",
-                          "/gate/open", "/rollback/open", "manual-gate.io/override")
+                          "manual-gate gate open podinfo -n test", "manual-gate rollback open podinfo -n test",
+                          "manual-gate.io/override")
 
     def test_dry_run_gets_the_same_decision(self):
         dep = fixture("deployment.json")

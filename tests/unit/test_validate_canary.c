@@ -123,7 +123,7 @@ static void canary_denies_removing_gating_in_flight(void)
         CHECK(w.d.message && strstr(w.d.message, "manual-gate: Canary test/podinfo has a gated release in flight "
                                                  "(phase Progressing, canary weight 10%)"));
         CHECK(w.d.message && strstr(w.d.message, cases[i].how));
-        CHECK(w.d.message && strstr(w.d.message, "/gate/open") && strstr(w.d.message, "/rollback/open"));
+        CHECK(w.d.message && strstr(w.d.message, "manual-gate gate open podinfo -n test") && strstr(w.d.message, "manual-gate rollback open podinfo -n test"));
         canary_world_free(&w);
     }
 }
@@ -679,7 +679,7 @@ static void canary_self_opening_denial_says_what_happens(void)
     CHECK_STR(w.d.message,
               "manual-gate: Canary test/podinfo is gated but its webhook \"open\" calls the loadtester's /gate/open: "
               "Flagger calls it by itself, so the gate would open with no human and the release run on to 100%. "
-              "Remove that webhook; a human opens the gate with a POST to /gate/open.");
+              "Remove that webhook; a human opens the gate with manual-gate gate open podinfo -n test (a POST to /gate/open).");
     decision_free(&w.d);
     canary_world_free(&w);
 
@@ -689,7 +689,7 @@ static void canary_self_opening_denial_says_what_happens(void)
     CHECK_STR(w.d.message,
               "manual-gate: Canary test/podinfo is gated but its webhook \"abort\" calls the loadtester's "
               "/rollback/open: Flagger calls it by itself, so the release would roll back with no human. "
-              "Remove that webhook; a human rolls back with a POST to /rollback/open.");
+              "Remove that webhook; a human rolls back with manual-gate rollback open podinfo -n test (a POST to /rollback/open).");
     canary_world_free(&w);
 }
 

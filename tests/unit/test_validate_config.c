@@ -70,8 +70,8 @@ static void config_denies_tracked_configmap_data_change(void)
     CHECK_STR(w.d.message,
               "manual-gate: ConfigMap test/podinfo-config is tracked by Canary test/podinfo, whose gated release is "
               "in flight (phase Progressing, canary weight 10%): a change to its data makes Flagger restart the "
-              "analysis from 0%. Finish the release with the loadtester's /gate/open, or roll back with "
-              "/rollback/open, then apply; or set or change the annotation manual-gate.io/override: \"<reason>\" in "
+              "analysis from 0%. Finish the release (manual-gate gate open podinfo -n test, one step each) or roll "
+              "it back (manual-gate rollback open podinfo -n test), then apply; or set or change the annotation manual-gate.io/override: \"<reason>\" in "
               "the same request to force it.");
     world_free(&w);
 }

@@ -52,8 +52,8 @@ static void target_denies_new_image_during_gated_release(void)
     CHECK_STR(w.d.message,
               "manual-gate: Deployment test/podinfo is the target of Canary test/podinfo, whose gated release is in "
               "flight (phase Progressing, canary weight 10%): a new pod template makes Flagger restart the analysis "
-              "from 0%. Finish the release with the loadtester's /gate/open, or roll back with /rollback/open, then "
-              "apply; or set or change the annotation manual-gate.io/override: \"<reason>\" in the same request to "
+              "from 0%. Finish the release (manual-gate gate open podinfo -n test, one step each) or roll it back "
+              "(manual-gate rollback open podinfo -n test), then apply; or set or change the annotation manual-gate.io/override: \"<reason>\" in the same request to "
               "force it.");
     CHECK(w.d.patch == NULL);
     CHECK(w.d.audit == NULL);
@@ -892,8 +892,8 @@ static void target_override_kept_annotation_denial_says_change_it(void)
     CHECK_STR(w.d.message,
               "manual-gate: Deployment test/podinfo is the target of Canary test/podinfo, whose gated release is in "
               "flight (phase Progressing, canary weight 10%): a new pod template makes Flagger restart the analysis "
-              "from 0%. Finish the release with the loadtester's /gate/open, or roll back with /rollback/open, then "
-              "apply; or give the annotation manual-gate.io/override a new reason in the same request to force it "
+              "from 0%. Finish the release (manual-gate gate open podinfo -n test, one step each) or roll it back "
+              "(manual-gate rollback open podinfo -n test), then apply; or give the annotation manual-gate.io/override a new reason in the same request to force it "
               "(the value already on the object does not count again).");
     world_free(&w);
 }
