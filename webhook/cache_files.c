@@ -113,7 +113,7 @@ static int file_read_into(struct cache_index *idx, const char *file, char *err, 
 static int files_load(struct files_source *fs, struct cache *c, char *err, size_t errlen)
 {
     struct cache_index *idx = cache_index_new();
-    struct files_list files = {NULL, 0, 0};
+    struct files_list files = {0};
     size_t i;
     int rc = -1;
 

@@ -23,21 +23,37 @@ extern char **environ;
 /* Directories nest this deep at most in a walk: a bound against loops through bind mounts. */
 #define WALK_DEPTH_MAX 64
 
-static int add_path(struct files_list *list, const char *path)
+static int by_name(const void *a, const void *b)
 {
-    if (list->n == list->cap) {
-        size_t cap = list->cap ? list->cap * 2 : 64;
-        char **p = realloc(list->paths, cap * sizeof(*p));
+    return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+static int add_name(char ***paths, size_t *n, size_t *cap, const char *path)
+{
+    if (*n == *cap) {
+        size_t c = *cap ? *cap * 2 : 64;
+        char **p = realloc(*paths, c * sizeof(*p));
 
         if (!p)
             return -1;
-        list->paths = p;
-        list->cap = cap;
+        *paths = p;
+        *cap = c;
     }
-    if (!(list->paths[list->n] = strdup(path)))
+    if (!((*paths)[*n] = strdup(path)))
         return -1;
-    list->n++;
+    (*n)++;
     return 0;
+}
+
+static int add_path(struct files_list *list, const char *path)
+{
+    return add_name(&list->paths, &list->n, &list->cap, path);
+}
+
+/* names (sorted) holds "Chart.yaml": the directory is a Helm chart. */
+static int is_chart(const struct files_list *names)
+{
+    return bsearch(&(const char *){"Chart.yaml"}, names->paths, names->n, sizeof(*names->paths), by_name) != NULL;
 }
 
 static int is_manifest_name(const char *name)
@@ -48,14 +64,9 @@ static int is_manifest_name(const char *name)
            (n > 5 && strcmp(name + n - 5, ".json") == 0);
 }
 
-static int by_name(const void *a, const void *b)
-{
-    return strcmp(*(char *const *)a, *(char *const *)b);
-}
-
 static int walk(struct files_list *list, const char *dir, int depth, char *err, size_t errlen)
 {
-    struct files_list names = {NULL, 0, 0};
+    struct files_list names = {0};
     DIR *d = opendir(dir);
     struct dirent *e;
     struct stat st;
@@ -81,7 +92,10 @@ static int walk(struct files_list *list, const char *dir, int depth, char *err, 
         }
         if (lstat(path, &st) < 0)
             continue; /* removed while walking */
-        if (S_ISDIR(st.st_mode)) {
+        if (S_ISDIR(st.st_mode) && strcmp(names.paths[i], "templates") == 0 && is_chart(&names)) {
+            if (add_name(&list->skipped, &list->nskipped, &list->capskipped, path) < 0)
+                goto oom;
+        } else if (S_ISDIR(st.st_mode)) {
             if (depth >= WALK_DEPTH_MAX) {
                 snprintf(err, errlen, "%s: directories nest deeper than %d", path, WALK_DEPTH_MAX);
                 goto done;
@@ -126,7 +140,10 @@ void files_list_free(struct files_list *list)
 
     for (i = 0; i < list->n; i++)
         free(list->paths[i]);
+    for (i = 0; i < list->nskipped; i++)
+        free(list->skipped[i]);
     free(list->paths);
+    free(list->skipped);
     memset(list, 0, sizeof(*list));
 }
 

@@ -12,11 +12,16 @@
 struct files_list {
     char **paths;
     size_t n, cap;
+    /* Directories a walk left out because they hold Helm templates (below). */
+    char **skipped;
+    size_t nskipped, capskipped;
 };
 
 /* Append path to list: a directory is walked (in name order, not following symbolic links to
  * directories, skipping names that start with '.') for *.yaml, *.yml and *.json; anything else is taken
- * as named. 0, or -1 with the reason in err (a path that does not exist, an unreadable directory). */
+ * as named. The templates/ directory of a Helm chart (a directory with a Chart.yaml) is not walked but
+ * recorded in list->skipped: its files are Go templates, YAML only once rendered. 0, or -1 with the
+ * reason in err (a path that does not exist, an unreadable directory). */
 int files_collect(struct files_list *list, const char *path, char *err, size_t errlen) __attribute__((warn_unused_result));
 /* Release the list; it is empty again. */
 void files_list_free(struct files_list *list);

@@ -120,7 +120,7 @@ int offline_mutate(const char *const *paths, int npaths, const struct offline_op
                    const struct policy_config *cfg)
 {
     struct run run = {opt, cfg, EXIT_OK, 0, 0};
-    struct files_list files = {NULL, 0, 0};
+    struct files_list files = {0};
     char err[ERR_MAX];
     size_t i;
     int p;
@@ -136,6 +136,10 @@ int offline_mutate(const char *const *paths, int npaths, const struct offline_op
             raise_exit(&run, EXIT_TROUBLE);
         }
     }
+    /* Said, not an error: a chart's templates are rendered first (helm template), then checked. */
+    for (i = 0; i < files.nskipped; i++)
+        fprintf(stderr, "manual-gate mutate: %s: skipped, Helm templates are YAML only once rendered "
+                        "(helm template CHART | manual-gate mutate -)\n", files.skipped[i]);
     for (i = 0; i < files.n; i++)
         mutate_path(&run, files.paths[i]);
     files_list_free(&files);

@@ -9,6 +9,7 @@
  */
 #include "rewrite.h"
 
+#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -249,6 +250,37 @@ static int is_space(char c)
 }
 
 /* Read the input: one JSON value, or a YAML stream. 0, or -1 after a message. */
+/* The first number in v that is not finite (1e400 reads as infinity), or NULL. */
+static const cJSON *non_finite(const cJSON *v)
+{
+    const cJSON *c, *found;
+
+    if (cJSON_IsNumber(v))
+        return isfinite(v->valuedouble) ? NULL : v;
+    cJSON_ArrayForEach(c, v)
+        if ((found = non_finite(c)) != NULL)
+            return found;
+    return NULL;
+}
+
+/* Documents the API server could not take either: a number out of a double's range cannot be written
+ * back as JSON. 0, or -1 said on msgs. */
+static int check_numbers(struct file *f)
+{
+    const cJSON *doc, *bad;
+    size_t d = 0;
+
+    cJSON_ArrayForEach(doc, f->docs) {
+        d++;
+        if ((bad = non_finite(doc)) != NULL) {
+            fprintf(f->msgs, "manual-gate mutate: %s: document %zu: %s%sa number out of range (beyond +/-1.8e308)\n",
+                    f->name, d, bad->string ? bad->string : "", bad->string ? ": " : "");
+            return -1;
+        }
+    }
+    return 0;
+}
+
 static int read_docs(struct file *f)
 {
     const char *p = f->in, *end = f->in + f->len, *parse_end = NULL;
@@ -269,7 +301,7 @@ static int read_docs(struct file *f)
         if (parse_end == end && (f->docs = cJSON_CreateArray()) && cJSON_AddItemToArray(f->docs, value)) {
             f->json = 1;
             f->ndocs = 1;
-            return 0;
+            return check_numbers(f);
         }
         cJSON_Delete(f->docs ? f->docs : value);
         f->docs = NULL;
@@ -279,7 +311,7 @@ static int read_docs(struct file *f)
         return -1;
     }
     f->ndocs = (size_t)cJSON_GetArraySize(f->docs);
-    return 0;
+    return check_numbers(f);
 }
 
 /* The YAML input with each changed document spliced in (or printed anew). */

@@ -262,6 +262,31 @@ class VerbTest(TempDirTest):
         self.assertIn("alias.yaml: yaml: document 2, line 3: alias *y names no anchor", err)
 
 
+    def test_a_helm_chart_in_the_repository_is_walked_but_its_templates_are_not(self):
+        gated = self.put_fixture("charts/app/canary.yaml", os.path.join(ROUNDTRIP, "gitops_multi_document.yaml"))
+        self.put("charts/app/Chart.yaml", "apiVersion: v2\nname: app\nversion: 0.1.0\n")
+        template = self.put("charts/app/templates/canary.yaml",
+                            "kind: Canary\nmetadata:\n  name: {{ .Values.name }}\n{{- if .Values.x }}\nspec: {}\n{{- end }}\n")
+        # Not a chart: a directory called templates is walked like any other.
+        plain = self.put("other/templates/bad.yaml", "kind: [broken\n")
+        rc, out, err = mutate("--check", self.tmp)
+        self.assertEqual(rc, 2, err)  # plain is broken YAML; the chart's template is not read
+        self.assertEqual(out.splitlines(), [gated])
+        self.assertIn("manual-gate mutate: %s: skipped, Helm templates are YAML only once rendered" %
+                      os.path.dirname(template), err)
+        self.assertIn(plain, err)
+        self.assertNotIn(template + ":", err)
+
+    def test_a_number_beyond_a_double_is_an_error_naming_it_not_out_of_memory(self):
+        js = self.put("canary.json", json.dumps(json.loads(read(os.path.join(ROUNDTRIP, "canary_two_space.json"))),
+                                                 indent=2).replace('"threshold": 10', '"threshold": 1e400'))
+        self.assertIn("1e400", read(js))
+        rc, out, err = mutate(js)
+        self.assertEqual((rc, out), (2, ""))
+        self.assertIn("%s: document 1: threshold: a number out of range" % js, err)
+        self.assertNotIn("out of memory", err)
+
+
 class FlagTest(unittest.TestCase):
     def test_mutate_help_lists_only_its_flags(self):
         rc, out, err = run("mutate", "--help")
