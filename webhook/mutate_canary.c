@@ -99,10 +99,16 @@ static int patch_hooks(cJSON *ops, const cJSON *canary, const char *key, cJSON *
 
 /* ---- the threshold ---- */
 
-/* The threshold as the annotation keeps it: the number, 0 when absent (as Flagger reads it). */
+/* The threshold as the annotation keeps it: the number, 0 when absent (as Flagger reads it). A number
+ * written as a string ("5", which the CRD's schema refuses) is kept as written, so that disabling
+ * gating gives back what the user meant rather than 0. */
 static void threshold_text(const cJSON *th, char *buf, size_t len)
 {
-    if (!cJSON_IsNumber(th))
+    const char *s = cJSON_IsString(th) ? th->valuestring : "";
+
+    if (*s && strspn(s, "0123456789") == strlen(s) && strlen(s) < 10)
+        snprintf(buf, len, "%s", s);
+    else if (!cJSON_IsNumber(th))
         snprintf(buf, len, "0");
     else if (th->valuedouble == floor(th->valuedouble) && fabs(th->valuedouble) < 1e15)
         snprintf(buf, len, "%.0f", th->valuedouble);

@@ -227,6 +227,20 @@ class MutateTest(MutateCase, ServerTest):
                 jsonschema.validate(back, canary_schema())
                 self.assertQuiet(back)
 
+    def test_a_threshold_written_as_a_string_is_remembered_as_written(self):
+        """threshold: "5" (quoted in YAML; the CRD's schema wants a number) is what the user meant: it
+        comes back as 5 when gating is disabled, not as nothing."""
+        _, example = example_canaries()[0]
+        canary = copy.deepcopy(example)
+        canary["metadata"].setdefault("labels", {})[LABEL] = "true"
+        canary["spec"]["analysis"]["threshold"] = "5"
+        completed = kubectl_patch(canary, decode_patch(self.mutate(canary)))
+        self.assertEqual(completed["metadata"]["annotations"][ORIGINAL_THRESHOLD], "5")
+        disabled = copy.deepcopy(completed)
+        disabled["metadata"]["labels"][LABEL] = "false"
+        back = kubectl_patch(disabled, decode_patch(self.mutate(disabled, operation="UPDATE", old=completed)))
+        self.assertEqual(back["spec"]["analysis"]["threshold"], 5)
+
     def test_flaggers_metadata_update_of_an_incomplete_canary_is_left_alone(self):
         """Flagger adds its finalizer to a stored Canary that is gated but incomplete (and blue/green,
         which a full judgement would deny): spec, labels and annotations are as stored, so /mutate
