@@ -64,12 +64,37 @@ static int is_manifest_name(const char *name)
            (n > 5 && strcmp(name + n - 5, ".json") == 0);
 }
 
+static int walk(struct files_list *list, const char *dir, int depth, char *err, size_t errlen);
+
+/* One entry of a directory being walked, at path: a directory is walked (a chart's templates/ is recorded
+ * as skipped instead), a manifest file is listed, anything else is left out. 0, or -1 with err set. */
+static int walk_entry(struct files_list *list, const struct files_list *names, const char *name, const char *path,
+                      int depth, char *err, size_t errlen)
+{
+    struct stat st;
+
+    if (lstat(path, &st) < 0)
+        return 0; /* removed while walking */
+    if (S_ISDIR(st.st_mode) && strcmp(name, "templates") == 0 && is_chart(names)) {
+        if (add_name(&list->skipped, &list->nskipped, &list->capskipped, path) == 0)
+            return 0;
+    } else if (S_ISDIR(st.st_mode)) {
+        if (depth < WALK_DEPTH_MAX)
+            return walk(list, path, depth + 1, err, errlen);
+        snprintf(err, errlen, "%s: directories nest deeper than %d", path, WALK_DEPTH_MAX);
+        return -1;
+    } else if (!is_manifest_name(name) || stat(path, &st) != 0 || !S_ISREG(st.st_mode) || add_path(list, path) == 0) {
+        return 0;
+    }
+    snprintf(err, errlen, "out of memory");
+    return -1;
+}
+
 static int walk(struct files_list *list, const char *dir, int depth, char *err, size_t errlen)
 {
     struct files_list names = {0};
     DIR *d = opendir(dir);
     struct dirent *e;
-    struct stat st;
     char path[PATH_MAX];
     size_t i;
     int rc = -1;
@@ -79,8 +104,10 @@ static int walk(struct files_list *list, const char *dir, int depth, char *err, 
         return -1;
     }
     while ((e = readdir(d)) != NULL)
-        if (e->d_name[0] != '.' && add_path(&names, e->d_name) < 0)
-            goto oom;
+        if (e->d_name[0] != '.' && add_path(&names, e->d_name) < 0) {
+            snprintf(err, errlen, "out of memory");
+            goto done;
+        }
     qsort(names.paths, names.n, sizeof(*names.paths), by_name);
     for (i = 0; i < names.n; i++) {
         /* "." is left out, as Go's filepath.Join does: `mutate .` names apps/x.yaml, not ./apps/x.yaml. */
@@ -90,27 +117,10 @@ static int walk(struct files_list *list, const char *dir, int depth, char *err, 
             snprintf(err, errlen, "path too long in %s", dir);
             goto done;
         }
-        if (lstat(path, &st) < 0)
-            continue; /* removed while walking */
-        if (S_ISDIR(st.st_mode) && strcmp(names.paths[i], "templates") == 0 && is_chart(&names)) {
-            if (add_name(&list->skipped, &list->nskipped, &list->capskipped, path) < 0)
-                goto oom;
-        } else if (S_ISDIR(st.st_mode)) {
-            if (depth >= WALK_DEPTH_MAX) {
-                snprintf(err, errlen, "%s: directories nest deeper than %d", path, WALK_DEPTH_MAX);
-                goto done;
-            }
-            if (walk(list, path, depth + 1, err, errlen) < 0)
-                goto done;
-        } else if (is_manifest_name(names.paths[i]) && stat(path, &st) == 0 && S_ISREG(st.st_mode) &&
-                   add_path(list, path) < 0) {
-            goto oom;
-        }
+        if (walk_entry(list, &names, names.paths[i], path, depth, err, errlen) < 0)
+            goto done;
     }
     rc = 0;
-    goto done;
-oom:
-    snprintf(err, errlen, "out of memory");
 done:
     files_list_free(&names);
     closedir(d);
