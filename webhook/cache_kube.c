@@ -39,7 +39,8 @@ struct kube_source {
     unsigned seed;
     long idle_s;
     int failures;         /* failed or unproductive attempts since the last watch that delivered */
-    double failing_since; /* monotime of the first of them */
+    int failing;          /* the log said the source is failing, and has not said it recovered */
+    double failing_since; /* monotime of that line */
 };
 
 /* A Status body's message, for the log (Status messages name objects, they do not carry them). */
@@ -151,10 +152,10 @@ struct watch_state {
 /* A watch proved itself (an event or a bookmark): the backoff starts from the bottom again. */
 static void delivered(struct kube_source *k)
 {
-    if (!k->failures)
-        return;
-    log_info("cache: watch recovered after %d failed attempt(s) in %.0f s", k->failures,
-             monotime_now() - k->failing_since);
+    if (k->failing)
+        log_info("cache: watch recovered after %d failed attempt(s) in %.0f s", k->failures,
+                 monotime_now() - k->failing_since);
+    k->failing = 0;
     k->failures = 0;
 }
 
@@ -243,7 +244,9 @@ static enum cache_watch_end api_watch(struct kube_source *k, struct cache *c, st
  * once when the source starts failing; later failures only at debug level. */
 static long setback(struct kube_source *k, struct cache *c, const char *what, const char *why)
 {
-    if (k->failures++ == 0) {
+    k->failures++;
+    if (!k->failing) {
+        k->failing = 1;
         k->failing_since = monotime_now();
         log_warn("cache: %s failed: %s; retrying with backoff (the log says when it recovers)", what, why);
     } else {
@@ -268,11 +271,10 @@ static long after_watch(struct kube_source *k, struct cache *c, const struct wat
     if (!healthy)
         cache_set_in_sync(c, 0);
     if (end == CACHE_WATCH_GONE && !k->failures) {
-        /* The normal end of a resume after a long break: worth a line of its own, not a failure. */
+        /* The normal end of a resume after a long break: a line of its own, not a failure (a second in a
+         * row is one). */
         log_info("cache: watch resourceVersion is gone (%s); listing again", w->why);
-        k->failures++;
-        k->failing_since = monotime_now();
-        return cache_backoff_ms(c, k->failures);
+        return cache_backoff_ms(c, ++k->failures);
     }
     snprintf(why, sizeof(why), "%s%s", end == CACHE_WATCH_CLOSED ? "ended before any event" : w->why,
              *need_list ? "; listing again" : "");
