@@ -25,7 +25,7 @@
 #include "obj.h"
 
 #define BACKOFF_BASE_MS 250L
-#define BACKOFF_CAP_MS 30000L
+#define BACKOFF_CAP_MS 32000L /* 250 ms doubled 7 times: every range starts where the last ended */
 #define RV_MAX 128
 #define DEFAULT_MAX_UNSYNCED_S 60L
 
@@ -37,11 +37,13 @@ struct cache {
     int synced;         /* a first list was published */
     int in_sync;        /* the source sees every change now */
     int broken;         /* an event could not be applied: lookups answer unknown until the next list */
-    double last_sync;   /* monotime of the last moment known in sync */
+    double last_alive;  /* monotime of the last proof of life: a list published, an event, a bookmark */
     long events;
     long relists;
+    long watch_ends[CACHE_WATCH_ENDS];
     char rv[RV_MAX];
     long max_unsynced;
+    long life_every;    /* in sync only while proving life this often (s); 0: until the source says not */
 
     /* The source, used by the background thread (interrupt and close from cache_stop). */
     const struct cache_source *src;
@@ -96,7 +98,7 @@ void cache_publish(struct cache *c, struct cache_index *idx, const char *rv, int
     c->synced = 1;
     c->in_sync = 1;
     c->broken = 0;
-    c->last_sync = monotime_now();
+    c->last_alive = monotime_now();
     snprintf(c->rv, sizeof(c->rv), "%s", rv ? rv : "");
     pthread_rwlock_unlock(&c->lock);
     cache_index_free(old);
@@ -148,6 +150,8 @@ static int apply_change(struct cache *c, const cJSON *obj, int del)
     if (rc == 0) {
         c->events++;
         set_rv(c, obj);
+        c->in_sync = 1;
+        c->last_alive = monotime_now();
     } else {
         c->broken = 1;
         c->in_sync = 0;
@@ -172,6 +176,8 @@ int cache_apply_event(struct cache *c, const cJSON *event)
     if (strcmp(type, "BOOKMARK") == 0) {
         pthread_rwlock_wrlock(&c->lock);
         set_rv(c, obj);
+        c->in_sync = 1;
+        c->last_alive = monotime_now();
         pthread_rwlock_unlock(&c->lock);
         return 0;
     }
@@ -254,22 +260,33 @@ void cache_lookup(struct cache *c, struct canary_lookup *out)
     out->releases = cache_releases;
 }
 
+/* Called with the lock held: 1 when the source sees every change now, which for a watch means it proved
+ * life (an event or a bookmark) recently, not merely that it is open. */
+static int live(const struct cache *c, double now)
+{
+    return c->synced && !c->broken && c->in_sync && (c->life_every <= 0 || now - c->last_alive <= (double)c->life_every);
+}
+
 int cache_ready(struct cache *c)
 {
+    double now = monotime_now();
     int ready;
 
     if (!c)
         return 0;
     pthread_rwlock_rdlock(&c->lock);
-    ready = c->synced && !c->broken && (c->in_sync || monotime_now() - c->last_sync <= (double)c->max_unsynced);
+    ready = live(c, now) || (c->synced && !c->broken && now - c->last_alive <= (double)c->max_unsynced);
     pthread_rwlock_unlock(&c->lock);
     return ready;
 }
 
 void cache_stats(struct cache *c, struct cache_stats *out)
 {
+    double now = monotime_now();
+
     memset(out, 0, sizeof(*out));
     out->last_sync_age = -1;
+    out->alive_age = -1;
     if (!c)
         return;
     pthread_rwlock_rdlock(&c->lock);
@@ -277,10 +294,21 @@ void cache_stats(struct cache *c, struct cache_stats *out)
     out->events = c->events;
     out->relists = c->relists;
     out->synced = c->synced;
-    out->in_sync = c->synced && c->in_sync && !c->broken;
-    if (c->synced)
-        out->last_sync_age = c->in_sync ? 0 : monotime_now() - c->last_sync;
+    out->in_sync = live(c, now);
+    if (c->synced) {
+        out->alive_age = now - c->last_alive;
+        out->last_sync_age = out->in_sync ? 0 : out->alive_age;
+    }
+    memcpy(out->watch_ends, c->watch_ends, sizeof(out->watch_ends));
     pthread_rwlock_unlock(&c->lock);
+}
+
+const char *cache_watch_end_name(enum cache_watch_end e)
+{
+    static const char *const names[CACHE_WATCH_ENDS] = {"closed", "broken", "http_error", "undecodable",
+                                                         "error_event", "gone", "idle", "too_large", "unapplied"};
+
+    return (unsigned)e < CACHE_WATCH_ENDS ? names[e] : "unknown";
 }
 
 void cache_each(struct cache *c, void (*fn)(void *ctx, const struct canary_info *info), void *ctx)
@@ -297,9 +325,23 @@ void cache_each(struct cache *c, void (*fn)(void *ctx, const struct canary_info 
 void cache_set_in_sync(struct cache *c, int in_sync)
 {
     pthread_rwlock_wrlock(&c->lock);
-    if (c->in_sync != in_sync && c->synced)
-        c->last_sync = monotime_now();
     c->in_sync = in_sync;
+    pthread_rwlock_unlock(&c->lock);
+}
+
+void cache_expect_life(struct cache *c, long seconds)
+{
+    pthread_rwlock_wrlock(&c->lock);
+    c->life_every = seconds > 0 ? seconds : 0;
+    pthread_rwlock_unlock(&c->lock);
+}
+
+void cache_watch_ended(struct cache *c, enum cache_watch_end why)
+{
+    if ((unsigned)why >= CACHE_WATCH_ENDS)
+        return;
+    pthread_rwlock_wrlock(&c->lock);
+    c->watch_ends[why]++;
     pthread_rwlock_unlock(&c->lock);
 }
 
@@ -334,16 +376,25 @@ int cache_sleep(struct cache *c, long ms)
     return s;
 }
 
-long cache_backoff_ms(struct cache *c, int failures)
+long cache_backoff_pick(int failures, unsigned *seed)
 {
     long d = BACKOFF_BASE_MS;
     int i;
 
+    if (failures < 1)
+        return 0;
     for (i = 1; i < failures && d < BACKOFF_CAP_MS; i++)
         d *= 2;
     if (d > BACKOFF_CAP_MS)
         d = BACKOFF_CAP_MS;
-    return d / 2 + (long)(rand_r(&c->seed) % (unsigned)(d / 2 + 1));
+    /* Half fixed, half random: each range starts where the one before ended, so until the cap a wait is
+     * never shorter than the one before, and replicas that failed together spread over the upper half. */
+    return d / 2 + (long)(rand_r(seed) % (unsigned)(d / 2 + 1));
+}
+
+long cache_backoff_ms(struct cache *c, int failures)
+{
+    return cache_backoff_pick(failures, &c->seed);
 }
 
 /* ---- start and stop ---- */

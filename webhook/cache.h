@@ -29,15 +29,35 @@ struct cache_config {
     const char *ca_file;        /* --kube-ca-file, NULL for the service-account default */
     const char *canaries_path;  /* --canaries PATH (file or directory), NULL to use the API */
     long max_unsynced_seconds;  /* /readyz turns 503 after this long out of sync (after the first sync) */
+    long watch_idle_seconds;    /* a watch with no event or bookmark for this long is dead (<= 0: 180) */
+};
+
+/* Why a watch ended, for the log and manual_gate_watch_restarts_total{reason}: the server closed it (its
+ * timeoutSeconds), the stream broke, it answered an HTTP error, an undecodable line, an ERROR event other
+ * than 410, 410 Gone (HTTP or ERROR event), no event or bookmark for the idle timeout, a line over the cap,
+ * an event the cache could not apply (out of memory). */
+enum cache_watch_end {
+    CACHE_WATCH_CLOSED,
+    CACHE_WATCH_BROKEN,
+    CACHE_WATCH_HTTP_ERROR,
+    CACHE_WATCH_UNDECODABLE,
+    CACHE_WATCH_ERROR_EVENT,
+    CACHE_WATCH_GONE,
+    CACHE_WATCH_IDLE,
+    CACHE_WATCH_TOO_LARGE,
+    CACHE_WATCH_UNAPPLIED,
+    CACHE_WATCH_ENDS
 };
 
 struct cache_stats {
     long canaries;          /* Canaries in the index */
     long events;            /* watch events (or file reloads) applied */
     long relists;           /* full lists after the first */
-    double last_sync_age;   /* seconds since the source was last known in sync; -1 if never */
+    double last_sync_age;   /* seconds since the source was last known in sync (0 now); -1 if never */
+    double alive_age;       /* seconds since the last proof of life (a list, an event, a bookmark); -1 if never */
     int synced;             /* the first list has arrived */
-    int in_sync;            /* the source sees every change now (a watch is open, the files were read) */
+    int in_sync;            /* the source sees every change now (a watch that proves life, the files read) */
+    long watch_ends[CACHE_WATCH_ENDS]; /* watches ended, by reason */
 };
 
 /* Start the cache. With no source at all (no API, no files) it starts empty and never synced. NULL
@@ -51,6 +71,8 @@ void cache_lookup(struct cache *c, struct canary_lookup *out);
 int cache_ready(struct cache *c);
 /* Current numbers for /metrics. */
 void cache_stats(struct cache *c, struct cache_stats *out);
+/* "closed", "broken", ... (the reason label); "unknown" out of range. */
+const char *cache_watch_end_name(enum cache_watch_end e);
 /* Call fn with every Canary in the index under the read lock (a watch event waits meanwhile, so fn only
  * copies what it needs); in no particular order. Nothing when c is NULL. */
 void cache_each(struct cache *c, void (*fn)(void *ctx, const struct canary_info *info), void *ctx);

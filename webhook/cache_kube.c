@@ -1,8 +1,11 @@
 /*
  * The Canary cache's Kubernetes source: list canaries.flagger.app in pages, then watch from the list's
- * resourceVersion with bookmarks; a dropped stream resumes from the last resourceVersion seen, a 410 Gone
- * (or an event the cache could not apply) lists again, every other failure waits a capped, jittered
- * exponential backoff. Each list is built into a fresh index and published whole.
+ * resourceVersion with bookmarks. A watch that fails waits a capped, jittered exponential backoff, and so
+ * does one that ends without having delivered anything; only a watch that delivered an event or a bookmark
+ * resets it. A dropped stream resumes from the last resourceVersion seen; 410 Gone, an event over the line
+ * cap or one the cache could not apply list again. A watch with no event or bookmark for the idle timeout
+ * (three bookmark intervals) is dead and replaced. The log says when the source starts failing and when it
+ * recovers, not every retry. Each list is built into a fresh index and published whole.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -18,18 +21,26 @@
 #define CANARIES_PATH "/apis/flagger.app/v1beta1/canaries"
 /* The API server's own suggestion for list chunks is 500; it bounds one response to a few MB. */
 #define LIST_PAGE 500
-/* A watch that delivered something or lasted this long was healthy: the next failure starts the
- * backoff from the bottom again. */
+/* A watch that lasted this long and was closed by the server was healthy even without events (an API
+ * server that sends no bookmarks): the next one starts at once. */
 #define WATCH_HEALTHY_S 10.0
 /* Ask the API server to end each watch after 5 to 10 minutes (as client-go does), so that a stream
  * a proxy silently dropped is replaced even without keepalive help. */
 #define WATCH_TIMEOUT_MIN_S 300L
 #define WATCH_TIMEOUT_SPREAD_S 300L
+/* The API server sends a bookmark about once a minute to a watch that asked for them; three missed
+ * ones mean the stream is dead even if its connection is not. */
+#define WATCH_IDLE_DEFAULT_S 180L
 #define RV_MAX 128
+#define WHY_MAX 320
 
 struct kube_source {
     struct kube *kube;
     unsigned seed;
+    long idle_s;
+    int failures;         /* failed or unproductive attempts since the last watch that delivered */
+    int failing;          /* the log said the source is failing, and has not said it recovered */
+    double failing_since; /* monotime of that line */
 };
 
 /* A Status body's message, for the log (Status messages name objects, they do not carry them). */
@@ -46,9 +57,9 @@ static void status_message(const char *body, size_t len, char *buf, size_t size)
 
 /* GET one page of the list (after the continue token cont, NULL for the first) into idx. 0 with the
  * page's resourceVersion in rv and its continue token in *next (malloc'd, NULL on the last page); -1
- * after logging why. */
-static int list_page(struct kube_source *k, struct cache *c, const char *cont, struct cache_index *idx, char *rv,
-                     size_t rvlen, char **next)
+ * with the reason in why. */
+static int list_page(struct kube_source *k, const char *cont, struct cache_index *idx, char *rv, size_t rvlen,
+                     char **next, char *why, size_t whylen)
 {
     char path[4096], err[256], msg[256], *esc = NULL, *body = NULL;
     const cJSON *items, *meta;
@@ -60,36 +71,37 @@ static int list_page(struct kube_source *k, struct cache *c, const char *cont, s
 
     *next = NULL;
     if (cont && (!(esc = kube_escape(cont)) || strlen(esc) > sizeof(path) - 100)) {
-        log_warn("cache: list continue token unusable");
+        snprintf(why, whylen, "list continue token unusable");
         goto out;
     }
     snprintf(path, sizeof(path), CANARIES_PATH "?limit=%d%s%s", LIST_PAGE, esc ? "&continue=" : "", esc ? esc : "");
     if (kube_get(k->kube, path, &status, &body, &len, err, sizeof(err)) != 0) {
-        if (!cache_stopping(c))
-            log_warn("cache: list canaries at %s failed: %s", kube_base_url(k->kube), err);
+        snprintf(why, whylen, "%s: %s", kube_base_url(k->kube), err);
         goto out;
     }
     if (status != 200) {
         status_message(body, len, msg, sizeof(msg));
         /* 410 here is an expired continue token: the next try starts over. */
-        log_warn("cache: list canaries answered HTTP %ld: %s", status, msg);
+        snprintf(why, whylen, "HTTP %ld: %s", status, msg);
         goto out;
     }
     page = cJSON_ParseWithLength(body, len);
     items = obj_get(page, "items");
     meta = obj_get(page, "metadata");
     if (!cJSON_IsObject(page) || !(cJSON_IsArray(items) || cJSON_IsNull(items))) {
-        log_warn("cache: list canaries answered something that is not a list");
+        snprintf(why, whylen, "the answer is not a list");
         goto out;
     }
     if (cache_index_put_items(idx, items) != 0) {
-        log_warn("cache: out of memory while indexing the Canaries; keeping the last list");
+        snprintf(why, whylen, "out of memory while indexing the Canaries; keeping the last list");
         goto out;
     }
     snprintf(rv, rvlen, "%s", obj_string_or(meta, "resourceVersion", ""));
     token = obj_string(meta, "continue");
-    if (token && token[0] && !(*next = strdup(token)))
+    if (token && token[0] && !(*next = strdup(token))) {
+        snprintf(why, whylen, "out of memory");
         goto out;
+    }
     rc = 0;
 out:
     cJSON_Delete(page);
@@ -98,23 +110,25 @@ out:
     return rc;
 }
 
-/* List every Canary, page by page, and publish the result. */
-static int api_list(struct kube_source *k, struct cache *c)
+/* List every Canary, page by page, and publish the result. 0, or -1 with the reason in why. */
+static int api_list(struct kube_source *k, struct cache *c, char *why, size_t whylen)
 {
     struct cache_index *idx = cache_index_new();
     char rv[RV_MAX] = "", *cont = NULL, *next = NULL;
     int pages = 0, rc = -1;
 
-    if (!idx)
+    if (!idx) {
+        snprintf(why, whylen, "out of memory");
         return -1;
+    }
     do {
-        rc = list_page(k, c, cont, idx, rv, sizeof(rv), &next);
+        rc = list_page(k, cont, idx, rv, sizeof(rv), &next, why, whylen);
         free(cont);
         cont = next;
         pages++;
     } while (rc == 0 && cont);
     if (rc == 0 && !rv[0]) {
-        log_warn("cache: list canaries carries no resourceVersion");
+        snprintf(why, whylen, "the list carries no resourceVersion");
         rc = -1;
     }
     if (rc == 0) {
@@ -129,112 +143,175 @@ static int api_list(struct kube_source *k, struct cache *c)
 
 struct watch_state {
     struct cache *c;
-    long lines;
-    int gone;
-    int error_event;
+    struct kube_source *k;
+    long alive;               /* events and bookmarks applied: the watch delivered */
+    enum cache_watch_end end; /* why the reader ended the stream; CACHE_WATCH_ENDS while it did not */
+    char why[WHY_MAX];
 };
+
+/* A watch proved itself (an event or a bookmark): the backoff starts from the bottom again. */
+static void delivered(struct kube_source *k)
+{
+    if (k->failing)
+        log_info("cache: watch recovered after %d failed attempt(s) in %.0f s", k->failures,
+                 monotime_now() - k->failing_since);
+    k->failing = 0;
+    k->failures = 0;
+}
 
 static int watch_line(void *ctx, const char *line, size_t len)
 {
     struct watch_state *w = ctx;
+    const cJSON *obj;
+    const char *type;
     cJSON *ev;
-    const char *type, *msg;
     int r;
 
-    if (!line) {
-        cache_set_in_sync(w->c, 1);   /* the watch is open: from here on we see every change */
-        return 0;
-    }
-    w->lines++;
-    ev = cJSON_ParseWithLength(line, len);
-    if (!ev) {
-        log_warn("cache: undecodable watch event (%zu bytes)", len);
+    if (!line)
+        return 0;   /* the headers: an open watch is no proof of life yet */
+    if (!(ev = cJSON_ParseWithLength(line, len))) {
+        snprintf(w->why, sizeof(w->why), "an undecodable watch event (%zu bytes)", len);
+        w->end = CACHE_WATCH_UNDECODABLE;
         return 1;
     }
     type = obj_string(ev, "type");
+    obj = obj_get(ev, "object");
     r = cache_apply_event(w->c, ev);
-    if (r == CACHE_EVENT_GONE || r == CACHE_EVENT_BROKEN) {
-        if (r == CACHE_EVENT_BROKEN)
-            log_warn("cache: out of memory while applying a watch event; listing again");
-        w->gone = 1;
+    if (r == 0) {
+        if (w->alive++ == 0)
+            delivered(w->k);
+    } else if (r == CACHE_EVENT_GONE) {
+        snprintf(w->why, sizeof(w->why), "ERROR event 410: %.200s", obj_string_or(obj, "message", ""));
+        w->end = CACHE_WATCH_GONE;
+    } else if (r == CACHE_EVENT_BROKEN) {
+        snprintf(w->why, sizeof(w->why), "out of memory while applying a watch event");
+        w->end = CACHE_WATCH_UNAPPLIED;
     } else if (type && strcmp(type, "ERROR") == 0) {
-        msg = obj_string(obj_get(ev, "object"), "message");
-        log_warn("cache: watch ERROR event: %.200s", msg ? msg : "");
-        w->error_event = 1;
-    } else if (r != 0) {
+        snprintf(w->why, sizeof(w->why), "ERROR event %d: %.200s", cJSON_IsNumber(obj_get(obj, "code")) ?
+                 obj_get(obj, "code")->valueint : 0, obj_string_or(obj, "message", ""));
+        w->end = CACHE_WATCH_ERROR_EVENT;
+    } else {
         log_debug("cache: skipped a %s event without a usable Canary", type ? type : "untyped");
     }
     cJSON_Delete(ev);
-    return w->gone || w->error_event;
+    return w->end != CACHE_WATCH_ENDS;
 }
 
-/* One watch from the current resourceVersion. */
-static void api_watch(struct kube_source *k, struct cache *c, struct watch_state *w, int *failed, double *seconds)
+/* How the stream ended when the reader did not end it. */
+static enum cache_watch_end stream_end(int rc, long status, const char *err, char *why, size_t whylen)
+{
+    if (rc == 0 && status == 410) {
+        snprintf(why, whylen, "HTTP 410");
+        return CACHE_WATCH_GONE;
+    }
+    if (rc == 0 && status / 100 != 2) {
+        snprintf(why, whylen, "HTTP %ld", status);
+        return CACHE_WATCH_HTTP_ERROR;
+    }
+    snprintf(why, whylen, "%s", rc == 0 ? "closed by the server" : err);
+    if (rc == KUBE_STREAM_TOO_LONG)
+        return CACHE_WATCH_TOO_LARGE;
+    if (rc == KUBE_STREAM_IDLE)
+        return CACHE_WATCH_IDLE;
+    return rc == 0 ? CACHE_WATCH_CLOSED : CACHE_WATCH_BROKEN;
+}
+
+/* One watch from the current resourceVersion: why it ended (reason in w->why). */
+static enum cache_watch_end api_watch(struct kube_source *k, struct cache *c, struct watch_state *w)
 {
     char rv[RV_MAX], path[512], err[256];
     char *esc;
     long status = 0, timeout = WATCH_TIMEOUT_MIN_S + (long)(rand_r(&k->seed) % WATCH_TIMEOUT_SPREAD_S);
-    double start = monotime_now();
     int rc;
 
-    *failed = 1;
-    *seconds = 0;
     cache_resource_version(c, rv, sizeof(rv));
-    esc = kube_escape(rv);
-    if (!esc)
-        return;
+    if (!(esc = kube_escape(rv))) {
+        snprintf(w->why, sizeof(w->why), "out of memory");
+        return CACHE_WATCH_BROKEN;
+    }
     snprintf(path, sizeof(path),
              CANARIES_PATH "?watch=true&allowWatchBookmarks=true&resourceVersion=%s&timeoutSeconds=%ld",
              esc, timeout);
     free(esc);
     /* The client-side bound only catches a server that ignores timeoutSeconds. */
-    rc = kube_stream(k->kube, path, timeout + 30, watch_line, w, &status, err, sizeof(err));
-    *seconds = monotime_now() - start;
-    if (cache_stopping(c))
-        return;
-    if (w->gone || (rc == 0 && status == 410)) {
-        log_info("cache: resourceVersion %s is gone; listing again", rv);
-        w->gone = 1;
-        *failed = 0;
-    } else if (rc == 0 && status / 100 != 2) {
-        log_warn("cache: watch canaries answered HTTP %ld", status);
-    } else if (rc != 0 && !w->error_event) {
-        cache_resource_version(c, rv, sizeof(rv));
-        log_warn("cache: watch stream broke (%s); resuming from resourceVersion %s", err, rv);
-    } else if (rc == 0) {
-        *failed = 0;   /* the server ended the watch (timeoutSeconds): resume */
+    rc = kube_stream(k->kube, path, timeout + 30, k->idle_s, watch_line, w, &status, err, sizeof(err));
+    if (w->end != CACHE_WATCH_ENDS)
+        return w->end;
+    return stream_end(rc, status, err, w->why, sizeof(w->why));
+}
+
+/* An attempt that failed or delivered nothing: the backoff before the next one, in ms. The log says so
+ * once when the source starts failing; later failures only at debug level. */
+static long setback(struct kube_source *k, struct cache *c, const char *what, const char *why)
+{
+    k->failures++;
+    if (!k->failing) {
+        k->failing = 1;
+        k->failing_since = monotime_now();
+        log_warn("cache: %s failed: %s; retrying with backoff (the log says when it recovers)", what, why);
+    } else {
+        log_debug("cache: %s failed again (%d in a row): %s", what, k->failures, why);
     }
+    return cache_backoff_ms(c, k->failures);
+}
+
+/* After a watch: the wait before the next attempt (ms), and whether to list first. */
+static long after_watch(struct kube_source *k, struct cache *c, const struct watch_state *w,
+                        enum cache_watch_end end, double seconds, int *need_list)
+{
+    int healthy = w->alive > 0 || (end == CACHE_WATCH_CLOSED && seconds >= WATCH_HEALTHY_S);
+    char why[WHY_MAX + 32];
+
+    cache_watch_ended(c, end);
+    if (healthy)
+        delivered(k);
+    *need_list = end == CACHE_WATCH_GONE || end == CACHE_WATCH_TOO_LARGE || end == CACHE_WATCH_UNAPPLIED;
+    if (end == CACHE_WATCH_CLOSED && healthy)
+        return 0;   /* the server's timeoutSeconds: resume at once */
+    if (!healthy)
+        cache_set_in_sync(c, 0);
+    if (end == CACHE_WATCH_GONE && !k->failures) {
+        /* The normal end of a resume after a long break: a line of its own, not a failure (a second in a
+         * row is one). */
+        log_info("cache: watch resourceVersion is gone (%s); listing again", w->why);
+        return cache_backoff_ms(c, ++k->failures);
+    }
+    snprintf(why, sizeof(why), "%s%s", end == CACHE_WATCH_CLOSED ? "ended before any event" : w->why,
+             *need_list ? "; listing again" : "");
+    return setback(k, c, "watch canaries", why);
 }
 
 static void kube_run(struct cache *c, void *state)
 {
     struct kube_source *k = state;
     struct watch_state w;
-    int failures = 0, need_list = 1, failed;
-    double seconds;
+    enum cache_watch_end end;
+    char why[WHY_MAX];
+    int need_list = 1;
+    long delay = 0;
+    double start;
 
     while (!cache_stopping(c)) {
-        if (failures && cache_sleep(c, cache_backoff_ms(c, failures)))
+        if (delay > 0 && cache_sleep(c, delay))
             break;
         if (need_list) {
-            if (api_list(k, c) != 0) {
+            if (api_list(k, c, why, sizeof(why)) != 0) {
                 cache_set_in_sync(c, 0);
-                failures++;
+                if (!cache_stopping(c))
+                    delay = setback(k, c, "list canaries", why);
                 continue;
             }
             need_list = 0;
         }
         memset(&w, 0, sizeof(w));
         w.c = c;
-        api_watch(k, c, &w, &failed, &seconds);
-        if (w.gone)
-            need_list = 1;
-        if (failed)
-            cache_set_in_sync(c, 0);
-        if (w.lines > 0 || seconds >= WATCH_HEALTHY_S)
-            failures = 0;
-        else
-            failures++;
+        w.k = k;
+        w.end = CACHE_WATCH_ENDS;
+        start = monotime_now();
+        end = api_watch(k, c, &w);
+        if (cache_stopping(c))
+            break;
+        delay = after_watch(k, c, &w, end, monotime_now() - start, &need_list);
     }
 }
 
@@ -250,7 +327,6 @@ static int kube_open_source(struct cache *c, const struct cache_config *cfg, voi
     struct kube_config kc = {cfg->kube_api, cfg->token_file, cfg->ca_file};
     struct kube_source *k = calloc(1, sizeof(*k));
 
-    (void)c;
     if (!k) {
         snprintf(err, errlen, "out of memory");
         return -1;
@@ -260,6 +336,8 @@ static int kube_open_source(struct cache *c, const struct cache_config *cfg, voi
         return -1;
     }
     k->seed = (unsigned)(size_t)k ^ (unsigned)monotime_now();
+    k->idle_s = cfg->watch_idle_seconds > 0 ? cfg->watch_idle_seconds : WATCH_IDLE_DEFAULT_S;
+    cache_expect_life(c, k->idle_s);
     *state = k;
     return 0;
 }

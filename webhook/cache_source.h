@@ -35,9 +35,17 @@ int cache_stopping(struct cache *c);
 /* Sleep ms unless stopped first; 1 when stopping. */
 int cache_sleep(struct cache *c, long ms);
 /* A capped, jittered exponential backoff in ms after `failures` failures in a row (jitter spreads many
- * replicas that failed together). */
+ * replicas that failed together): between half and all of 250 ms doubled per failure after the first,
+ * capped at 32 s; 0 for no failure. cache_backoff_pick draws from *seed (the unit tests). */
 long cache_backoff_ms(struct cache *c, int failures);
-/* Whether the source currently sees every change (a watch is open, the files were read). */
+long cache_backoff_pick(int failures, unsigned *seed);
+/* Whether the source currently sees every change (a watch that proves life, the files were read). A list
+ * published, an event or a bookmark applied set it; a source clears it when its watch fails. */
 void cache_set_in_sync(struct cache *c, int in_sync);
+/* The source proves life (an event, a bookmark) at least every `seconds` while in sync: past that the
+ * cache counts as out of sync even before the source notices. Not called: in sync until cleared. */
+void cache_expect_life(struct cache *c, long seconds);
+/* Count a watch that ended, by reason (manual_gate_watch_restarts_total). */
+void cache_watch_ended(struct cache *c, enum cache_watch_end why);
 
 #endif

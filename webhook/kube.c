@@ -8,6 +8,7 @@
 #include "kube.h"
 
 #include <curl/curl.h>
+#include <errno.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -17,6 +18,7 @@
 
 #include "buf.h"
 #include "log.h"
+#include "monotime.h"
 
 #define SA_TOKEN "/var/run/secrets/kubernetes.io/serviceaccount/token"
 #define SA_CA "/var/run/secrets/kubernetes.io/serviceaccount/ca.crt"
@@ -55,8 +57,9 @@ struct xfer {
     void *ctx;
     struct buf body; /* the body, or the current line of a stream */
     int lines_on;   /* a 2xx stream: the write callback cuts lines */
-    int reader_stopped;
-    int too_big;
+    int reader_stopped, too_big, oom, idle; /* why it ended early: the reader, the cap, memory, silence */
+    double idle_s;    /* a stream: longest wait for the response and then for each next line, 0 for none */
+    double last_line; /* monotime of the request's start or of the last complete line */
 };
 
 static int kube_https(const char *url)
@@ -90,7 +93,8 @@ static int xfer_line(struct xfer *x)
         n--;
     x->body.len = 0; /* the next line reuses the memory */
     if (n == 0)
-        return 0;
+        return 0;   /* blank lines are no sign of life */
+    x->last_line = monotime_now();
     x->body.data[n] = '\0';
     return x->fn(x->ctx, x->body.data, n);
 }
@@ -105,14 +109,14 @@ static size_t xfer_write(char *data, size_t size, size_t nmemb, void *userdata)
             return n;
         if (x->stream)
             return n;   /* an error body on a stream: keep the start only */
-        x->too_big = 1;
+        x->oom = !(x->too_big = errno == EFBIG);
         return 0;
     }
     while (i < n) {
         for (j = i; j < n && data[j] != '\n'; j++)
             ;
         if (buf_append(&x->body, data + i, j - i) != 0) {
-            x->too_big = 1;
+            x->oom = !(x->too_big = errno == EFBIG);
             return 0;
         }
         if (j == n)
@@ -146,6 +150,16 @@ static size_t xfer_header(char *data, size_t size, size_t nitems, void *userdata
         }
     }
     return n;
+}
+
+/* Called about once a second while a transfer waits, and as data arrives: end a stream silent for idle_s. */
+static int xfer_progress(void *userdata, curl_off_t dltotal, curl_off_t dlnow, curl_off_t ultotal, curl_off_t ulnow)
+{
+    struct xfer *x = userdata;
+
+    (void)dltotal, (void)dlnow, (void)ultotal, (void)ulnow;
+    x->idle = monotime_now() - x->last_line > x->idle_s;
+    return x->idle;
 }
 
 /* 1 when the token file is another file, or the same one rewritten, since it was read last. */
@@ -271,6 +285,10 @@ static void setup_easy(struct kube *k, const char *url, struct curl_slist *heade
     curl_easy_setopt(k->easy, CURLOPT_WRITEDATA, x);
     curl_easy_setopt(k->easy, CURLOPT_HEADERFUNCTION, xfer_header);
     curl_easy_setopt(k->easy, CURLOPT_HEADERDATA, x);
+    x->last_line = monotime_now();
+    curl_easy_setopt(k->easy, CURLOPT_NOPROGRESS, x->idle_s > 0 ? 0L : 1L);
+    curl_easy_setopt(k->easy, CURLOPT_XFERINFOFUNCTION, xfer_progress);
+    curl_easy_setopt(k->easy, CURLOPT_XFERINFODATA, x);
     if (k->post) {
         curl_easy_setopt(k->easy, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)k->post_len);
         curl_easy_setopt(k->easy, CURLOPT_POSTFIELDS, k->post);
@@ -299,6 +317,19 @@ static int run_transfer(struct kube *k, CURLcode *res, int *interrupted)
     return 0;
 }
 
+/* Why a transfer failed, into err: -1, or KUBE_STREAM_TOO_LONG or KUBE_STREAM_IDLE for a stream. */
+static int transfer_error(const struct xfer *x, CURLcode res, const char *cerr, char *err, size_t errlen)
+{
+    if (x->idle)
+        snprintf(err, errlen, "nothing received for %.0f s", x->idle_s);
+    else if (x->too_big)
+        snprintf(err, errlen, "%s larger than %zu bytes", x->lines_on ? "a line" : "response", x->body.max);
+    else
+        snprintf(err, errlen, "%s", x->reader_stopped ? "stream ended by the reader" : x->oom ? "out of memory"
+                                    : cerr[0] ? cerr : curl_easy_strerror(res));
+    return x->idle ? KUBE_STREAM_IDLE : x->too_big && x->lines_on ? KUBE_STREAM_TOO_LONG : -1;
+}
+
 /* One request through the multi handle. 0 with *status when a response arrived. */
 static int kube_perform(struct kube *k, const char *path, struct xfer *x, long timeout_s, long *status,
                         char *err, size_t errlen)
@@ -321,12 +352,7 @@ static int kube_perform(struct kube *k, const char *path, struct xfer *x, long t
         if (interrupted)
             snprintf(err, errlen, "interrupted");
     } else if (res != CURLE_OK) {
-        if (x->reader_stopped)
-            snprintf(err, errlen, "stream ended by the reader");
-        else if (x->too_big)
-            snprintf(err, errlen, "response larger than %zu bytes", x->body.max);
-        else
-            snprintf(err, errlen, "%s", cerr[0] ? cerr : curl_easy_strerror(res));
+        rc = transfer_error(x, res, cerr, err, errlen);
     } else {
         curl_easy_getinfo(k->easy, CURLINFO_RESPONSE_CODE, status);
         rc = 0;
@@ -339,10 +365,14 @@ out:
     return rc;
 }
 
+/* Empty x for a (new) request; a stream keeps its idle bound. */
 static void xfer_reset(struct xfer *x, int stream, kube_line_fn fn, void *ctx)
 {
+    double idle_s = x->idle_s;
+
     buf_free(&x->body);
     memset(x, 0, sizeof(*x));
+    x->idle_s = idle_s;
     x->stream = stream;
     x->fn = fn;
     x->ctx = ctx;
@@ -388,14 +418,15 @@ int kube_get(struct kube *k, const char *path, long *status, char **body, size_t
     return 0;
 }
 
-int kube_stream(struct kube *k, const char *path, long timeout_seconds, kube_line_fn fn, void *ctx,
-                long *status, char *err, size_t errlen)
+int kube_stream(struct kube *k, const char *path, long timeout_seconds, long idle_seconds, kube_line_fn fn,
+                void *ctx, long *status, char *err, size_t errlen)
 {
     struct xfer x;
     int rc;
 
     memset(&x, 0, sizeof(x));
     xfer_reset(&x, 1, fn, ctx);
+    x.idle_s = idle_seconds > 0 ? (double)idle_seconds : 0;
     rc = kube_request(k, path, &x, timeout_seconds, status, err, errlen);
     if (rc == 0 && x.lines_on && x.body.len)
         (void)xfer_line(&x);   /* a last event without its newline */

@@ -38,11 +38,16 @@ const char *kube_base_url(const struct kube *k);
 /* GET base+path. 0 when a response arrived: *status is its HTTP status, *body its NUL-terminated
  * body (caller frees). -1 with a reason in err on a transport error or interruption. */
 int kube_get(struct kube *k, const char *path, long *status, char **body, size_t *len, char *err, size_t errlen) __attribute__((warn_unused_result));
+/* kube_stream's answers besides 0 and -1, each with a reason in err: a line was longer than the cap
+ * (8 MiB), or no complete line arrived for idle_seconds. */
+#define KUBE_STREAM_TOO_LONG (-2)
+#define KUBE_STREAM_IDLE (-3)
 /* GET base+path and feed a 2xx response to fn line by line. 0 when the server ended the response
  * (*status says how it started), -1 with a reason in err on a transport error, when fn ended the
- * stream, or when interrupted. timeout_seconds bounds the whole call. */
-int kube_stream(struct kube *k, const char *path, long timeout_seconds, kube_line_fn fn, void *ctx,
-                long *status, char *err, size_t errlen) __attribute__((warn_unused_result));
+ * stream, or when interrupted; KUBE_STREAM_TOO_LONG or KUBE_STREAM_IDLE (above). timeout_seconds bounds
+ * the whole call; idle_seconds (0: no bound) the wait for the response and for each next line. */
+int kube_stream(struct kube *k, const char *path, long timeout_seconds, long idle_seconds, kube_line_fn fn,
+                void *ctx, long *status, char *err, size_t errlen) __attribute__((warn_unused_result));
 /* POST body (JSON, len bytes) to base+path; the response body is read and dropped. 0 when a response
  * arrived (*status is its HTTP status), -1 with a reason in err on a transport error or interruption.
  * timeout_seconds bounds the whole call. */

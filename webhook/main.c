@@ -34,6 +34,7 @@ enum { CMD_SERVE = 1 << 0, CMD_MUTATE = 1 << 1 };
 struct flags {
     const char *listen, *tls_cert, *tls_key, *kube_api, *kube_token_file, *kube_ca_file, *canaries;
     const char *loadtester_url, *override_group, *log_level, *max_unsynced, *threads, *shutdown_timeout;
+    const char *watch_idle_timeout;
     const char *mesh_provider, *fail_open, *events, *write, *check, *diff;
     /* --flagger-deployment, repeatable: NULL-terminated for policy_config. */
     const char *flagger_deployments[FLAGGER_DEPLOYMENTS_MAX + 1];
@@ -67,6 +68,8 @@ static const struct flag_spec {
     {"kube-ca-file", 0, CMD_SERVE, 0, 1, F(kube_ca_file), "API server CA bundle (default: service account)", NULL},
     {"canaries", 0, CMD_SERVE, 0, 1, F(canaries), "offline Canary source: YAML/JSON file or directory", NULL},
     {"max-unsynced", 0, CMD_SERVE, 0, 1, F(max_unsynced), "seconds unsynced before /readyz fails (default 60)", NULL},
+    {"watch-idle-timeout", 0, CMD_SERVE, 0, 1, F(watch_idle_timeout), "seconds without a watch event or bookmark "
+     "before the watch is replaced (default 180)", NULL},
     {"loadtester-url", 0, BOTH, 0, 1, F(loadtester_url), "default Flagger loadtester base URL", NULL},
     {"override-group", 0, CMD_SERVE, 0, 1, F(override_group), "group whose members may override a denial", NULL},
     {"mesh-provider", 0, BOTH, 0, 1, F(mesh_provider), "Flagger's -mesh-provider (for Canaries without spec.provider)",
@@ -400,7 +403,7 @@ static struct policy_config policy_config_of(const struct flags *fl)
 /* Every serve flag checked before anything starts. 0, or 2 (the exit status) after a message. */
 static int check_serve_flags(const struct flags *fl, struct server_config *scfg, struct cache_config *ccfg)
 {
-    unsigned long max_unsynced = 60, threads = 2, shutdown = 20;
+    unsigned long max_unsynced = 60, threads = 2, shutdown = 20, idle = 180;
 
     if (fl->log_level && log_set_level(fl->log_level) != 0) {
         fprintf(stderr, "manual-gate: --log-level is debug, info, warn or error, not '%s'\n", fl->log_level);
@@ -413,9 +416,11 @@ static int check_serve_flags(const struct flags *fl, struct server_config *scfg,
     if (check_listen(scfg->listen) < 0 || check_policy_flags(fl) < 0 ||
         parse_uint(fl->max_unsynced, "max-unsynced", 1, 86400, &max_unsynced) < 0 ||
         parse_uint(fl->threads, "threads", 1, 64, &threads) < 0 ||
-        parse_uint(fl->shutdown_timeout, "shutdown-timeout", 0, 3600, &shutdown) < 0)
+        parse_uint(fl->shutdown_timeout, "shutdown-timeout", 0, 3600, &shutdown) < 0 ||
+        parse_uint(fl->watch_idle_timeout, "watch-idle-timeout", 1, 3600, &idle) < 0)
         return 2;
     ccfg->max_unsynced_seconds = (long)max_unsynced;
+    ccfg->watch_idle_seconds = (long)idle;
     scfg->threads = (unsigned)threads;
     scfg->shutdown_timeout = (unsigned)shutdown;
     return 0;
@@ -445,7 +450,7 @@ static int start_events(const struct flags *fl, struct server_config *scfg)
 static int cmd_serve(const struct flags *fl)
 {
     struct policy_config pcfg = policy_config_of(fl);
-    struct cache_config ccfg = {fl->kube_api, fl->kube_token_file, fl->kube_ca_file, fl->canaries, 60};
+    struct cache_config ccfg = {fl->kube_api, fl->kube_token_file, fl->kube_ca_file, fl->canaries, 60, 180};
     struct server_config scfg = {fl->listen ? fl->listen : ":8443", fl->tls_cert, fl->tls_key, 2, 20, &pcfg, NULL,
                                  NULL};
     char err[256];

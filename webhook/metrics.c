@@ -195,6 +195,23 @@ static int render_counters(struct buf *o)
     return failed;
 }
 
+/* Watches ended by reason, and how long ago the API server last proved the cache current. */
+static int render_watch(struct buf *o, const struct cache_stats *st)
+{
+    int failed = family(o, "manual_gate_watch_restarts_total", "counter",
+                        "Canary watches ended and started again, by reason.");
+    size_t i;
+
+    for (i = 0; i < CACHE_WATCH_ENDS; i++)
+        failed |= buf_printf(o, "manual_gate_watch_restarts_total{reason=\"%s\"} %ld\n",
+                             cache_watch_end_name((enum cache_watch_end)i), st->watch_ends[i]);
+    failed |= family(o, "manual_gate_watch_last_event_age_seconds", "gauge",
+                     "Seconds since the last proof of life from the API server: a watch event, a bookmark or a "
+                     "list (-1: never).");
+    failed |= buf_printf(o, "manual_gate_watch_last_event_age_seconds %.3f\n", st->alive_age);
+    return failed;
+}
+
 static int render_cache(struct buf *o, struct cache *c)
 {
     struct cache_stats st;
@@ -213,7 +230,8 @@ static int render_cache(struct buf *o, struct cache *c)
                       "manual_gate_cache_last_sync_age_seconds %.3f\n"
                       "# HELP manual_gate_cache_synced 1 once the first list of Canaries has arrived.\n"
                       "# TYPE manual_gate_cache_synced gauge\nmanual_gate_cache_synced %d\n",
-                      st.canaries, st.events, st.relists, st.last_sync_age, st.synced);
+                      st.canaries, st.events, st.relists, st.last_sync_age, st.synced) ||
+           render_watch(o, &st);
 }
 
 /* ---- gated Canaries ---- */

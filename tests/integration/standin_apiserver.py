@@ -11,8 +11,11 @@ ERROR), starting after the requested resourceVersion. Every object carries metad
 The test drives it: put()/delete() push events to open watches, bookmark(), drop_watches() cuts streams
 mid-flight, gone_on_next_watch() answers the next watch with 410 Gone (an HTTP 410 or an ERROR event with
 code 410), require_token() answers 401 unless the bearer token matches, go_down()/come_back() refuse
-connections and listen again on the same port. requests() says what the client asked, so a test can
-check the resourceVersion a resumed watch starts from.
+connections and listen again on the same port. watch_fault() makes every watch misbehave as a broken or
+hostile API server would (an undecodable line, an ERROR event with code 500, headers and then silence, an
+event over the client's 8 MiB line cap), until it is cleared; bookmark_interval sends a BOOKMARK to every
+open watch that often, as the API server does about once a minute. requests() says what the client asked
+and when, so a test can check the resourceVersion a resumed watch starts from, or count retries.
 
 Events: POST /api/v1/namespaces/NS/events answers 201 with the Event (checked as the API server checks it:
 kind Event, metadata.namespace and involvedObject.namespace equal to NS, a name) and records it; events()
@@ -47,6 +50,7 @@ class _Watch:
         self.queue = []
         self.dropped = False
         self.ended = False
+        self.silent = False
 
 
 def _is_event_post(path):
@@ -94,7 +98,7 @@ class _Handler(BaseHTTPRequestHandler):
         watch = query.get("watch") in ("true", "1")
         body = self._body() if method == "POST" else b""
         record = {"method": method, "path": url.path, "query": query, "watch": watch, "body": body,
-                  "authorization": self.headers.get("Authorization"), "status": None}
+                  "authorization": self.headers.get("Authorization"), "status": None, "time": time.time()}
         with api.cond:
             api._requests.append(record)
             tokens = api._tokens
@@ -153,7 +157,7 @@ class _Handler(BaseHTTPRequestHandler):
         api = self.server.api
         url = urllib.parse.urlsplit(self.path)
         record = {"path": url.path, "query": {}, "watch": None, "method": "POST",
-                  "authorization": self.headers.get("Authorization"), "status": None}
+                  "authorization": self.headers.get("Authorization"), "status": None, "time": time.time()}
         with api.cond:
             api._requests.append(record)
         length = int(self.headers.get("Content-Length") or 0)
@@ -245,6 +249,12 @@ class _Handler(BaseHTTPRequestHandler):
                 since = int(query.get("resourceVersion") or 0)
             except ValueError:
                 since = 0
+            fault = api._watch_fault
+            if fault == "oversized":
+                # A controller keeps rewriting a Canary too large for one watch line: each watch finds a
+                # new version of it (a list carries it: lists have no line cap).
+                api.put(api.huge_canary())
+            w.silent = fault == "silent"
             if gone == "event" or since < api._compacted:
                 w.queue.append({"type": "ERROR", "object": status_body(
                     410, "Expired", "too old resource version: %d (%d)" % (since, api._compacted))})
@@ -261,10 +271,19 @@ class _Handler(BaseHTTPRequestHandler):
             self.send_header("Transfer-Encoding", "chunked")
             self.end_headers()
             self.wfile.flush()
+            if fault == "bad_line":
+                self._chunk(b'{"type":"MODIFIED","object":{"kind":"Canary"\n')
+            elif fault == "error_500":
+                with api.cond:
+                    w.queue.insert(0, {"type": "ERROR", "object": status_body(
+                        500, "InternalError", "stand-in told to fail watches")})
+                    w.ended = True
             while True:
                 with api.cond:
                     while not w.queue and not w.dropped and not w.ended and not api._stopping:
                         api.cond.wait(0.2)
+                    if w.silent:
+                        w.queue = []
                     events, w.queue = w.queue, []
                     dropped = w.dropped or api._stopping
                     ended = w.ended
@@ -298,9 +317,10 @@ class _HTTPServer(ThreadingHTTPServer):
 class StandinAPIServer:
     """Start with StandinAPIServer(); stop with stop() (or use it as a context manager)."""
 
-    def __init__(self, cert_dir=None, token=None, page_size=None, port=None):
+    def __init__(self, cert_dir=None, token=None, page_size=None, port=None, bookmark_interval=None):
         """cert_dir: serve TLS with its tls.crt/tls.key (the harness certificates); token: the only bearer
-        token accepted; page_size: answer lists in pages of at most this many, whatever the limit."""
+        token accepted; page_size: answer lists in pages of at most this many, whatever the limit;
+        bookmark_interval: seconds between the BOOKMARKs sent to every open watch (None: only bookmark())."""
         self.cond = threading.Condition()
         self.cert_dir = cert_dir
         self.page_size = page_size
@@ -319,11 +339,22 @@ class StandinAPIServer:
         self._events_held = False
         self._events_waiting = 0
         self._event_status = None
+        self._watch_fault = None
+        self._closed = False
         self._stopping = False
         self._httpd = None
         self.resources = Resources(self)
         self.port = port or self._free_port()
         self.come_back()
+        if bookmark_interval:
+            threading.Thread(target=self._bookmarks, args=(bookmark_interval,), daemon=True).start()
+
+    def _bookmarks(self, interval):
+        with self.cond:
+            while not self._closed:
+                self.cond.wait(interval)
+                if not self._closed:
+                    self.bookmark(advance=False)
 
     @staticmethod
     def _free_port():
@@ -361,10 +392,12 @@ class StandinAPIServer:
             self._event("DELETED", obj)
             return str(self._rv)
 
-    def bookmark(self):
-        """Advance the resourceVersion (as other writes in the cluster do) and send a BOOKMARK with it."""
+    def bookmark(self, advance=True):
+        """Advance the resourceVersion (as other writes in the cluster do; advance=False: not) and send a
+        BOOKMARK with it."""
         with self.cond:
-            self._rv += 1
+            if advance:
+                self._rv += 1
             ev = {"type": "BOOKMARK", "object": {"apiVersion": "flagger.app/v1beta1", "kind": "Canary",
                                                   "metadata": {"resourceVersion": str(self._rv)}}}
             for w in self._watches:
@@ -416,6 +449,30 @@ class StandinAPIServer:
             for w in self._watches:
                 w.ended = True
             self.cond.notify_all()
+
+    def watch_fault(self, fault):
+        """Make every new watch misbehave until watch_fault(None): "bad_line" (an undecodable line after the
+        headers), "error_500" (an ERROR event with code 500, then the end), "silent" (headers, then nothing:
+        open watches fall silent too), "oversized" (a Canary of 9 MiB is rewritten for each watch, whose
+        first event is then over the client's line cap)."""
+        assert fault in (None, "bad_line", "error_500", "silent", "oversized"), fault
+        with self.cond:
+            self._watch_fault = fault
+            if fault == "silent":
+                for w in self._watches:
+                    w.silent = True
+            self.cond.notify_all()
+
+    def huge_canary(self):
+        """test/huge, a Canary of about 9 MiB (a big annotation), not gated."""
+        with self.cond:
+            self._huge = getattr(self, "_huge", 0) + 1
+        return {"apiVersion": "flagger.app/v1beta1", "kind": "Canary",
+                "metadata": {"name": "huge", "namespace": "test",
+                             "annotations": {"pad": "%d" % self._huge + "x" * (9 << 20)}},
+                "spec": {"targetRef": {"apiVersion": "apps/v1", "kind": "Deployment", "name": "huge"},
+                         "service": {"port": 80}, "analysis": {"interval": "1m", "webhooks": []}},
+                "status": {"phase": "Succeeded", "canaryWeight": 0}}
 
     def gone_on_next_watch(self, how="http"):
         """Answer the next watch with 410 Gone: how="http" (the status) or "event" (an ERROR event)."""
@@ -472,6 +529,9 @@ class StandinAPIServer:
         threading.Thread(target=httpd.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True).start()
 
     def stop(self):
+        with self.cond:
+            self._closed = True
+            self.cond.notify_all()
         self.go_down()
 
     # ---- Events ----
@@ -515,8 +575,8 @@ class StandinAPIServer:
     # ---- what the client did ----
 
     def requests(self, watch=None):
-        """Requests so far (dicts: method, path, query, watch, body, authorization, status), optionally only watches
-        (watch=True) or only lists (watch=False)."""
+        """Requests so far (dicts: method, path, query, watch, body, authorization, status, time), optionally only
+        watches (watch=True) or only lists (watch=False)."""
         with self.cond:
             return [dict(r) for r in self._requests if watch is None or r["watch"] == watch]
 

@@ -624,7 +624,7 @@ static void write_file(const char *path, const char *text)
 
 static void files_source_reads_the_cluster_example(void)
 {
-    struct cache_config cfg = {NULL, NULL, NULL, "tests/fixtures/canaries/cluster.yaml", 60};
+    struct cache_config cfg = {NULL, NULL, NULL, "tests/fixtures/canaries/cluster.yaml", 60, 0};
     static const struct {
         const char *target, *phase;
         int gated;
@@ -679,7 +679,7 @@ static int wait_phase(struct cache *c, const char *target, const char *phase)
 static void files_source_directory_is_read_again_on_change(void)
 {
     char dir[] = "/tmp/mg-canaries-XXXXXX", a[128], b[128], other[128];
-    struct cache_config cfg = {NULL, NULL, NULL, dir, 60};
+    struct cache_config cfg = {NULL, NULL, NULL, dir, 60, 0};
     struct canary_info info;
     struct cache_stats st;
     char err[256] = "";
@@ -743,8 +743,8 @@ out:
 static void files_source_errors_fail_the_start(void)
 {
     char dir[] = "/tmp/mg-canaries-XXXXXX", bad[128];
-    struct cache_config missing = {NULL, NULL, NULL, "tests/fixtures/canaries/no-such-file.yaml", 60};
-    struct cache_config broken = {NULL, NULL, NULL, dir, 60};
+    struct cache_config missing = {NULL, NULL, NULL, "tests/fixtures/canaries/no-such-file.yaml", 60, 0};
+    struct cache_config broken = {NULL, NULL, NULL, dir, 60, 0};
     char err[256] = "";
 
     CHECK(cache_start(&missing, err, sizeof(err)) == NULL);
@@ -761,7 +761,7 @@ static void files_source_errors_fail_the_start(void)
 
 static void no_source_stays_never_synced(void)
 {
-    struct cache_config cfg = {NULL, NULL, NULL, NULL, 60};
+    struct cache_config cfg = {NULL, NULL, NULL, NULL, 60, 0};
     struct canary_info info;
     char err[256] = "";
     struct cache *c;
@@ -824,7 +824,7 @@ static void kube_rejects_unusable_configuration(void)
         {"https://127.0.0.1:6443", "/nonexistent/token", NULL},
         {"https://127.0.0.1:6443", NULL, "/nonexistent/ca.crt"},
     };
-    struct cache_config cc = {"ftp://example.com", NULL, NULL, NULL, 60};
+    struct cache_config cc = {"ftp://example.com", NULL, NULL, NULL, 60, 0};
     char err[256];
     size_t i;
 
