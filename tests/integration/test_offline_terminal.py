@@ -25,7 +25,9 @@ class TerminalTest(unittest.TestCase):
         os.symlink(harness.BIN, os.path.join(bindir, "manual-gate"))
         shutil.copy(os.path.join(ROUNDTRIP, "gitops_multi_document.yaml"), os.path.join(self.tmp, "canary.yaml"))
         shutil.copy(os.path.join(REFUSED, "blue_green_provider_kubernetes.yaml"), os.path.join(self.tmp, "bg.yaml"))
-        env = dict(os.environ, PATH=bindir + ":" + os.environ["PATH"], HOME=self.tmp,
+        # HISTFILE: the shell, killed with the tmux server, would otherwise write ~/.bash_history into the
+        # directory while it is being removed.
+        env = dict(os.environ, PATH=bindir + ":" + os.environ["PATH"], HOME=self.tmp, HISTFILE=os.devnull,
                    ASAN_OPTIONS="detect_leaks=1")
         self.tmux("new-session", "-d", "-x", "220", "-y", "60", "-c", self.tmp, "bash --norc --noprofile", env=env)
         self.addCleanup(self.tmux, "kill-server")
