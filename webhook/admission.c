@@ -139,12 +139,14 @@ static void object_ref(const struct admission_request *req, struct admission_obj
         snprintf(ref->api_version, sizeof(ref->api_version), "%s/%s", req->group, req->version);
     else
         snprintf(ref->api_version, sizeof(ref->api_version), "%s", req->version);
-    snprintf(ref->kind, sizeof(ref->kind), "%s", req->kind);
-    snprintf(ref->namespace_, sizeof(ref->namespace_), "%s", req->namespace_[0] ? req->namespace_ : obj_namespace(obj));
-    snprintf(ref->name, sizeof(ref->name), "%s", req->name[0] ? req->name : obj_name(obj));
+    /* Request text for an Event: bounded by the fields and well-formed UTF-8. */
+    utf8_sanitize(ref->kind, sizeof(ref->kind), req->kind, NULL);
+    utf8_sanitize(ref->namespace_, sizeof(ref->namespace_), req->namespace_[0] ? req->namespace_ : obj_namespace(obj),
+                  NULL);
+    utf8_sanitize(ref->name, sizeof(ref->name), req->name[0] ? req->name : obj_name(obj), NULL);
     /* On UPDATE the new object may lack the uid a client did not send; the stored one has it. */
-    snprintf(ref->uid, sizeof(ref->uid), "%s",
-             obj_string_or(meta, "uid", obj_string_or(obj_get(req->old_object, "metadata"), "uid", "")));
+    utf8_sanitize(ref->uid, sizeof(ref->uid),
+                  obj_string_or(meta, "uid", obj_string_or(obj_get(req->old_object, "metadata"), "uid", "")), NULL);
 }
 
 /* A denial or an override, for the metrics and the Events. A Canary's own rules concern the Canary itself:
