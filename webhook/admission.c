@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "canary.h"
+#include "log.h"
 #include "mutate_canary.h"
 #include "obj.h"
 #include "review.h"
@@ -78,31 +79,32 @@ static enum admission_outcome outcome_of(const struct decision *d)
     return d->patch ? ADMISSION_PATCHED : ADMISSION_ALLOWED;
 }
 
-/* The override as its own log field: the rule it passed, the user and the reason (cut to the audit
- * annotation's length by the policy). */
+/* The override as its own log field: the rule it passed, the user and the reason (request text, cut
+ * as every such field is). */
 static void log_override(cJSON *f, const struct decision *d)
 {
     cJSON *o = cJSON_AddObjectToObject(f, "override");
 
     cJSON_AddStringToObject(o, "rule", d->rule ? d->rule : "");
-    cJSON_AddStringToObject(o, "user", obj_string_or(d->audit, DECISION_AUDIT_OVERRIDE_USER, ""));
-    cJSON_AddStringToObject(o, "reason", obj_string_or(d->audit, DECISION_AUDIT_OVERRIDE_REASON, ""));
+    log_add_text(o, "user", obj_string_or(d->audit, DECISION_AUDIT_OVERRIDE_USER, ""));
+    log_add_text(o, "reason", obj_string_or(d->audit, DECISION_AUDIT_OVERRIDE_REASON, ""));
 }
 
 /* The log line's fields for an answered review. Denial messages are built by the policies from names
- * only, never from object contents, so they may be logged. */
+ * only, never from object contents, so they may be logged. What the request says (uid, names, user) is
+ * any bytes of any length: log_add_text bounds it and makes it well-formed UTF-8. */
 static cJSON *log_fields(const struct admission_request *req, const struct decision *d, enum admission_outcome o)
 {
     cJSON *f = cJSON_CreateObject();
 
     if (!f)
         return NULL;
-    cJSON_AddStringToObject(f, "uid", req->uid);
-    cJSON_AddStringToObject(f, "kind", req->kind);
-    cJSON_AddStringToObject(f, "namespace", req->namespace_);
-    cJSON_AddStringToObject(f, "name", req->name);
-    cJSON_AddStringToObject(f, "operation", req->operation);
-    cJSON_AddStringToObject(f, "user", req->username);
+    log_add_text(f, "uid", req->uid);
+    log_add_text(f, "kind", req->kind);
+    log_add_text(f, "namespace", req->namespace_);
+    log_add_text(f, "name", req->name);
+    log_add_text(f, "operation", req->operation);
+    log_add_text(f, "user", req->username);
     cJSON_AddBoolToObject(f, "dryRun", req->dry_run);
     cJSON_AddStringToObject(f, "decision", admission_outcome_name(o));
     if (d->rule && !d->overridden)
@@ -137,12 +139,14 @@ static void object_ref(const struct admission_request *req, struct admission_obj
         snprintf(ref->api_version, sizeof(ref->api_version), "%s/%s", req->group, req->version);
     else
         snprintf(ref->api_version, sizeof(ref->api_version), "%s", req->version);
-    snprintf(ref->kind, sizeof(ref->kind), "%s", req->kind);
-    snprintf(ref->namespace_, sizeof(ref->namespace_), "%s", req->namespace_[0] ? req->namespace_ : obj_namespace(obj));
-    snprintf(ref->name, sizeof(ref->name), "%s", req->name[0] ? req->name : obj_name(obj));
+    /* Request text for an Event: bounded by the fields and well-formed UTF-8. */
+    utf8_sanitize(ref->kind, sizeof(ref->kind), req->kind, NULL);
+    utf8_sanitize(ref->namespace_, sizeof(ref->namespace_), req->namespace_[0] ? req->namespace_ : obj_namespace(obj),
+                  NULL);
+    utf8_sanitize(ref->name, sizeof(ref->name), req->name[0] ? req->name : obj_name(obj), NULL);
     /* On UPDATE the new object may lack the uid a client did not send; the stored one has it. */
-    snprintf(ref->uid, sizeof(ref->uid), "%s",
-             obj_string_or(meta, "uid", obj_string_or(obj_get(req->old_object, "metadata"), "uid", "")));
+    utf8_sanitize(ref->uid, sizeof(ref->uid),
+                  obj_string_or(meta, "uid", obj_string_or(obj_get(req->old_object, "metadata"), "uid", "")), NULL);
 }
 
 /* A denial or an override, for the metrics and the Events. A Canary's own rules concern the Canary itself:
@@ -158,9 +162,10 @@ static void notice_of(const struct admission_request *req, const struct decision
     n->rule = d->rule;
     n->dry_run = req->dry_run;
     snprintf(n->operation, sizeof(n->operation), "%s", req->operation);
-    utf8_copy(n->user, sizeof(n->user), req->username);
+    /* Request text, for an Event's message: well-formed UTF-8 whatever the request held. */
+    utf8_sanitize(n->user, sizeof(n->user), req->username, NULL);
     if (d->overridden)
-        utf8_copy(n->reason, sizeof(n->reason), obj_string_or(d->audit, DECISION_AUDIT_OVERRIDE_REASON, ""));
+        utf8_sanitize(n->reason, sizeof(n->reason), obj_string_or(d->audit, DECISION_AUDIT_OVERRIDE_REASON, ""), NULL);
     object_ref(req, &n->object);
     n->canary = d->release;
     if (!n->canary.set && strcmp(req->kind, "Canary") == 0)

@@ -98,7 +98,7 @@ static int override_grant(const struct admission_request *req, const struct poli
     if (*ov != OVERRIDE_ANNOTATION && *ov != OVERRIDE_GROUP)
         return 0;
     if (*ov == OVERRIDE_ANNOTATION)
-        utf8_copy(reason, sizeof(reason), ann); /* cut to AUDIT_REASON_MAX bytes */
+        utf8_sanitize(reason, sizeof(reason), ann, NULL); /* cut to AUDIT_REASON_MAX bytes, well-formed */
     else
         snprintf(reason, sizeof(reason), "member of the override group %s", cfg->override_group);
     decision_warn(d, "manual-gate: override by %.40s: %s (%s)", user, what_is_lost, reason);

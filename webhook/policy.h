@@ -39,8 +39,9 @@ struct admission_request {
     const cJSON *object;
     const cJSON *old_object;
     int dry_run;
-    int lossy;              /* a string held \u0000, where cJSON cuts it short: equal-looking strings
-                               may differ, so a policy must treat what it compares as changed */
+    int lossy;              /* a string held \u0000, where cJSON cuts it short, or a number a double
+                               cannot hold exactly (|x| >= 2^53, over 15 significant digits): equal-looking
+                               values may differ, so a policy must treat what it compares as changed */
 };
 
 /* Server-wide settings the policies read. */

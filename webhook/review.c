@@ -10,7 +10,9 @@
 
 #include <openssl/evp.h>
 
+#include "json.h"
 #include "obj.h"
+#include "utf8.h"
 
 #define REVIEW_API_VERSION "admission.k8s.io/v1"
 #define REVIEW_KIND "AdmissionReview"
@@ -29,21 +31,23 @@ static const cJSON *object_or_null(const cJSON *obj, const char *key)
 #define REVIEW_MAX_VALUES 500000
 
 /* One pass before the parser: count the values the parse would create (commas and openings outside
- * strings), and notice a NUL in a string (escaped or raw), where cJSON's C strings end early. */
-static size_t scan_body(const char *s, size_t n, int *nul)
+ * strings), and notice what the parsed tree cannot hold exactly (*lossy): a NUL in a string (escaped or
+ * raw), where cJSON's C strings end early, or a number a double cannot tell from a different one (an
+ * integer of 2^53 or more, more than 15 significant digits: json_number_exact). */
+static size_t scan_body(const char *s, size_t n, int *lossy)
 {
-    size_t values = 1, i;
+    size_t values = 1, i, len;
     int in_string = 0;
 
     for (i = 0; i < n; i++) {
         char c = s[i];
 
         if (c == '\0') {
-            *nul = 1;
+            *lossy = 1;
         } else if (in_string) {
             if (c == '\\') {
                 if (n - i > 5 && memcmp(s + i + 1, "u0000", 5) == 0)
-                    *nul = 1;
+                    *lossy = 1;
                 i++;
             } else if (c == '"') {
                 in_string = 0;
@@ -52,6 +56,10 @@ static size_t scan_body(const char *s, size_t n, int *nul)
             in_string = 1;
         } else if (c == ',' || c == '[' || c == '{') {
             values++;
+        } else if (c == '-' || (c >= '0' && c <= '9')) {
+            if (!json_number_exact(s + i, n - i, &len))
+                *lossy = 1;
+            i += len - 1;
         }
     }
     return values;
@@ -98,14 +106,15 @@ int review_decode(const char *body, size_t len, struct review *out, char *err, s
 {
     const char *api, *kind;
     const cJSON *request, *uid;
-    int nul = 0;
+    char api_text[41], kind_text[41];
+    int lossy = 0;
 
     memset(out, 0, sizeof(*out));
     if (len == 0) {
         snprintf(err, errlen, "empty body: expected an admission.k8s.io/v1 AdmissionReview");
         return 400;
     }
-    if (scan_body(body, len, &nul) > REVIEW_MAX_VALUES) {
+    if (scan_body(body, len, &lossy) > REVIEW_MAX_VALUES) {
         snprintf(err, errlen, "body holds more than %d JSON values", REVIEW_MAX_VALUES);
         return 413;
     }
@@ -120,7 +129,10 @@ int review_decode(const char *body, size_t len, struct review *out, char *err, s
     api = obj_string_or(out->root, "apiVersion", "");
     kind = obj_string_or(out->root, "kind", "");
     if (strcmp(api, REVIEW_API_VERSION) != 0 || strcmp(kind, REVIEW_KIND) != 0) {
-        snprintf(err, errlen, "unsupported apiVersion/kind \"%.40s\"/\"%.40s\": expected %s %s", api, kind,
+        /* The reason is the 400 body and a log field: quoted request text stays well-formed UTF-8. */
+        utf8_sanitize(api_text, sizeof(api_text), api, NULL);
+        utf8_sanitize(kind_text, sizeof(kind_text), kind, NULL);
+        snprintf(err, errlen, "unsupported apiVersion/kind \"%s\"/\"%s\": expected %s %s", api_text, kind_text,
                  REVIEW_API_VERSION, REVIEW_KIND);
         goto fail;
     }
@@ -133,7 +145,7 @@ int review_decode(const char *body, size_t len, struct review *out, char *err, s
         snprintf(err, errlen, "review has no request.uid");
         goto fail;
     }
-    fill_request(request, uid, nul, &out->req);
+    fill_request(request, uid, lossy, &out->req);
     return 0;
 
 fail:

@@ -118,17 +118,6 @@ static enum MHD_Result respond_text(struct MHD_Connection *conn, int status, con
     return respond(conn, status, "text/plain; charset=utf-8", body, (size_t)n);
 }
 
-/* Request line text for a log line: printable ASCII only (the path arrives percent-decoded, so it can
- * hold any byte) and short, so every line stays valid JSON and well under PIPE_BUF. */
-static void loggable(const char *in, char *out, size_t len)
-{
-    size_t i;
-
-    for (i = 0; in[i] && i + 1 < len; i++)
-        out[i] = (unsigned char)in[i] < 0x20 || (unsigned char)in[i] > 0x7e ? '?' : in[i];
-    out[i] = '\0';
-}
-
 /* The peer's address, "ip:port" or "[ipv6]:port", so a rejected request can be traced to its client (a
  * misconfigured API server, a scanner). "" when unknown. */
 static void client_address(struct MHD_Connection *conn, char *out, size_t len)
@@ -150,18 +139,18 @@ static enum MHD_Result reject(struct MHD_Connection *conn, const char *method, c
 {
     enum route route = route_of(url);
     cJSON *o = log_line_new(LOG_LEVEL_WARN, "request rejected");
-    char m[16], path[200], client[INET6_ADDRSTRLEN + 10], *body = NULL;
+    char client[INET6_ADDRSTRLEN + 10], *body = NULL;
     int n;
 
+    /* The request line (the path arrives percent-decoded: any byte) and a reason that may quote the
+     * body are request text: bounded and made well-formed by log_add_text. */
     if (o) {
-        loggable(method, m, sizeof(m));
-        loggable(url, path, sizeof(path));
         client_address(conn, client, sizeof(client));
-        cJSON_AddStringToObject(o, "method", m);
-        cJSON_AddStringToObject(o, "path", path);
+        log_add_text(o, "method", method);
+        log_add_text(o, "path", url);
         cJSON_AddStringToObject(o, "client", client);
         cJSON_AddNumberToObject(o, "status", status);
-        cJSON_AddStringToObject(o, "reason", reason);
+        log_add_text(o, "reason", reason);
         log_line_write(o);
     }
     metrics_reject(status);

@@ -215,17 +215,19 @@ class BadInputTest(ServerTest):
         status, _, _ = self.server.request("GET", "/healthz")
         self.assertEqual(status, 200)
 
-    def test_rejected_paths_are_logged_as_printable_json(self):
+    def test_rejected_paths_are_logged_bounded_and_valid_utf8(self):
+        # The path arrives percent-decoded: a 0xFF byte, and a NUL that ends the C string.
         status, _, _ = self.server.request("GET", "/%ff%00x" + "y" * 5000)
+        self.assertEqual(status, 404)
+        status, _, _ = self.server.request("GET", "/%ff" + "y" * 5000)
         self.assertEqual(status, 404)
         time.sleep(0.1)
         with open(self.server.log.name, "rb") as f:
             raw = f.read()
         raw.decode("utf-8")  # every byte of the log is valid UTF-8
         lines = [json.loads(l) for l in raw.splitlines() if b'"request rejected"' in l]
-        paths = [l["path"] for l in lines if l.get("status") == 404 and l["path"].startswith("/?")]
-        self.assertTrue(paths, lines[-3:])
-        self.assertLess(len(paths[-1]), 256)
+        paths = [l["path"] for l in lines if l.get("status") == 404 and l["path"].startswith("/\ufffd")]
+        self.assertEqual(paths[-2:], ["/\ufffd", "/\ufffd" + "y" * 252 + "\u2026[cut]"], lines[-3:])
 
     def test_body_over_the_limit_gets_413_by_declared_length(self):
         c = TLSClient(self.server)

@@ -5,6 +5,7 @@
 #include "check.h"
 #include "admission.h"
 #include "fake_lookup.h"
+#include "log.h"
 
 static cJSON *body_of(const struct admission_result *r)
 {
@@ -61,6 +62,85 @@ static void admission_denies_a_deployment_review_and_says_what_to_log(void)
     free(new);
     free(body);
     world_free(&w);
+}
+
+/* s with its one "marker" replaced by with; the caller frees it. */
+static char *replace_text(const char *s, const char *marker, const char *with)
+{
+    const char *at = strstr(s, marker);
+    char *out = NULL;
+
+    if (!at || asprintf(&out, "%.*s%s%s", (int)(at - s), s, with, at + strlen(marker)) < 0)
+        return NULL;
+    return out;
+}
+
+/* The decision on a Deployment UPDATE, while its release is in flight, that takes runAsUser from old to
+ * new (as the API server writes them: number text a double may not hold exactly). */
+static enum admission_outcome run_as_user_change(const char *old_text, const char *new_text)
+{
+    struct world w;
+    struct canary_lookup l;
+    struct admission_result r;
+    char *old, *new, *body, *body2, *body3;
+    enum admission_outcome o;
+
+    world_init(&w, "validate/deployment.json");
+    fake_put(w.old_obj, "spec/template/spec", "securityContext", cJSON_Parse("{\"runAsUser\":111111}"));
+    fake_put(w.new_obj, "spec/template/spec", "securityContext", cJSON_Parse("{\"runAsUser\":222222}"));
+    old = cJSON_PrintUnformatted(w.old_obj);
+    new = cJSON_PrintUnformatted(w.new_obj);
+    body = review_text("{\"group\":\"apps\",\"version\":\"v1\",\"kind\":\"Deployment\"}", "UPDATE", new, old);
+    body2 = replace_text(body, "222222", new_text);
+    body3 = body2 ? replace_text(body2, "111111", old_text) : NULL;
+    l = fake_lookup_of(&w.fake);
+    admission_handle(ADMISSION_VALIDATE, body3, body3 ? strlen(body3) : 0, &w.cfg, &l, &r);
+    CHECK_INT(r.status, 200);
+    o = r.outcome;
+    admission_result_free(&r);
+    free(old);
+    free(new);
+    free(body);
+    free(body2);
+    free(body3);
+    world_free(&w);
+    return o;
+}
+
+/* 2^53 and 2^53+1 are one double: the change must still count (fail closed). Equal numbers a double
+ * holds exactly stay unchanged. */
+static void admission_counts_numbers_a_double_cannot_hold_as_changed(void)
+{
+    CHECK_INT(run_as_user_change("9007199254740992", "9007199254740993"), ADMISSION_DENIED);
+    CHECK_INT(run_as_user_change("9007199254740993", "9007199254740993"), ADMISSION_DENIED);
+    CHECK_INT(run_as_user_change("0.12345678901234567891", "0.12345678901234567892"), ADMISSION_DENIED);
+    CHECK_INT(run_as_user_change("1", "1"), ADMISSION_ALLOWED);
+    CHECK_INT(run_as_user_change("9007199254740991", "9007199254740991"), ADMISSION_ALLOWED);
+    CHECK_INT(run_as_user_change("1000", "1001"), ADMISSION_DENIED);
+}
+
+/* What the request says goes into the log bounded and well-formed: a 5 MB uid, a raw 0xFF in a name. */
+static void admission_log_fields_are_bounded_and_well_formed(void)
+{
+    size_t big = 5u << 20;
+    char *uid = malloc(big + 1), *body = NULL;
+    struct admission_result r;
+    const char *v;
+
+    memset(uid, 'u', big);
+    uid[big] = '\0';
+    CHECK(asprintf(&body, "{\"apiVersion\":\"admission.k8s.io/v1\",\"kind\":\"AdmissionReview\",\"request\":"
+                          "{\"uid\":\"%s\",\"kind\":{\"group\":\"\",\"version\":\"v1\",\"kind\":\"ConfigMap\"},"
+                          "\"namespace\":\"test\",\"name\":\"cm\xff\",\"operation\":\"CREATE\","
+                          "\"userInfo\":{\"username\":\"alice\"},\"object\":{}}}", uid) > 0);
+    admission_handle(ADMISSION_VALIDATE, body, strlen(body), NULL, NULL, &r);
+    CHECK_INT(r.status, 200);
+    v = obj_string(r.log, "uid");
+    CHECK(v && strlen(v) == LOG_FIELD_MAX + strlen(LOG_CUT_MARK));
+    CHECK_STR(obj_string(r.log, "name"), "cm\xef\xbf\xbd");
+    admission_result_free(&r);
+    free(body);
+    free(uid);
 }
 
 static void admission_patches_a_gated_canary_only_on_the_mutating_endpoint(void)
@@ -147,5 +227,7 @@ static void admission_rejects_what_is_no_review(void)
 }
 
 TEST_MAIN("admission", TEST(admission_denies_a_deployment_review_and_says_what_to_log),
+          TEST(admission_counts_numbers_a_double_cannot_hold_as_changed),
+          TEST(admission_log_fields_are_bounded_and_well_formed),
           TEST(admission_patches_a_gated_canary_only_on_the_mutating_endpoint),
           TEST(admission_routes_by_kind_operation_and_endpoint), TEST(admission_rejects_what_is_no_review))

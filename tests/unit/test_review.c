@@ -4,6 +4,7 @@
 #include "check.h"
 #include "admission.h"
 #include "review.h"
+#include "utf8.h"
 
 /* Decode a fixture; returns the status review_decode gave. */
 static int decode_fixture(const char *rel, struct review *rv, char *err, size_t errlen)
@@ -136,6 +137,44 @@ static void decode_marks_a_nul_in_any_string_as_lossy(void)
     CHECK_INT(review_decode(clean, strlen(clean), &rv, err, sizeof(err)), 0);
     CHECK_INT(rv.req.lossy, 0);
     review_free(&rv);
+}
+
+/* A number a double cannot hold exactly makes the request lossy too; the same digits in a string do not. */
+static void decode_marks_an_inexact_number_as_lossy(void)
+{
+    static const struct { const char *value; int lossy; } cases[] = {
+        {"9007199254740993", 1}, {"-9007199254740992", 1}, {"0.12345678901234567891", 1}, {"1e400", 1},
+        {"9007199254740991", 0}, {"1", 0}, {"-0.5", 0}, {"\"9007199254740993\"", 0}, {"[1,2.5e3,-7]", 0},
+    };
+    struct review rv;
+    char body[512], err[256];
+    size_t i;
+
+    for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        snprintf(body, sizeof(body), "{\"apiVersion\":\"admission.k8s.io/v1\",\"kind\":\"AdmissionReview\","
+                                     "\"request\":{\"uid\":\"u\",\"object\":{\"spec\":{\"v\":%s}}}}", cases[i].value);
+        CHECK_INT(review_decode(body, strlen(body), &rv, err, sizeof(err)), 0);
+        if (rv.req.lossy != cases[i].lossy)
+            fprintf(stderr, "  case %s\n", cases[i].value);
+        CHECK_INT(rv.req.lossy, cases[i].lossy);
+        review_free(&rv);
+    }
+}
+
+/* The reason quoting request text is the 400 body: well-formed UTF-8 even when the cut falls inside a
+ * character or the text holds a byte that begins none. */
+static void decode_reason_quotes_request_text_as_well_formed_utf8(void)
+{
+    char body[512], err[256], api[64];
+    struct review rv;
+
+    memset(api, 'a', 39);
+    strcpy(api + 39, "\xe2\x82\xac\xff");
+    snprintf(body, sizeof(body), "{\"apiVersion\":\"%s\",\"kind\":\"Review\xff\"}", api);
+    CHECK_INT(review_decode(body, strlen(body), &rv, err, sizeof(err)), 400);
+    CHECK(utf8_valid(err));
+    CHECK(strstr(err, "\"Review\xef\xbf\xbd\"") != NULL);
+    CHECK(strstr(err, "\xe2\x82") == NULL); /* the euro sign did not fit in 40 bytes: left out whole */
 }
 
 static void decode_refuses_a_body_with_too_many_values(void)
@@ -318,6 +357,8 @@ TEST_MAIN("review",
           TEST(decode_tolerates_fields_of_the_wrong_type),
           TEST(decode_rejects_what_cannot_form_a_review),
           TEST(decode_marks_a_nul_in_any_string_as_lossy),
+          TEST(decode_marks_an_inexact_number_as_lossy),
+          TEST(decode_reason_quotes_request_text_as_well_formed_utf8),
           TEST(decode_refuses_a_body_with_too_many_values),
           TEST(encode_allow_echoes_uid_apiversion_and_kind),
           TEST(encode_deny_carries_status_403_forbidden_and_warnings),
