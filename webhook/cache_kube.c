@@ -124,6 +124,7 @@ static int api_list(struct kube_source *k, struct cache *c)
     }
     cache_index_free(idx);
     free(cont);
+    cache_give_back();
     return rc;
 }
 

@@ -39,5 +39,8 @@ int cache_sleep(struct cache *c, long ms);
 long cache_backoff_ms(struct cache *c, int failures);
 /* Whether the source currently sees every change (a watch is open, the files were read). */
 void cache_set_in_sync(struct cache *c, int in_sync);
+/* Hand the heap a list load left free back to the system. A source calls it after each full load
+ * (list, relist, file read), once the text and parsed tree of the list are freed. */
+void cache_give_back(void);
 
 #endif
