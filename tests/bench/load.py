@@ -70,9 +70,9 @@ def paced(port, path, body, seconds=5):
     m = re.search(r"^\s+99%\s+([\d.]+)(us|ms|s)\b", out, re.M)
     p99 = float(m.group(1)) * {"us": 1e-3, "ms": 1.0, "s": 1e3}[m.group(2)]
     m90 = re.search(r"^\s+90%\s+([\d.]+)(us|ms|s)\b", out, re.M)
-    p50 = float(m90.group(1)) * {"us": 1e-3, "ms": 1.0, "s": 1e3}[m90.group(2)]
+    p90 = float(m90.group(1)) * {"us": 1e-3, "ms": 1.0, "s": 1e3}[m90.group(2)]
     rps = float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1))
-    return p99, rps, p50
+    return p99, rps, p90
 
 
 def start_floor(cert_dir):
