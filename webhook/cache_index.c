@@ -98,13 +98,24 @@ void cache_rec_free(struct cache_rec *r)
     free(r);
 }
 
+/* Copy src into dst of size bytes, cut to fit (a lookup copies four strings: no snprintf). */
+static void copy_str(char *dst, size_t size, const char *src)
+{
+    size_t n = strnlen(src, size - 1);
+
+    memcpy(dst, src, n);
+    dst[n] = '\0';
+}
+
 /* The record's strings, copied into a struct canary_info. */
 static void rec_info(const struct cache_rec *r, struct canary_info *out)
 {
-    snprintf(out->namespace_, sizeof(out->namespace_), "%s", r->s);
-    snprintf(out->name, sizeof(out->name), "%s", r->s + strlen(r->s) + 1);
-    snprintf(out->uid, sizeof(out->uid), "%s", r->s + r->uid_off);
-    snprintf(out->phase, sizeof(out->phase), "%s", r->s + r->phase_off);
+    size_t ns = strlen(r->s);
+
+    copy_str(out->namespace_, sizeof(out->namespace_), r->s);
+    copy_str(out->name, sizeof(out->name), r->s + ns + 1);
+    copy_str(out->uid, sizeof(out->uid), r->s + r->uid_off);
+    copy_str(out->phase, sizeof(out->phase), r->s + r->phase_off);
     out->weight = r->weight;
     out->gated = r->gated;
     out->release = (enum canary_release)r->release;
