@@ -155,7 +155,7 @@ static int print_scalar(struct buf *b, const cJSON *v)
         return json_number(v->valuedouble, num, sizeof(num)) ? buf_append(b, num, strlen(num)) : -1;
     s = cJSON_PrintUnformatted(v);
     rc = s ? buf_append(b, s, strlen(s)) : -1;
-    free(s);
+    cJSON_free(s);
     return rc;
 }
 

@@ -91,7 +91,7 @@ void log_line_write(cJSON *line)
     s = cJSON_PrintUnformatted(line);
     if (s)
         write_line(s);
-    free(s);
+    cJSON_free(s);
     cJSON_Delete(line);
 }
 

@@ -9,6 +9,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "arena.h"
 #include "cache.h"
 #include "canary.h"
 #include "events.h"
@@ -453,8 +454,10 @@ static int cmd_serve(const struct flags *fl)
 
     if ((rc = check_serve_flags(fl, &scfg, &ccfg)) != 0)
         return rc;
-    /* Before any thread starts, so that only server_run's sigtimedwait sees SIGTERM/SIGINT. */
+    /* Before any thread starts, so that only server_run's sigtimedwait sees SIGTERM/SIGINT; and cJSON's
+     * allocation hooks, which every thread reads. */
     server_block_signals();
+    arena_install();
     scfg.cache = cache_start(&ccfg, err, sizeof(err));
     if (!scfg.cache) {
         log_error("cannot start the Canary cache: %s", err);

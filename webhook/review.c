@@ -10,6 +10,7 @@
 
 #include <openssl/evp.h>
 
+#include "arena.h"
 #include "obj.h"
 
 #define REVIEW_API_VERSION "admission.k8s.io/v1"
@@ -55,6 +56,23 @@ static size_t scan_body(const char *s, size_t n, int *nul)
         }
     }
     return values;
+}
+
+/* 1 when a string of the body may hold a NUL: a raw one, or an escaped one ("\u0000" not preceded by
+ * another backslash's escape, which only the full scan tells apart; it runs only then). */
+static int may_hold_nul(const char *s, size_t n)
+{
+    const char *p = s, *end = s + n;
+    int nul = 0;
+
+    if (memchr(s, '\0', n))
+        return 1;
+    while ((p = memchr(p, '\\', (size_t)(end - p))) != NULL && (end - p < 6 || memcmp(p + 1, "u0000", 5) != 0))
+        p += 2 <= end - p ? 2 : 1;
+    if (!p)
+        return 0;
+    scan_body(s, n, &nul);
+    return nul;
 }
 
 /* ---- decoding ---- */
@@ -105,10 +123,14 @@ int review_decode(const char *body, size_t len, struct review *out, char *err, s
         snprintf(err, errlen, "empty body: expected an admission.k8s.io/v1 AdmissionReview");
         return 400;
     }
-    if (scan_body(body, len, &nul) > REVIEW_MAX_VALUES) {
+    /* A body of fewer bytes than the limit cannot hold more values: the pass that counts them runs on
+     * large bodies only. The NUL check is memchr and memmem, not a pass of its own. */
+    if (len >= REVIEW_MAX_VALUES && scan_body(body, len, &nul) > REVIEW_MAX_VALUES) {
         snprintf(err, errlen, "body holds more than %d JSON values", REVIEW_MAX_VALUES);
         return 413;
     }
+    if (len < REVIEW_MAX_VALUES)
+        nul = may_hold_nul(body, len);
     if (!(out->root = cJSON_ParseWithLength(body, len))) {
         snprintf(err, errlen, "body is not valid JSON");
         goto fail;
@@ -134,6 +156,9 @@ int review_decode(const char *body, size_t len, struct review *out, char *err, s
         goto fail;
     }
     fill_request(request, uid, nul, &out->req);
+    /* Its data is in the request's memory now, and in copies the encoder may make: wiped at its end. */
+    if (strcmp(out->req.kind, "Secret") == 0)
+        arena_mark_secret();
     return 0;
 
 fail:
@@ -196,7 +221,7 @@ char *review_encode(const struct review *r, const struct decision *d)
         cJSON_AddItemToObject(resp, "auditAnnotations", cJSON_Duplicate(d->audit, 1));
     out = cJSON_PrintUnformatted(root);
 done:
-    free(patch);
+    cJSON_free(patch);
     free(patch64);
     cJSON_Delete(root);
     return out;
@@ -217,6 +242,8 @@ void review_free(struct review *r)
     /* A Secret review carries its contents: clear them rather than leave them in freed heap memory. */
     if (r->root && strcmp(r->req.kind ? r->req.kind : "", "Secret") == 0)
         wipe_strings(r->root);
-    cJSON_Delete(r->root);
+    /* A tree in the request's arena goes with it: no walk freeing node by node. */
+    if (!arena_owns(r->root))
+        cJSON_Delete(r->root);
     memset(r, 0, sizeof(*r));
 }
