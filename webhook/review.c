@@ -58,6 +58,25 @@ static size_t scan_body(const char *s, size_t n, int *nul)
     return values;
 }
 
+/* At least as many as the values scan_body counts: every comma and opening, in strings too. One
+ * branch-free pass the compiler vectorises, several times cheaper than scan_body. */
+static size_t values_at_most(const char *s, size_t n)
+{
+    size_t values = 1, i = 0, j;
+    unsigned char c;
+
+    /* Blocks of a fixed 64 bytes (a byte counter cannot overflow in one): the form GCC vectorises at -O2. */
+    for (; n - i >= 64; i += 64) {
+        c = 0;
+        for (j = 0; j < 64; j++)
+            c += (unsigned char)((s[i + j] == ',') | (s[i + j] == '[') | (s[i + j] == '{'));
+        values += c;
+    }
+    for (; i < n; i++)
+        values += (s[i] == ',') | (s[i] == '[') | (s[i] == '{');
+    return values;
+}
+
 /* 1 when a string of the body may hold a NUL: a raw one, or an escaped one ("\u0000" not preceded by
  * another backslash's escape, which only the full scan tells apart; it runs only then). */
 static int may_hold_nul(const char *s, size_t n)
@@ -116,20 +135,23 @@ int review_decode(const char *body, size_t len, struct review *out, char *err, s
 {
     const char *api, *kind;
     const cJSON *request, *uid;
-    int nul = 0;
+    int nul = 0, scanned = 0;
 
     memset(out, 0, sizeof(*out));
     if (len == 0) {
         snprintf(err, errlen, "empty body: expected an admission.k8s.io/v1 AdmissionReview");
         return 400;
     }
-    /* A body of fewer bytes than the limit cannot hold more values: the pass that counts them runs on
-     * large bodies only. The NUL check is memchr and memmem, not a pass of its own. */
-    if (len >= REVIEW_MAX_VALUES && scan_body(body, len, &nul) > REVIEW_MAX_VALUES) {
-        snprintf(err, errlen, "body holds more than %d JSON values", REVIEW_MAX_VALUES);
-        return 413;
+    /* A body of fewer bytes than the limit cannot hold more values, nor one with fewer commas and
+     * openings: the exact count runs only when both fail. The NUL check is memchr, not a pass. */
+    if (len >= REVIEW_MAX_VALUES && values_at_most(body, len) > REVIEW_MAX_VALUES) {
+        scanned = 1;
+        if (scan_body(body, len, &nul) > REVIEW_MAX_VALUES) {
+            snprintf(err, errlen, "body holds more than %d JSON values", REVIEW_MAX_VALUES);
+            return 413;
+        }
     }
-    if (len < REVIEW_MAX_VALUES)
+    if (!scanned)
         nul = may_hold_nul(body, len);
     if (!(out->root = cJSON_ParseWithLength(body, len))) {
         snprintf(err, errlen, "body is not valid JSON");

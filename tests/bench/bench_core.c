@@ -322,13 +322,13 @@ int main(int argc, char **argv)
         bench_lookup(atoi(argv[2]), 10, atol(argv[3]));
         return 0;
     }
-    /* `bench_core review ITERS malloc|arena|parse`: only the reviews, for run.sh to count instructions
+    /* `bench_core review ITERS malloc|arena|parse [ENVS]`: only the reviews, for run.sh to count instructions
      * under callgrind, each in an arena as the server runs them, or through malloc; or only parsed. */
-    if (argc == 4 && strcmp(argv[1], "review") == 0) {
+    if ((argc == 4 || argc == 5) && strcmp(argv[1], "review") == 0) {
         parse_only = strcmp(argv[3], "parse") == 0;
         if ((use_arena = strcmp(argv[3], "arena") == 0))
             arena_install();
-        bench_review(atol(argv[2]), 40, &body_len, NULL);
+        bench_review(atol(argv[2]), argc == 5 ? atoi(argv[4]) : 40, &body_len, NULL);
         return 0;
     }
     /* `bench_core load FILE`: a CanaryList loaded into the cache, timed, and what the index keeps. */
