@@ -3,6 +3,7 @@
  * MANUAL_GATE_* environment equivalent) and the wiring of the server, the Canary cache and the policies.
  * A command is one row of the commands table; each command's --help lists only its own flags.
  */
+#include <malloc.h>
 #include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -458,6 +459,12 @@ static int cmd_serve(const struct flags *fl)
      * allocation hooks, which every thread reads. */
     server_block_signals();
     arena_install();
+#ifdef __GLIBC__
+    /* A fixed threshold: glibc otherwise raises it each time a large block is freed, and from then on a
+     * /metrics page (3.7 MB with 10,000 gated Canaries) stays in the heap after it is sent (measured: 19
+     * MiB at rest became 35 MiB after 20 scrapes; with this, 19.3 MiB). */
+    mallopt(M_MMAP_THRESHOLD, 128 * 1024);
+#endif
     scfg.cache = cache_start(&ccfg, err, sizeof(err));
     if (!scfg.cache) {
         log_error("cannot start the Canary cache: %s", err);
