@@ -133,7 +133,7 @@ san:
 	-$(MAKE) --no-print-directory unit $(SAN_FLAGS)
 	-$(MAKE) --no-print-directory integration $(SAN_FLAGS)
 
-bench: $(BUILD)/manual-gate $(BUILD)/bench/bench_core
+bench: $(BUILD)/manual-gate $(BUILD)/bench/bench_core $(BUILD)/bench/floor
 	@PYTHON=$(PYTHON) tests/bench/run.sh $(BUILD)/manual-gate
 
 # make soak SOAK_SECONDS=1800: the binary under mixed reviews, watch churn and attacks for that long, with

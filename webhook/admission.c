@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "arena.h"
 #include "canary.h"
 #include "log.h"
 #include "mutate_canary.h"
@@ -200,7 +201,8 @@ void admission_handle(enum admission_endpoint ep, const char *body, size_t len, 
     out->log = log_fields(&rv.req, &d, out->outcome);
     out->level = level_of(&d);
     notice_of(&rv.req, &d, &out->notice);
-    if ((out->body = review_encode(&rv, &d)) != NULL) {
+    /* The answer outlives the request's memory (the server hands it to libmicrohttpd to send and free). */
+    if ((out->body = arena_export(review_encode(&rv, &d))) != NULL) {
         out->status = 200;
         out->len = strlen(out->body);
     } else {

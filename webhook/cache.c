@@ -11,6 +11,7 @@
  */
 #include "cache.h"
 
+#include <malloc.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -102,6 +103,16 @@ void cache_publish(struct cache *c, struct cache_index *idx, const char *rv, int
     snprintf(c->rv, sizeof(c->rv), "%s", rv ? rv : "");
     pthread_rwlock_unlock(&c->lock);
     cache_index_free(old);
+}
+
+/* glibc keeps freed heap for reuse: a list of 10,000 Canaries as text and as a cJSON tree is tens of MiB,
+ * freed within a second, and without this stays resident for good (the index itself is a few MiB).
+ * malloc_trim walks every arena and returns whole free pages, including those in the middle of one. */
+void cache_give_back(void)
+{
+#ifdef __GLIBC__
+    malloc_trim(0);
+#endif
 }
 
 int cache_apply_list(struct cache *c, const cJSON *list)

@@ -133,6 +133,7 @@ static int files_load(struct files_source *fs, struct cache *c, char *err, size_
 out:
     cache_index_free(idx);
     files_list_free(&files);
+    cache_give_back();
     return rc;
 }
 

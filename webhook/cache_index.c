@@ -4,6 +4,7 @@
  */
 #include "cache_index.h"
 
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -18,26 +19,29 @@
 /* Longest lookup key: namespace (63) + kind + name (253), with room to spare. */
 #define KEY_MAX 1024
 
-struct key {
-    char *p; /* parts joined by '\0' */
-    size_t n;
-};
-
+/* One Canary, in one allocation: the numbers, then its strings, each NUL-terminated, in this order:
+ * namespace, name (together the by_name key, name_n bytes), target kind and name (when it has a
+ * targetRef), uid, phase, and each tracked config ("configmap/x"). The other lookup keys are joined on
+ * the stack when the record is linked or unlinked. About 300 bytes where a struct canary_info is 440. */
 struct cache_rec {
-    struct key name;     /* namespace, name */
-    struct key target;   /* namespace, kind, name; p NULL without a targetRef */
-    struct key *configs; /* namespace, "configmap/x" */
-    size_t nconfigs;
-    struct canary_info info;
     UT_hash_handle hh;
+    int64_t last_transition;
+    double threshold;
+    int weight, failed_checks;
+    unsigned char gated, release;
+    unsigned name_n;        /* namespace + '\0' + name */
+    unsigned target_off;    /* offset of the target kind, 0 without a targetRef */
+    unsigned uid_off, phase_off, configs_off, nconfigs;
+    char s[];
 };
 
-/* Every Canary sharing one target or one tracked config, in arrival order. */
+/* Every Canary sharing one target or one tracked config, in arrival order; recs points at one while
+ * only one does (the common case: one allocation a slot). */
 struct slot {
-    struct key key;
-    struct cache_rec **recs;
-    size_t n, cap;
     UT_hash_handle hh;
+    struct cache_rec **recs, *one;
+    unsigned n, cap, key_n;
+    char key[];
 };
 
 struct cache_index {
@@ -66,83 +70,132 @@ static int key_fill(char *buf, size_t size, size_t *len, const char *a, const ch
     return 0;
 }
 
-static int key_make(struct key *k, const char *a, const char *b, const char *c)
+/* A record's target key ("ns\0kind\0name"); 0 when it has no target or the key does not fit. */
+static size_t rec_target_key(const struct cache_rec *r, char *buf)
 {
-    size_t size = strlen(a) + strlen(b) + (c ? strlen(c) : 0) + 3;
+    const char *kind = r->s + r->target_off;
+    size_t n;
 
-    k->p = malloc(size);
-    if (!k->p || key_fill(k->p, size, &k->n, a, b, c) != 0) {
-        free(k->p);
-        k->p = NULL;
-        return -1;
-    }
-    return 0;
+    if (!r->target_off || key_fill(buf, KEY_MAX, &n, r->s, kind, kind + strlen(kind) + 1) != 0)
+        return 0;
+    return n;
+}
+
+/* The i-th tracked config's key ("ns\0configmap/x"), and where the next config starts in *at. */
+static size_t rec_config_key(const struct cache_rec *r, size_t *at, char *buf)
+{
+    const char *ref = r->s + *at;
+    size_t n;
+
+    *at += strlen(ref) + 1;
+    return key_fill(buf, KEY_MAX, &n, r->s, ref, NULL) == 0 ? n : 0;
 }
 
 /* ---- records ---- */
 
 void cache_rec_free(struct cache_rec *r)
 {
-    size_t i;
-
-    if (!r)
-        return;
-    free(r->name.p);
-    free(r->target.p);
-    for (i = 0; i < r->nconfigs; i++)
-        free(r->configs[i].p);
-    free(r->configs);
     free(r);
 }
 
-/* The keys of status.trackedConfigs. 0, or -1 when out of memory. */
-static int rec_configs(struct cache_rec *r, const char *ns, const cJSON *tracked)
+/* Copy src into dst of size bytes, cut to fit (a lookup copies four strings: no snprintf). */
+static void copy_str(char *dst, size_t size, const char *src)
 {
-    const cJSON *t;
-    size_t n = 0;
+    size_t n = strnlen(src, size - 1);
 
+    memcpy(dst, src, n);
+    dst[n] = '\0';
+}
+
+/* The record's strings, copied into a struct canary_info. */
+static void rec_info(const struct cache_rec *r, struct canary_info *out)
+{
+    size_t ns = strlen(r->s);
+
+    copy_str(out->namespace_, sizeof(out->namespace_), r->s);
+    copy_str(out->name, sizeof(out->name), r->s + ns + 1);
+    copy_str(out->uid, sizeof(out->uid), r->s + r->uid_off);
+    copy_str(out->phase, sizeof(out->phase), r->s + r->phase_off);
+    out->weight = r->weight;
+    out->gated = r->gated;
+    out->release = (enum canary_release)r->release;
+    out->failed_checks = r->failed_checks;
+    out->threshold = r->threshold;
+    out->last_transition = r->last_transition;
+}
+
+/* Append s and its NUL at *at (NULL dst: only count). */
+static unsigned put_str(char *dst, size_t *at, const char *s)
+{
+    size_t n = strlen(s) + 1, was = *at;
+
+    if (dst)
+        memcpy(dst + was, s, n);
+    *at += n;
+    return (unsigned)was;
+}
+
+/* The strings of a record, counted (r NULL) or copied; returns their size. Strings longer than a
+ * canary_info holds are cut there, as the info always was. */
+static size_t rec_strings(struct cache_rec *r, const cJSON *obj, const char *kind, const char *target)
+{
+    const cJSON *tracked = obj_get(obj_get(obj, "status"), "trackedConfigs"), *t;
+    char *dst = r ? r->s : NULL, uid[sizeof(((struct canary_info *)0)->uid)];
+    char phase[sizeof(((struct canary_info *)0)->phase)];
+    size_t at = 0;
+
+    snprintf(uid, sizeof(uid), "%s", obj_string_or(obj_get(obj, "metadata"), "uid", ""));
+    snprintf(phase, sizeof(phase), "%s", canary_phase(obj));
+    put_str(dst, &at, obj_namespace(obj));
+    put_str(dst, &at, obj_name(obj));
+    if (r)
+        r->name_n = (unsigned)at - 1;
+    if (kind && kind[0] && target && target[0]) {
+        unsigned off = put_str(dst, &at, kind);
+
+        put_str(dst, &at, target);
+        if (r)
+            r->target_off = off;
+    }
+    if (r) {
+        r->uid_off = put_str(dst, &at, uid);
+        r->phase_off = put_str(dst, &at, phase);
+        r->configs_off = (unsigned)at;
+    } else {
+        at += strlen(uid) + strlen(phase) + 2;
+    }
     if (!cJSON_IsObject(tracked))
-        return 0;
-    cJSON_ArrayForEach(t, tracked)
-        n++;
-    if (!(r->configs = calloc(n ? n : 1, sizeof(*r->configs))))
-        return -1;
+        return at;
     cJSON_ArrayForEach(t, tracked) {
         if (!t->string || !t->string[0])
             continue;
-        if (key_make(&r->configs[r->nconfigs], ns, t->string, NULL) != 0)
-            return -1;
-        r->nconfigs++;
+        put_str(dst, &at, t->string);
+        if (r)
+            r->nconfigs++;
     }
-    return 0;
+    return at;
 }
 
 int cache_rec_new(const cJSON *obj, struct cache_rec **out)
 {
     const cJSON *ref = obj_get(obj_get(obj, "spec"), "targetRef");
-    const char *ns = obj_namespace(obj), *name = obj_name(obj);
     const char *kind = obj_string(ref, "kind"), *target = obj_string(ref, "name");
     struct cache_rec *r;
+    size_t size;
 
     *out = NULL;
-    if (!cJSON_IsObject(obj) || !ns[0] || !name[0])
+    if (!cJSON_IsObject(obj) || !obj_namespace(obj)[0] || !obj_name(obj)[0])
         return 1;
-    if (!(r = calloc(1, sizeof(*r))) || key_make(&r->name, ns, name, NULL) != 0 ||
-        (kind && kind[0] && target && target[0] && key_make(&r->target, ns, kind, target) != 0) ||
-        rec_configs(r, ns, obj_get(obj_get(obj, "status"), "trackedConfigs")) != 0) {
-        cache_rec_free(r);
+    size = rec_strings(NULL, obj, kind, target);
+    if (!(r = calloc(1, sizeof(*r) + size)))
         return -1;
-    }
-    snprintf(r->info.namespace_, sizeof(r->info.namespace_), "%s", ns);
-    snprintf(r->info.name, sizeof(r->info.name), "%s", name);
-    snprintf(r->info.uid, sizeof(r->info.uid), "%s", obj_string_or(obj_get(obj, "metadata"), "uid", ""));
-    snprintf(r->info.phase, sizeof(r->info.phase), "%s", canary_phase(obj));
-    r->info.weight = canary_weight(obj);
-    r->info.gated = canary_is_gated(obj);
-    r->info.release = canary_release_of(r->info.phase, r->info.weight);
-    r->info.failed_checks = canary_failed_checks(obj);
-    r->info.threshold = canary_threshold(canary_analysis(obj));
-    r->info.last_transition = canary_last_transition(obj);
+    rec_strings(r, obj, kind, target);
+    r->weight = canary_weight(obj);
+    r->gated = (unsigned char)canary_is_gated(obj);
+    r->release = (unsigned char)canary_release_of(r->s + r->phase_off, r->weight);
+    r->failed_checks = canary_failed_checks(obj);
+    r->threshold = canary_threshold(canary_analysis(obj));
+    r->last_transition = canary_last_transition(obj);
     *out = r;
     return 0;
 }
@@ -151,53 +204,63 @@ int cache_rec_new(const cJSON *obj, struct cache_rec **out)
 
 static void slot_free(struct slot *s)
 {
-    free(s->key.p);
-    free(s->recs);
+    if (s->recs != &s->one)
+        free(s->recs);
     free(s);
 }
 
-static int slot_add(struct slot **table, const struct key *k, struct cache_rec *r)
+static int slot_grow(struct slot *s)
 {
+    unsigned cap = s->cap * 2;
     struct cache_rec **grown;
-    struct slot *s;
-    size_t cap;
 
-    HASH_FIND(hh, *table, k->p, k->n, s);
-    if (!s) {
-        if (!(s = calloc(1, sizeof(*s))) || !(s->key.p = malloc(k->n))) {
-            free(s);
+    if (s->recs == &s->one) {
+        if (!(grown = malloc(cap * sizeof(*grown))))
             return -1;
-        }
-        memcpy(s->key.p, k->p, k->n);
-        s->key.n = k->n;
-        HASH_ADD_KEYPTR(hh, *table, s->key.p, s->key.n, s);
+        grown[0] = s->one;
+    } else if (!(grown = realloc(s->recs, cap * sizeof(*grown)))) {
+        return -1;
+    }
+    s->recs = grown;
+    s->cap = cap;
+    return 0;
+}
+
+static int slot_add(struct slot **table, const char *key, size_t key_n, struct cache_rec *r)
+{
+    struct slot *s;
+
+    HASH_FIND(hh, *table, key, key_n, s);
+    if (!s) {
+        if (!(s = calloc(1, sizeof(*s) + key_n)))
+            return -1;
+        memcpy(s->key, key, key_n);
+        s->key_n = (unsigned)key_n;
+        s->recs = &s->one;
+        s->cap = 1;
+        HASH_ADD_KEYPTR(hh, *table, s->key, s->key_n, s);
         if (!s->hh.tbl) {
             slot_free(s);
             return -1;
         }
     }
-    if (s->n == s->cap) {
-        cap = s->cap ? s->cap * 2 : 1;
-        if (!(grown = realloc(s->recs, cap * sizeof(*grown)))) {
-            if (s->n == 0) {
-                HASH_DEL(*table, s);
-                slot_free(s);
-            }
-            return -1;
+    if (s->n == s->cap && slot_grow(s) != 0) {
+        if (s->n == 0) {
+            HASH_DEL(*table, s);
+            slot_free(s);
         }
-        s->recs = grown;
-        s->cap = cap;
+        return -1;
     }
     s->recs[s->n++] = r;
     return 0;
 }
 
-static void slot_remove(struct slot **table, const struct key *k, const struct cache_rec *r)
+static void slot_remove(struct slot **table, const char *key, size_t key_n, const struct cache_rec *r)
 {
     struct slot *s;
     size_t i;
 
-    HASH_FIND(hh, *table, k->p, k->n, s);
+    HASH_FIND(hh, *table, key, key_n, s);
     if (!s)
         return;
     for (i = 0; i < s->n && s->recs[i] != r; i++)
@@ -219,7 +282,7 @@ static const struct cache_rec *slot_best(const struct slot *s)
     size_t i;
 
     for (i = 0; i < s->n; i++) {
-        rank = canary_release_rank(s->recs[i]->info.gated, s->recs[i]->info.release);
+        rank = canary_release_rank(s->recs[i]->gated, (enum canary_release)s->recs[i]->release);
         if (rank > best_rank) {
             best = s->recs[i];
             best_rank = rank;
@@ -260,29 +323,33 @@ void cache_index_free(struct cache_index *idx)
 /* Remove r from the target slot and the first nconfigs config slots, and from by_name. */
 static void unlink_rec(struct cache_index *idx, struct cache_rec *r, size_t nconfigs)
 {
-    size_t i;
+    char key[KEY_MAX];
+    size_t i, n, at = r->configs_off;
 
-    if (r->target.p)
-        slot_remove(&idx->by_target, &r->target, r);
+    if ((n = rec_target_key(r, key)) != 0)
+        slot_remove(&idx->by_target, key, n, r);
     for (i = 0; i < nconfigs; i++)
-        slot_remove(&idx->by_config, &r->configs[i], r);
+        if ((n = rec_config_key(r, &at, key)) != 0)
+            slot_remove(&idx->by_config, key, n, r);
     HASH_DEL(idx->by_name, r);
 }
 
-/* Add r to every table; -1 leaves the index as it was. */
+/* Add r to every table; -1 leaves the index as it was. A key too long to be a Kubernetes name is left
+ * out of its table (no lookup can ask for it). */
 static int link_rec(struct cache_index *idx, struct cache_rec *r)
 {
-    size_t i;
+    char key[KEY_MAX];
+    size_t i, n, at = r->configs_off;
 
-    HASH_ADD_KEYPTR(hh, idx->by_name, r->name.p, r->name.n, r);
+    HASH_ADD_KEYPTR(hh, idx->by_name, r->s, r->name_n, r);
     if (!r->hh.tbl)
         return -1;
-    if (r->target.p && slot_add(&idx->by_target, &r->target, r) != 0) {
+    if ((n = rec_target_key(r, key)) != 0 && slot_add(&idx->by_target, key, n, r) != 0) {
         HASH_DEL(idx->by_name, r);
         return -1;
     }
     for (i = 0; i < r->nconfigs; i++) {
-        if (slot_add(&idx->by_config, &r->configs[i], r) != 0) {
+        if ((n = rec_config_key(r, &at, key)) != 0 && slot_add(&idx->by_config, key, n, r) != 0) {
             unlink_rec(idx, r, i);
             return -1;
         }
@@ -294,7 +361,7 @@ struct cache_rec *cache_index_unlink(struct cache_index *idx, const struct cache
 {
     struct cache_rec *found;
 
-    HASH_FIND(hh, idx->by_name, r->name.p, r->name.n, found);
+    HASH_FIND(hh, idx->by_name, r->s, r->name_n, found);
     if (found)
         unlink_rec(idx, found, found->nconfigs);
     return found;
@@ -350,9 +417,12 @@ long cache_index_count(const struct cache_index *idx)
 void cache_index_each(const struct cache_index *idx, void (*fn)(void *ctx, const struct canary_info *info), void *ctx)
 {
     const struct cache_rec *r, *tmp;
+    struct canary_info info;
 
-    HASH_ITER(hh, idx->by_name, r, tmp)
-        fn(ctx, &r->info);
+    HASH_ITER(hh, idx->by_name, r, tmp) {
+        rec_info(r, &info);
+        fn(ctx, &info);
+    }
 }
 
 static int find(struct slot *table, const char *ns, const char *a, const char *b, struct canary_info *out)
@@ -367,7 +437,7 @@ static int find(struct slot *table, const char *ns, const char *a, const char *b
     if (!s || !s->n)
         return CANARY_LOOKUP_NONE;
     if (out)
-        *out = slot_best(s)->info;
+        rec_info(slot_best(s), out);
     return CANARY_LOOKUP_FOUND;
 }
 
@@ -399,7 +469,7 @@ int cache_index_releases(const struct cache_index *idx, const char *ns, struct c
     int n = 0, cap = 0;
 
     HASH_ITER(hh, idx->by_name, r, tmp) {
-        if (!r->info.gated || !canary_release_denies(r->info.release) || (ns && strcmp(ns, r->info.namespace_) != 0))
+        if (!r->gated || !canary_release_denies((enum canary_release)r->release) || (ns && strcmp(ns, r->s) != 0))
             continue;
         if (n == cap) {
             cap = cap ? cap * 2 : 16;
@@ -409,7 +479,7 @@ int cache_index_releases(const struct cache_index *idx, const char *ns, struct c
             }
             all = grown;
         }
-        all[n++] = r->info;
+        rec_info(r, &all[n++]);
     }
     if (n > 0) {
         qsort(all, (size_t)n, sizeof(*all), info_order);

@@ -1,7 +1,8 @@
 /*
- * The Canary index behind the cache: per Canary only what the policies read (struct canary_info) and its
- * lookup keys, in three uthash tables: by namespace/name (to apply events), by namespace/target kind/
- * target name, and by namespace/tracked config ("configmap/NAME", "secret/NAME"). Each lookup is one hash
+ * The Canary index behind the cache: per Canary only what the policies read (what a struct canary_info
+ * holds, in one compact allocation of about 300 bytes; the parsed object is not kept) and its lookup
+ * keys, in three uthash tables: by namespace/name (to apply events), by namespace/target kind/target
+ * name, and by namespace/tracked config ("configmap/NAME", "secret/NAME"). Each lookup is one hash
  * probe whatever the number of Canaries. No lock and no I/O here: cache.c guards an index with its lock.
  *
  * Memory: cache_index_new returns an index freed with cache_index_free, which frees every record in it.

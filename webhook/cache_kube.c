@@ -138,6 +138,7 @@ static int api_list(struct kube_source *k, struct cache *c, char *why, size_t wh
     }
     cache_index_free(idx);
     free(cont);
+    cache_give_back();
     return rc;
 }
 

@@ -47,5 +47,8 @@ void cache_set_in_sync(struct cache *c, int in_sync);
 void cache_expect_life(struct cache *c, long seconds);
 /* Count a watch that ended, by reason (manual_gate_watch_restarts_total). */
 void cache_watch_ended(struct cache *c, enum cache_watch_end why);
+/* Hand the heap a list load left free back to the system. A source calls it after each full load
+ * (list, relist, file read), once the text and parsed tree of the list are freed. */
+void cache_give_back(void);
 
 #endif

@@ -151,7 +151,7 @@ static int post(struct events *q, const cJSON *event)
         if (kube_post(q->kube, path, body, strlen(body), POST_TIMEOUT_S, &status, err, sizeof(err)) == 0)
             ok = status >= 200 && status < 300;
     }
-    free(body);
+    cJSON_free(body);
     if (!ok && !q->failing && status)
         log_warn("events: the API server refused an Event with HTTP %ld%s; further failures are only counted "
                  "(manual_gate_events_total{result=\"failed\"})", status,

@@ -108,66 +108,16 @@ int json_equal(const cJSON *a, const cJSON *b)
     }
 }
 
-/* A number's exponent part, clamped far beyond any double's range; *i moves past it. */
-static long long exponent_part(const char *s, size_t n, size_t *i)
+int json_numbers_exact(const cJSON *v)
 {
-    long long e = 0;
-    int neg = 0;
+    const cJSON *c;
 
-    if (*i >= n || (s[*i] != 'e' && s[*i] != 'E'))
-        return 0;
-    if (++*i < n && (s[*i] == '+' || s[*i] == '-'))
-        neg = s[(*i)++] == '-';
-    for (; *i < n && s[*i] >= '0' && s[*i] <= '9'; ++*i)
-        if (e < 1000000)
-            e = e * 10 + (s[*i] - '0');
-    return neg ? -e : e;
-}
-
-/* The token is sig[0..k) x 10^exp10, with no leading or trailing zero in sig. */
-static int decimal_exact(const char *sig, size_t k, long long exp10)
-{
-    unsigned long long v = 0;
-    size_t j;
-
-    if (exp10 < 0) /* not an integer */
-        return k <= 15 && (long long)k + exp10 - 1 >= -307;
-    if ((long long)k + exp10 > 16)
-        return 0;
-    for (j = 0; j < k; j++)
-        v = v * 10 + (unsigned long long)(sig[j] - '0');
-    for (; exp10 > 0; exp10--)
-        v *= 10;
-    return v < (1ULL << 53);
-}
-
-int json_number_exact(const char *s, size_t n, size_t *len)
-{
-    char sig[17];
-    size_t i = 0, k = 0, tz = 0; /* significant digits (from the first non-zero one), trailing zeros */
-    long long exp10 = 0;
-    int frac = 0;
-
-    if (i < n && s[i] == '-')
-        i++;
-    for (; i < n && ((s[i] >= '0' && s[i] <= '9') || (s[i] == '.' && !frac)); i++) {
-        if (s[i] == '.') {
-            frac = 1;
-            continue;
-        }
-        exp10 -= frac;
-        if (k == 0 && s[i] == '0')
-            continue;
-        if (k < sizeof(sig))
-            sig[k] = s[i];
-        k++;
-        tz = s[i] == '0' ? tz + 1 : 0;
-    }
-    exp10 += exponent_part(s, n, &i);
-    *len = i ? i : 1;
-    if (k == 0)
-        return 1; /* zero, however written */
-    return decimal_exact(sig, k - tz, exp10 + (long long)tz);
+    if (cJSON_IsNumber(v))
+        return fabs(v->valuedouble) < 9007199254740992.0; /* 2^53; false for infinity and NaN too */
+    for (c = v ? v->child : NULL; c; c = c->next)
+        if (!json_numbers_exact(c))
+            return 0;
+    return 1;
 }
 
 void json_layout(const char *text, size_t len, char *indent, size_t indentlen, int *crlf)
@@ -217,7 +167,7 @@ static int print_scalar(struct buf *b, const cJSON *v)
         return json_number(v->valuedouble, num, sizeof(num)) ? buf_append(b, num, strlen(num)) : -1;
     s = cJSON_PrintUnformatted(v);
     rc = s ? buf_append(b, s, strlen(s)) : -1;
-    free(s);
+    cJSON_free(s);
     return rc;
 }
 

@@ -16,11 +16,12 @@
 /* 1 when a and b are the same JSON value (object key order ignored), 0 otherwise. NULL equals NULL. */
 int json_equal(const cJSON *a, const cJSON *b);
 
-/* Whether the JSON number token at s (at most n bytes; *len set to the bytes it takes, at least 1) is
- * one a double tells apart from every other such token: an integer of magnitude below 2^53, or a number
- * of at most 15 significant digits (DBL_DIG) in the double's normal range, or zero. 0 otherwise: e.g.
- * 9007199254740993 reads as the double of 9007199254740992, and 0.10000000000000001 as that of 0.1. */
-int json_number_exact(const char *s, size_t n, size_t *len);
+/* 1 when every number in v means to the API server and to Flagger what its double means here; 0 when
+ * one does not: an integer of magnitude 2^53 or more (Go keeps it as an int64, exactly; here
+ * 9007199254740993 reads as the double of 9007199254740992), or one beyond a double's range (1e400).
+ * Other numbers reach a webhook as Go printed a float64, in its shortest form, which reads back to the
+ * same double: two such numbers differ exactly when their doubles do. */
+int json_numbers_exact(const cJSON *v);
 
 /* Room for any number json_number writes. */
 #define JSON_NUMBER_MAX 32

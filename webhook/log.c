@@ -192,7 +192,7 @@ void log_line_write(cJSON *line)
     s = print_bounded(line);
     if (s)
         write_line(s);
-    free(s);
+    cJSON_free(s);
     cJSON_Delete(line);
 }
 

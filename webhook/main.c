@@ -3,12 +3,14 @@
  * MANUAL_GATE_* environment equivalent) and the wiring of the server, the Canary cache and the policies.
  * A command is one row of the commands table; each command's --help lists only its own flags.
  */
+#include <malloc.h>
 #include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
+#include "arena.h"
 #include "cache.h"
 #include "canary.h"
 #include "events.h"
@@ -458,8 +460,16 @@ static int cmd_serve(const struct flags *fl)
 
     if ((rc = check_serve_flags(fl, &scfg, &ccfg)) != 0)
         return rc;
-    /* Before any thread starts, so that only server_run's sigtimedwait sees SIGTERM/SIGINT. */
+    /* Before any thread starts, so that only server_run's sigtimedwait sees SIGTERM/SIGINT; and cJSON's
+     * allocation hooks, which every thread reads. */
     server_block_signals();
+    arena_install();
+#ifdef __GLIBC__
+    /* A fixed threshold: glibc otherwise raises it each time a large block is freed, and from then on a
+     * /metrics page (3.7 MB with 10,000 gated Canaries) stays in the heap after it is sent (measured: 19
+     * MiB at rest became 35 MiB after 20 scrapes; with this, 19.3 MiB). */
+    mallopt(M_MMAP_THRESHOLD, 128 * 1024);
+#endif
     scfg.cache = cache_start(&ccfg, err, sizeof(err));
     if (!scfg.cache) {
         log_error("cannot start the Canary cache: %s", err);

@@ -27,6 +27,7 @@
 #include "metrics.h"
 #include "monotime.h"
 #include "admission.h"
+#include "arena.h"
 #include "tls_creds.h"
 
 /* TLS 1.2 and 1.3 only, AEAD ciphers only, forward-secret key exchange only. The API server's Go TLS
@@ -170,10 +171,12 @@ static enum MHD_Result handle_review(struct MHD_Connection *conn, const char *me
     double seconds;
     cJSON *line;
 
+    arena_begin(); /* decode, decide, encode and log in one region, reset once the answer is queued */
     admission_handle(ep, ctx->body.data, ctx->body.len, srv.cfg->policy, &srv.lookup, &res);
     if (res.status != 200 || !res.body) {
         ret = reject(conn, method, url, res.status ? res.status : 500, res.body ? res.body : "out of memory");
         admission_result_free(&res);
+        arena_end();
         return ret;
     }
     seconds = monotime_now() - ctx->start;
@@ -189,6 +192,7 @@ static enum MHD_Result handle_review(struct MHD_Connection *conn, const char *me
     ret = respond(conn, MHD_HTTP_OK, "application/json", res.body, res.len);
     res.body = NULL; /* respond took it */
     admission_result_free(&res);
+    arena_end();
     return ret;
 }
 

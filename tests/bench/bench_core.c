@@ -3,6 +3,7 @@
  * 10,000 Canaries in the cache, which must cost the same; (2) decode + validate + encode of a ~9 KB
  * Deployment review against that cache. Prints one line per measurement and the ratios.
  */
+#include <malloc.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -10,8 +11,10 @@
 
 #include <cjson/cJSON.h>
 
+#include "buf.h"
 #include "cache.h"
 #include "admission.h"
+#include "arena.h"
 #include "policy.h"
 #include "review.h"
 
@@ -84,34 +87,91 @@ static double bench_lookup(int n, int keys, long iters)
     return t / (double)iters * 1e9;
 }
 
-/* us per decode + validate + encode of a Deployment review whose template changed. */
-static double bench_review(long iters, size_t *body_len)
+/* Each review in its own arena, as the server runs them (arena_install done), or all through malloc. */
+static int use_arena;
+/* Only parse each review, as the floor does. */
+static int parse_only;
+
+/* The measured loop of bench_review (callgrind: --toggle-collect=review_loop): iters reviews of body,
+ * each timed into us[] when us is not NULL. Returns how many were denied. */
+__attribute__((noinline)) long review_loop(const char *body, size_t len, const struct policy_config *cfg,
+                                           const struct canary_lookup *lk, long iters, double *us);
+__attribute__((noinline)) long review_loop(const char *body, size_t len, const struct policy_config *cfg,
+                                           const struct canary_lookup *lk, long iters, double *us)
+{
+    long i, denied = 0;
+    double t0 = 0;
+
+    for (i = 0; i < iters; i++) {
+        struct admission_result res;
+
+        if (us)
+            t0 = now();
+        if (use_arena)
+            arena_begin();
+        admission_handle(ADMISSION_VALIDATE, body, len, cfg, lk, &res);
+        denied += res.outcome == ADMISSION_DENIED;
+        admission_result_free(&res);
+        if (use_arena)
+            arena_end();
+        if (us)
+            us[i] = (now() - t0) * 1e6;
+    }
+    return denied;
+}
+
+/* The floor's work in process (tests/bench/floor.c): one cJSON parse of the body, through malloc, and
+ * the tree freed (callgrind: --toggle-collect=parse_loop). */
+__attribute__((noinline)) long parse_loop(const char *body, size_t len, long iters);
+__attribute__((noinline)) long parse_loop(const char *body, size_t len, long iters)
+{
+    long i, ok = 0;
+
+    for (i = 0; i < iters; i++) {
+        cJSON *root = cJSON_ParseWithLength(body, len);
+
+        ok += root != NULL;
+        cJSON_Delete(root);
+    }
+    return ok;
+}
+
+static int by_value(const void *a, const void *b)
+{
+    double x = *(const double *)a, y = *(const double *)b;
+
+    return x < y ? -1 : x > y;
+}
+
+/* us per decode + validate + encode of a Deployment review whose template changed (envs environment
+ * variables: 40 make 9 KB): the mean, and the p99 of each review timed alone in *p99. */
+static double bench_review(long iters, int envs, size_t *body_len, double *p99)
 {
     struct cache *c = cache_new(60);
     struct canary_lookup lk;
     struct policy_config cfg = {.loadtester_url = "http://loadtester.test"};
     cJSON *list = canary_list(10000), *req, *root, *env;
     char *body, blob[160];
-    double t0, t;
-    long i, denied = 0;
+    double t0, t, *us = calloc((size_t)iters, sizeof(double));
+    long denied;
     int k;
 
     cache_apply_list(c, list);
     cJSON_Delete(list);
     cache_lookup(c, &lk);
-    /* A realistic ~9 KB Deployment: 40 env vars and labels around the template. */
+    /* A realistic Deployment: env vars and labels around the template. */
     root = cJSON_Parse("{\"apiVersion\":\"apps/v1\",\"kind\":\"Deployment\",\"metadata\":{\"name\":\"app-0\","
                        "\"namespace\":\"ns-0\",\"labels\":{}},\"spec\":{\"replicas\":3,\"template\":{\"metadata\":"
                        "{\"labels\":{\"app\":\"app-0\"}},\"spec\":{\"containers\":[{\"name\":\"app\","
                        "\"image\":\"app:1\",\"env\":[]}]}}}}");
     env = cJSON_GetObjectItem(cJSON_GetArrayItem(cJSON_GetObjectItem(cJSON_GetObjectItem(cJSON_GetObjectItem(
                                   cJSON_GetObjectItem(root, "spec"), "template"), "spec"), "containers"), 0), "env");
-    for (k = 0; k < 40; k++) {
+    for (k = 0; k < envs; k++) {
         cJSON *e = cJSON_CreateObject();
         snprintf(blob, sizeof(blob), "ENV_%d", k);
         cJSON_AddStringToObject(e, "name", blob);
-        memset(blob, 'v', 60);
-        blob[60] = '\0';
+        memset(blob, 'v', 77);
+        blob[77] = '\0';
         cJSON_AddStringToObject(e, "value", blob);
         cJSON_AddItemToArray(env, e);
     }
@@ -134,17 +194,24 @@ static double bench_review(long iters, size_t *body_len)
     body = cJSON_PrintUnformatted(req);
     cJSON_Delete(req);
     *body_len = strlen(body);
-    t0 = now();
-    for (i = 0; i < iters; i++) {
-        struct admission_result res;
-
-        admission_handle(ADMISSION_VALIDATE, body, *body_len, &cfg, &lk, &res);
-        denied += res.outcome == ADMISSION_DENIED;
-        admission_result_free(&res);
+    if (parse_only) {
+        parse_loop(body, *body_len, iters);
+        free(us);
+        free(body);
+        cache_stop(c);
+        return 0;
     }
+    t0 = now();
+    denied = review_loop(body, *body_len, &cfg, &lk, iters, NULL);
     t = now() - t0;
     if (denied != iters)
         fprintf(stderr, "review benchmark: %ld of %ld denied, expected all: broken\n", denied, iters);
+    if (p99 && us) {
+        review_loop(body, *body_len, &cfg, &lk, iters, us);
+        qsort(us, (size_t)iters, sizeof(double), by_value);
+        *p99 = us[iters * 99 / 100];
+    }
+    free(us);
     free(body);
     cache_stop(c);
     return t / (double)iters * 1e6;
@@ -159,6 +226,7 @@ static double bench_many_labels(int labels, size_t *body_len)
     struct policy_config cfg = {.loadtester_url = "http://loadtester.test"};
     cJSON *list = canary_list(10), *env, *obj, *old, *lo, *ln;
     struct admission_result res;
+    enum admission_outcome outcome;
     char key[32], *body;
     double t0, t;
     int i;
@@ -196,19 +264,57 @@ static double bench_many_labels(int labels, size_t *body_len)
     cJSON_Delete(env);
     *body_len = strlen(body);
     t0 = now();
+    if (use_arena)
+        arena_begin();
     admission_handle(ADMISSION_VALIDATE, body, *body_len, &cfg, &lk, &res);
-    t = now() - t0;
-    if (res.outcome != ADMISSION_DENIED)
-        fprintf(stderr, "many-labels review was not denied (%s): broken\n", admission_outcome_name(res.outcome));
+    outcome = res.outcome;
     admission_result_free(&res);
+    if (use_arena)
+        arena_end();
+    t = now() - t0;
+    if (outcome != ADMISSION_DENIED)
+        fprintf(stderr, "many-labels review was not denied (%s): broken\n", admission_outcome_name(outcome));
     free(body);
     cache_stop(c);
     return t * 1e3;
 }
 
+/* Loading a CanaryList as the API source does (text -> cJSON tree -> index, the tree freed), timed; and
+ * the heap the index keeps once the text and the tree are gone (mallinfo2: bytes in use). */
+static int bench_load(const char *path)
+{
+    struct buf text = BUF_INIT((size_t)1 << 30);
+    struct cache *c = cache_new(60);
+    struct cache_stats st;
+    size_t before;
+    double t0, t;
+    cJSON *list;
+
+    if (buf_read_file(&text, path) != 0) {
+        fprintf(stderr, "cannot read %s\n", path);
+        return 1;
+    }
+    before = mallinfo2().uordblks;
+    t0 = now();
+    list = cJSON_ParseWithLength(text.data, text.len);
+    if (!list || cache_apply_list(c, list) != 0) {
+        fprintf(stderr, "%s is not a CanaryList\n", path);
+        return 1;
+    }
+    cJSON_Delete(list);
+    t = now() - t0;
+    cache_stats(c, &st);
+    printf("cache load of %ld Canaries (%zu bytes of JSON: parse, index, free the tree): %.3f s; "
+           "the index holds %.1f MiB of heap (%.0f bytes a Canary)\n", st.canaries, text.len, t,
+           (double)(mallinfo2().uordblks - before) / 1048576.0, (double)(mallinfo2().uordblks - before) / (double)st.canaries);
+    buf_free(&text);
+    cache_stop(c);
+    return 0;
+}
+
 int main(int argc, char **argv)
 {
-    double small, large, spread, review_us;
+    double small, large, spread, review_us, p99 = 0;
     size_t body_len;
 
     /* `bench_core lookup N ITERS`: only the lookups, for run.sh to count instructions under callgrind. */
@@ -216,6 +322,18 @@ int main(int argc, char **argv)
         bench_lookup(atoi(argv[2]), 10, atol(argv[3]));
         return 0;
     }
+    /* `bench_core review ITERS malloc|arena|parse [ENVS]`: only the reviews, for run.sh to count instructions
+     * under callgrind, each in an arena as the server runs them, or through malloc; or only parsed. */
+    if ((argc == 4 || argc == 5) && strcmp(argv[1], "review") == 0) {
+        parse_only = strcmp(argv[3], "parse") == 0;
+        if ((use_arena = strcmp(argv[3], "arena") == 0))
+            arena_install();
+        bench_review(atol(argv[2]), argc == 5 ? atoi(argv[4]) : 40, &body_len, NULL);
+        return 0;
+    }
+    /* `bench_core load FILE`: a CanaryList loaded into the cache, timed, and what the index keeps. */
+    if (argc == 3 && strcmp(argv[1], "load") == 0)
+        return bench_load(argv[2]);
     small = bench_lookup(10, 10, 2000000);
     large = bench_lookup(10000, 10, 2000000);
     spread = bench_lookup(10000, 10000, 2000000);
@@ -223,8 +341,25 @@ int main(int argc, char **argv)
     printf("lookup of the same 10 targets, 10,000 Canaries cached:  %7.1f ns   ratio %.2f\n", large, large / small);
     printf("lookup spread over all 10,000 targets (CPU cache misses): %5.1f ns   ratio %.2f\n", spread,
            spread / small);
-    review_us = bench_review(20000, &body_len);
-    printf("validate review (%zu bytes, decode+policy+encode, 10,000 Canaries): %.1f us\n", body_len, review_us);
+    review_us = bench_review(20000, 40, &body_len, &p99);
+    printf("validate review (%zu bytes, decode+policy+encode, 10,000 Canaries), cJSON through malloc: %.1f us, "
+           "p99 %.1f us\n", body_len, review_us, p99);
+    /* From here on as the server runs: each review in its own arena. */
+    arena_install();
+    use_arena = 1;
+    {
+        double arena_us = bench_review(20000, 40, &body_len, &p99);
+
+        printf("the same, each review in an arena (as served): %.1f us, p99 %.1f us, %.2fx the malloc time\n",
+               arena_us, p99, arena_us / review_us);
+        review_us = arena_us;
+    }
+    {
+        size_t mib_len;
+        double mib_us = bench_review(200, 4600, &mib_len, &p99);
+
+        printf("validate review of %zu bytes, in an arena: %.2f ms, p99 %.2f ms\n", mib_len, mib_us / 1e3, p99 / 1e3);
+    }
     {
         size_t big_len;
         double big_ms = bench_many_labels(60000, &big_len);

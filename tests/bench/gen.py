@@ -1,24 +1,56 @@
-"""Inputs for tests/bench/run.sh: 10,000 Canaries (a third with a gated release in flight), a 14 KB
-Deployment review whose template changed (denied), and a Canary CREATE review that gets a patch."""
+"""Inputs for tests/bench/run.sh: Canaries as Flagger keeps them (spec with service, analysis, metrics and
+webhooks; status with conditions and tracked configs: about 1.5 KB of YAML each, a third with a gated
+release in flight), a ~9 KB Deployment review whose template changed (denied), and a Canary CREATE
+review that gets a patch.
+
+    gen.py TMPDIR [N]   writes TMPDIR/canaries.json (N Canaries, 10,000 by default), validate.json,
+                        mutate.json"""
 import json
 import sys
 
-out = sys.argv[1]
-items = []
-for i in range(10000):
-    items.append({"apiVersion": "flagger.app/v1beta1", "kind": "Canary",
-                  "metadata": {"name": "app-%d" % i, "namespace": "ns-%d" % (i % 100), "resourceVersion": str(i + 2),
-                               "labels": {"manual-gate.io/enabled": "true"}},
-                  "spec": {"targetRef": {"apiVersion": "apps/v1", "kind": "Deployment", "name": "app-%d" % i},
-                           "analysis": {"interval": "1m", "threshold": 14400}},
-                  "status": {"phase": "Progressing" if i % 3 == 0 else "Succeeded", "canaryWeight": 10,
-                             "failedChecks": i % 5, "lastTransitionTime": "2024-05-02T09:14:00Z"}})
-json.dump({"apiVersion": "v1", "kind": "List", "metadata": {"resourceVersion": "1"}, "items": items},
-          open(out + "/canaries.json", "w"))
+
+def canary(i):
+    """The i-th Canary: app-i in namespace ns-(i % 100); every third one Progressing."""
+    name, ns = "app-%d" % i, "ns-%d" % (i % 100)
+    progressing = i % 3 == 0
+    return {
+        "apiVersion": "flagger.app/v1beta1", "kind": "Canary",
+        "metadata": {"name": name, "namespace": ns, "uid": "6f1c2d3e-%04x-4000-8000-%012x" % (i % 65536, i),
+                     "resourceVersion": str(100000 + i), "generation": 3,
+                     "creationTimestamp": "2024-04-11T08:00:00Z",
+                     "labels": {"app.kubernetes.io/name": name, "app.kubernetes.io/part-of": "shop"}},
+        "spec": {"provider": "nginx",
+                 "targetRef": {"apiVersion": "apps/v1", "kind": "Deployment", "name": name},
+                 "ingressRef": {"apiVersion": "networking.k8s.io/v1", "kind": "Ingress", "name": name},
+                 "progressDeadlineSeconds": 600,
+                 "service": {"port": 80, "targetPort": 9898, "portDiscovery": True},
+                 "analysis": {"interval": "1m", "threshold": 5, "maxWeight": 50, "stepWeight": 10,
+                              "metrics": [{"name": "request-success-rate", "interval": "1m",
+                                           "thresholdRange": {"min": 99}},
+                                          {"name": "request-duration", "interval": "1m",
+                                           "thresholdRange": {"max": 500}}],
+                              "webhooks": [{"name": "manual-gate", "type": "confirm-traffic-increase",
+                                            "url": "http://flagger-loadtester.test/gate/check"},
+                                           {"name": "load-test", "type": "rollout", "timeout": "5s",
+                                            "url": "http://flagger-loadtester.test/",
+                                            "metadata": {"cmd": "hey -z 1m -q 10 -c 2 http://%s-canary.%s/" %
+                                                         (name, ns)}}]}},
+        "status": {"phase": "Progressing" if progressing else "Succeeded", "canaryWeight": 20 if progressing else 0,
+                   "failedChecks": i % 3, "iterations": 0, "lastAppliedSpec": "5d8f7c9b6%d" % (i % 10),
+                   "lastPromotedSpec": "7c9b6d8f5%d" % (i % 10),
+                   "lastTransitionTime": "2024-05-02T09:14:00Z",
+                   "trackedConfigs": {"configmap/%s-config" % name: "a1b2c3d4e5f6a7b8",
+                                      "secret/%s-env" % name: "0f1e2d3c4b5a6978"},
+                   "conditions": [{"type": "Promoted", "status": "Unknown" if progressing else "True",
+                                   "reason": "Progressing" if progressing else "Succeeded",
+                                   "message": "New revision detected, progressing canary analysis." if progressing
+                                   else "Canary analysis completed successfully, promotion finished.",
+                                   "lastUpdateTime": "2024-05-02T09:14:00Z",
+                                   "lastTransitionTime": "2024-05-02T09:14:00Z"}]}}
 
 
 def deployment(image):
-    env = [{"name": "ENV_%d" % k, "value": "v" * 150} for k in range(40)]
+    env = [{"name": "ENV_%d" % k, "value": "v" * 70} for k in range(40)]
     return {"apiVersion": "apps/v1", "kind": "Deployment",
             "metadata": {"name": "app-0", "namespace": "ns-0", "labels": {"app": "app-0"}},
             "spec": {"replicas": 3, "selector": {"matchLabels": {"app": "app-0"}},
@@ -34,11 +66,23 @@ def review(kind, group, version, obj, old):
                         "userInfo": {"username": "bench"}, "object": obj, "oldObject": old}}
 
 
-json.dump(review("Deployment", "apps", "v1", deployment("app:2"), deployment("app:1")), open(out + "/validate.json", "w"))
-canary = {"apiVersion": "flagger.app/v1beta1", "kind": "Canary",
-          "metadata": {"name": "podinfo", "namespace": "ns-0", "labels": {"manual-gate.io/enabled": "true"}},
-          "spec": {"targetRef": {"apiVersion": "apps/v1", "kind": "Deployment", "name": "podinfo"},
-                   "service": {"port": 9898},
-                   "analysis": {"interval": "1m", "threshold": 5, "maxWeight": 50, "stepWeight": 10}}}
-# CREATE: the mutator completes it (an UPDATE that changes nothing would get no patch).
-json.dump(review("Canary", "flagger.app", "v1beta1", canary, None), open(out + "/mutate.json", "w"))
+def main():
+    out = sys.argv[1]
+    n = int(sys.argv[2]) if len(sys.argv) > 2 else 10000
+    with open(out + "/canaries.json", "w") as f:
+        json.dump({"apiVersion": "flagger.app/v1beta1", "kind": "CanaryList", "metadata": {"resourceVersion": "1"},
+                   "items": [canary(i) for i in range(n)]}, f)
+    with open(out + "/validate.json", "w") as f:
+        json.dump(review("Deployment", "apps", "v1", deployment("app:2"), deployment("app:1")), f)
+    mutate = {"apiVersion": "flagger.app/v1beta1", "kind": "Canary",
+              "metadata": {"name": "podinfo", "namespace": "ns-0", "labels": {"manual-gate.io/enabled": "true"}},
+              "spec": {"targetRef": {"apiVersion": "apps/v1", "kind": "Deployment", "name": "podinfo"},
+                       "service": {"port": 9898},
+                       "analysis": {"interval": "1m", "threshold": 5, "maxWeight": 50, "stepWeight": 10}}}
+    # CREATE: the mutator completes it (an UPDATE that changes nothing would get no patch).
+    with open(out + "/mutate.json", "w") as f:
+        json.dump(review("Canary", "flagger.app", "v1beta1", mutate, None), f)
+
+
+if __name__ == "__main__":
+    main()
