@@ -145,7 +145,7 @@ static void clean_strings(cJSON *node, size_t max)
         if (!(v = clean_text(node->valuestring, max)))
             continue; /* out of memory: the line is dropped below if it is still too long */
         if (!(node->type & cJSON_IsReference))
-            free(node->valuestring);
+            cJSON_free(node->valuestring);
         node->valuestring = v;
         node->type &= ~cJSON_IsReference;
     }
@@ -178,7 +178,7 @@ static char *print_bounded(cJSON *line)
             drop_fields(line);
         if ((s = cJSON_PrintUnformatted(line)) != NULL && strlen(s) < LOG_LINE_MAX)
             return s;
-        free(s);
+        cJSON_free(s);
     }
     return NULL;
 }
