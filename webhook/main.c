@@ -427,7 +427,7 @@ static int check_serve_flags(const struct flags *fl, struct server_config *scfg,
         parse_uint(fl->threads, "threads", 1, 64, &threads) < 0 ||
         parse_uint(fl->shutdown_timeout, "shutdown-timeout", 0, 3600, &shutdown) < 0 ||
         parse_uint(fl->shutdown_delay, "shutdown-delay", 0, 600, &delay) < 0 ||
-        parse_uint(fl->request_timeout, "request-timeout", 1, 600, &request) < 0 ||
+        parse_uint(fl->request_timeout, "request-timeout", 1, 120, &request) < 0 ||
         parse_uint(fl->max_connections, "max-connections", 16, 1000000, &conns) < 0 ||
         parse_uint(fl->per_address, "max-connections-per-address", 0, 1000000, &per_address) < 0 ||
         parse_uint(fl->body_memory, "body-memory", 7, 65536, &body_mib) < 0)

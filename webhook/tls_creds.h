@@ -16,7 +16,8 @@
 #include <gnutls/gnutls.h>
 
 /* A handshake fetches the credentials at its start and may use them until it ends; handshakes are bounded
- * by the server's connection timeout, so retired credentials live at least this long. */
+ * by the server's request deadline (at most its 120 s idle timeout), so retired credentials live at least
+ * this long. */
 #define TLS_CREDS_RETIRE_SECONDS 130
 
 /* Load cert_file and key_file and make them the served pair; with client_ca (a PEM CA bundle, or NULL), every
