@@ -53,6 +53,7 @@ static struct {
     struct canary_lookup lookup;
     atomic_int in_flight;
     atomic_int draining;
+    atomic_int stopping; /* after the shutdown delay: new connections are closed at once */
 } srv;
 
 /* Per-request state, from the first call of the access handler to the completion callback. */
@@ -351,7 +352,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
     (void)cls;
     (void)version;
     if (!ctx)
-        return MHD_NO; /* out of memory in on_request_line */
+        return MHD_NO; /* out of memory, or the connection closed for the shutdown (on_request_line) */
     if (!ctx->classified) {
         ctx->classified = 1;
         classify(conn, method, url, ctx);
@@ -383,12 +384,12 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
 /* The request line has arrived (URI log callback): the request starts here, its deadline too. */
 static void *on_request_line(void *cls, const char *uri, struct MHD_Connection *conn)
 {
-    struct request_ctx *ctx = calloc(1, sizeof(*ctx));
+    struct request_ctx *ctx;
 
     (void)cls;
     (void)uri;
-    server_conn_request_started(conn);
-    if (!ctx)
+    /* Closed for the shutdown while this request line was read: the access handler ends it undecided. */
+    if (server_conn_request_started(conn) < 0 || !(ctx = calloc(1, sizeof(*ctx))))
         return NULL;
     ctx->body.max = SERVER_BODY_LIMIT;
     ctx->body.wipe = 1; /* a Secret's contents must not be left behind in freed memory */
@@ -402,8 +403,8 @@ static void on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
     struct request_ctx *ctx = *con_cls;
 
     (void)cls;
-    (void)conn;
     (void)toe;
+    server_conn_request_done(conn);
     if (!ctx)
         return;
     /* The body may hold Secret data (validate_config): clear it before the memory is reused. */
@@ -439,6 +440,16 @@ void server_block_signals(void)
     pthread_sigmask(SIG_BLOCK, &set, NULL);
 }
 
+/* MHD_AcceptPolicyCallback: once stopping, a new connection is closed at once (MHD_quiesce_daemon, which
+ * closes the listen socket instead, races with the epoll worker threads and can abort the process). */
+static enum MHD_Result on_accept(void *cls, const struct sockaddr *addr, socklen_t addrlen)
+{
+    (void)cls;
+    (void)addr;
+    (void)addrlen;
+    return atomic_load(&srv.stopping) ? MHD_NO : MHD_YES;
+}
+
 static struct MHD_Daemon *start_daemon(const struct server_config *cfg, const struct sockaddr_storage *addr,
                                        unsigned int flags, unsigned connections)
 {
@@ -446,14 +457,14 @@ static struct MHD_Daemon *start_daemon(const struct server_config *cfg, const st
 
     /* MHD_USE_TLS: libmicrohttpd's TLS is GnuTLS; the certificate comes from cert_callback per handshake.
      * A pool of threads each with its own epoll set: thousands of idle connections cost no polling (select()
-     * would stop at FD_SETSIZE). MHD_USE_ITC: required to quiesce (stop accepting) on SIGTERM. */
+     * would stop at FD_SETSIZE). */
     if (addr->ss_family == AF_INET6)
         flags |= MHD_USE_IPv6;
     /* The logger first: libmicrohttpd reports problems with later options through it. A per-address limit of 0
      * is none. */
     return MHD_start_daemon(
         flags | MHD_USE_TLS | MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL | MHD_USE_ITC | MHD_USE_ERROR_LOG, 0,
-        NULL, NULL, on_request, NULL, MHD_OPTION_EXTERNAL_LOGGER, mhd_log, NULL, MHD_OPTION_SOCK_ADDR, addr,
+        on_accept, NULL, on_request, NULL, MHD_OPTION_EXTERNAL_LOGGER, mhd_log, NULL, MHD_OPTION_SOCK_ADDR, addr,
         MHD_OPTION_HTTPS_PRIORITIES, TLS_PRIORITIES, MHD_OPTION_HTTPS_CERT_CALLBACK, cb,
         MHD_OPTION_THREAD_POOL_SIZE, cfg->threads ? cfg->threads : 2, MHD_OPTION_CONNECTION_LIMIT, connections,
         MHD_OPTION_PER_IP_CONNECTION_LIMIT, cfg->per_address, MHD_OPTION_CONNECTION_MEMORY_LIMIT,
@@ -494,17 +505,19 @@ static void serve(unsigned delay)
     }
 }
 
-/* After the delay: stop accepting, answer the requests in flight (every response says Connection: close),
- * then stop; idle keep-alive connections are closed by the stop, they carry nothing to finish. */
-static void drain(struct MHD_Daemon *d, unsigned timeout)
+/* After the delay: stop accepting, close every connection that carries no request, answer the requests in
+ * flight (every response says Connection: close) and close their connections as they complete. Done when
+ * no request is in flight and no connection was left to close, so stopping the daemon cuts nothing. */
+static void drain(unsigned timeout)
 {
     double start = monotime_now();
-    MHD_socket fd;
+    unsigned closed;
 
-    fd = MHD_quiesce_daemon(d);
-    if (fd != MHD_INVALID_SOCKET)
-        close(fd);
-    while (atomic_load(&srv.in_flight) > 0) {
+    atomic_store(&srv.stopping, 1);
+    for (;;) {
+        closed = server_conn_close_idle();
+        if (atomic_load(&srv.in_flight) == 0 && closed == 0)
+            return;
         if (monotime_now() - start >= (double)timeout) {
             log_warn("shutdown timeout reached: closing with %d requests in flight", atomic_load(&srv.in_flight));
             return;
@@ -554,7 +567,7 @@ int server_run(const struct server_config *cfg)
              cfg->threads ? cfg->threads : 2, conns, cfg->request_timeout,
              cfg->client_ca ? ", client certificates required" : "");
     serve(cfg->shutdown_delay);
-    drain(d, cfg->shutdown_timeout);
+    drain(cfg->shutdown_timeout);
     MHD_stop_daemon(d);
     tls_creds_close();
     log_info("stopped");

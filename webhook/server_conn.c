@@ -26,6 +26,8 @@ struct conn_rec {
     MHD_socket fd;
     double deadline;  /* monotime_now() seconds; 0 once the sweep closed it */
     int in_request;   /* between the first byte of a request (or the accept) and its response */
+    int busy;         /* between a request line and the request's completion (its response sent) */
+    int closing;      /* shut down by server_conn_close_idle: no request may start on it */
 };
 
 static struct {
@@ -87,19 +89,52 @@ static struct conn_rec *rec_of(struct MHD_Connection *conn)
     return ci ? ci->socket_context : NULL;
 }
 
-void server_conn_request_started(struct MHD_Connection *conn)
+int server_conn_request_started(struct MHD_Connection *conn)
 {
     struct conn_rec *r = rec_of(conn);
+    int closing;
 
     if (!r)
-        return;
+        return 0;
     pthread_mutex_lock(&sc.lock);
+    closing = r->closing;
+    r->busy = !closing;
     /* A new connection's first request keeps the deadline that started at the accept. */
     if (!r->in_request && r->deadline) {
         r->in_request = 1;
         r->deadline = monotime_now() + sc.request_timeout;
     }
     pthread_mutex_unlock(&sc.lock);
+    return closing ? -1 : 0;
+}
+
+void server_conn_request_done(struct MHD_Connection *conn)
+{
+    struct conn_rec *r = rec_of(conn);
+
+    if (!r)
+        return;
+    pthread_mutex_lock(&sc.lock);
+    r->busy = 0;
+    pthread_mutex_unlock(&sc.lock);
+}
+
+unsigned server_conn_close_idle(void)
+{
+    unsigned closed = 0;
+    struct conn_rec *r;
+
+    pthread_mutex_lock(&sc.lock);
+    for (r = sc.head; r; r = r->next) {
+        if (r->busy || r->closing)
+            continue;
+        shutdown(r->fd, SHUT_RDWR);
+        r->closing = 1;
+        r->deadline = 0;
+        closed++;
+    }
+    pthread_mutex_unlock(&sc.lock);
+    return closed;
 }
 
 void server_conn_request_answered(struct MHD_Connection *conn)

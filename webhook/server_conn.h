@@ -25,8 +25,16 @@ void server_conn_configure(unsigned request_timeout, unsigned idle_timeout, size
 /* MHD_OPTION_NOTIFY_CONNECTION callback: a new connection starts its first request's deadline at once. */
 void server_conn_notify(void *cls, struct MHD_Connection *conn, void **socket_context,
                         enum MHD_ConnectionNotificationCode code);
-/* The request line of a request has arrived: an idle connection starts the request deadline. */
-void server_conn_request_started(struct MHD_Connection *conn);
+/* The request line of a request has arrived: an idle connection starts the request deadline. 0, or -1 when
+ * the connection was closed by server_conn_close_idle: the request must not be decided, its answer could
+ * not be sent. */
+int server_conn_request_started(struct MHD_Connection *conn) __attribute__((warn_unused_result));
+/* The request has completed (its response sent, or the connection closed under it). */
+void server_conn_request_done(struct MHD_Connection *conn);
+/* Shut down every connection not carrying a request (between a request line and its completion), so that
+ * stopping the server cuts no request: an idle keep-alive connection has nothing to finish. Returns how
+ * many were closed now. */
+unsigned server_conn_close_idle(void);
 /* A response is queued: the connection is idle again (until idle_timeout from now). */
 void server_conn_request_answered(struct MHD_Connection *conn);
 /* Close (shutdown(2); libmicrohttpd then closes and frees them) every connection past its deadline. Returns

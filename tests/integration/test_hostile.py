@@ -18,11 +18,15 @@ import threading
 import time
 import unittest
 
+import harness
 from harness import Server, admission_request, certs, stop_checked
 
 # Addresses the slow clients come from: the server sees several clients, none of them the reviewer's.
 SLOW_ADDRESSES = ["127.0.0.%d" % i for i in range(2, 10)]
 MIB = 1024 * 1024
+# The sanitizer build's allocator keeps freed memory in quarantine and pads every block: its RSS says
+# nothing about the budget.
+SANITIZED = os.sep + "san" + os.sep in harness.BIN
 
 
 def raise_fd_limit():
@@ -243,7 +247,8 @@ class HeldBodiesTest(unittest.TestCase):
                 # 64 MiB hold ten bodies of 6 MiB; the other forty were refused at once.
                 self.assertEqual(held, 10, results)
                 self.assertEqual(refused, 40, results)
-                self.assertLess(peak - base, 64 + 24)
+                if not SANITIZED:
+                    self.assertLess(peak - base, 64 + 24)
                 # A normal review is served meanwhile (its small body fits in what is left)...
                 review_latency(server)
                 async def close_all():
