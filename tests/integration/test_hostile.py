@@ -214,29 +214,33 @@ class HeldBodiesTest(unittest.TestCase):
             crowd = Crowd(server)
             size = 6 * MIB - 100
             try:
+                async def answer(reader, wait):
+                    try:
+                        status, _ = await asyncio.wait_for(read_status(reader), wait)
+                        return status
+                    except asyncio.TimeoutError:
+                        return "held"
+                    except (asyncio.IncompleteReadError, ConnectionError):
+                        return None
+
                 async def hold(reader, writer):
                     # All of the body but one byte, then wait: the server holds the bytes it has.
                     writer.write(b"POST /validate HTTP/1.1\r\nHost: localhost\r\nContent-Type: application/json\r\n"
                                  b"Content-Length: %d\r\n\r\n" % size)
                     chunk = b" " * 65536
                     sent = 0
-                    while sent < size - 1:
-                        part = chunk[:min(len(chunk), size - 1 - sent)]
-                        writer.write(part)
-                        sent += len(part)
-                        await writer.drain()
-                        try:  # answered early (503): stop sending
-                            status, _ = await asyncio.wait_for(read_status(reader), 0.001)
-                            return status
-                        except asyncio.TimeoutError:
-                            pass
-                        except (asyncio.IncompleteReadError, ConnectionError):
-                            return None
                     try:
-                        status, _ = await asyncio.wait_for(read_status(reader), 1.5)
-                        return status
-                    except asyncio.TimeoutError:
-                        return "held"
+                        while sent < size - 1:
+                            part = chunk[:min(len(chunk), size - 1 - sent)]
+                            writer.write(part)
+                            sent += len(part)
+                            await writer.drain()
+                            early = await answer(reader, 0.001)  # answered early (503): stop sending
+                            if early != "held":
+                                return early
+                    except ConnectionError:  # closed after its answer, which may still be readable
+                        return await answer(reader, 0.5)
+                    return await answer(reader, 1.5)
 
                 async def scene():
                     conns = await crowd.connect_many(50, ["127.0.0.2", "127.0.0.3"])
@@ -245,11 +249,15 @@ class HeldBodiesTest(unittest.TestCase):
                 peak = rss_mib(server.proc.pid)
                 held = results.count("held")
                 refused = results.count(503)
-                print("\n  50 bodies of 6 MiB held: %d held, %d got 503; RSS %.0f MiB before, %.0f MiB held" %
-                      (held, refused, base, peak))
-                # 64 MiB hold ten bodies of 6 MiB; the other forty were refused at once.
+                print("\n  50 bodies of 6 MiB held: %d held, %d got 503, %d reset; RSS %.0f MiB before, %.0f MiB "
+                      "held" % (held, refused, results.count(None), base, peak))
+                # 64 MiB hold ten bodies of 6 MiB; the other forty were refused at once: 503 and the
+                # connection closed. libmicrohttpd closes without reading the rest of the body, so a client
+                # still writing it may get a reset that discards the 503 (often under the sanitizer build).
+                reset = results.count(None)
                 self.assertEqual(held, 10, results)
-                self.assertEqual(refused, 40, results)
+                self.assertEqual(refused + reset, 40, results)
+                self.assertGreater(refused, 0, results)
                 if not SANITIZED:
                     self.assertLess(peak - base, 64 + 24)
                 # A normal review is served meanwhile (its small body fits in what is left)...
