@@ -63,10 +63,10 @@ static void budget_is_exact_under_contention(void)
     for (i = 0; i < 4; i++)
         pthread_join(t[i], NULL);
     CHECK_INT(server_conn_body_in_use(), 0);
-    for (i = 0; i < 4; i++) {
-        CHECK(tk[i].granted > 0);
-        CHECK_INT(tk[i].over, 0); /* never more taken than the budget */
-    }
+    /* Which thread gets the room is up to the scheduler; that the budget is never passed is not. */
+    CHECK(tk[0].granted + tk[1].granted + tk[2].granted + tk[3].granted > 0);
+    for (i = 0; i < 4; i++)
+        CHECK_INT(tk[i].over, 0);
 }
 
 static void fd_limit_is_raised_and_connections_fit_under_it(void)
