@@ -9,24 +9,30 @@
 #include <stdlib.h>
 #include <string.h>
 
-/* Make room for n more bytes plus the NUL. */
-static int buf_reserve(struct buf *b, size_t n)
+/* The capacity n more bytes (plus the NUL) need: doubling from 1 KiB, at most max + 1. 0 when the limit
+ * would be passed. */
+size_t buf_cap_for(const struct buf *b, size_t n)
 {
     size_t need, cap;
-    char *p;
 
-    if (n > b->max || b->len > b->max - n) {
-        errno = EFBIG;
-        return -1;
-    }
+    if (n > b->max || b->len > b->max - n)
+        return 0;
     need = b->len + n + 1;
     if (need <= b->cap)
-        return 0;
+        return b->cap;
     cap = b->cap ? b->cap : 1024;
     while (cap < need)
         cap = cap > ((size_t)-1) / 2 ? need : cap * 2;
     if (cap - 1 > b->max) /* cap >= 1 here; b->max + 1 could wrap */
         cap = b->max + 1;
+    return cap;
+}
+
+/* Grow the allocation to exactly cap bytes (cap > b->cap). */
+static int grow_to(struct buf *b, size_t cap)
+{
+    char *p;
+
     if (b->wipe) {
         /* realloc could free the old copy without clearing it: move it by hand. */
         p = malloc(cap);
@@ -45,6 +51,27 @@ static int buf_reserve(struct buf *b, size_t n)
     b->data = p;
     b->cap = cap;
     return 0;
+}
+
+/* Make room for n more bytes plus the NUL. */
+static int buf_reserve(struct buf *b, size_t n)
+{
+    size_t cap = buf_cap_for(b, n);
+
+    if (!cap) {
+        errno = EFBIG;
+        return -1;
+    }
+    return cap <= b->cap ? 0 : grow_to(b, cap);
+}
+
+int buf_reserve_total(struct buf *b, size_t total)
+{
+    if (total > b->max) {
+        errno = EFBIG;
+        return -1;
+    }
+    return total + 1 <= b->cap ? 0 : grow_to(b, total + 1);
 }
 
 int buf_append(struct buf *b, const void *p, size_t n)

@@ -23,6 +23,12 @@ struct buf {
 
 /* Append n bytes. 0, or -1 with errno EFBIG (the limit would be passed) or ENOMEM; b is unchanged. */
 int buf_append(struct buf *b, const void *p, size_t n) __attribute__((warn_unused_result));
+/* The capacity the buffer will have after appending n bytes (its current one when they fit), so a caller
+ * can account for memory before it is taken; 0 when n bytes would pass the limit. */
+size_t buf_cap_for(const struct buf *b, size_t n);
+/* Allocate room for total bytes in all (plus the NUL) at once, exactly: a body of a declared length.
+ * 0, or -1 with errno EFBIG (over the limit) or ENOMEM; b is unchanged. */
+int buf_reserve_total(struct buf *b, size_t total) __attribute__((warn_unused_result));
 /* Append printf-style output; same results as buf_append. */
 int buf_printf(struct buf *b, const char *fmt, ...) __attribute__((warn_unused_result, format(printf, 2, 3)));
 /* Read f to its end. 0, or -1 with errno EFBIG, ENOMEM or the read error. */

@@ -38,6 +38,7 @@ struct flags {
     const char *loadtester_url, *override_group, *log_level, *max_unsynced, *threads, *shutdown_timeout;
     const char *watch_idle_timeout;
     const char *mesh_provider, *fail_open, *events, *write, *check, *diff;
+    const char *shutdown_delay, *request_timeout, *max_connections, *per_address, *body_memory, *client_ca;
     /* --flagger-deployment, repeatable: NULL-terminated for policy_config. */
     const char *flagger_deployments[FLAGGER_DEPLOYMENTS_MAX + 1];
     int n_flagger;
@@ -82,6 +83,16 @@ static const struct flag_spec {
     {"log-level", 0, CMD_SERVE, 0, 1, F(log_level), "debug, info, warn or error (default info)", NULL},
     {"threads", 0, CMD_SERVE, 0, 1, F(threads), "worker threads (default 2)", NULL},
     {"shutdown-timeout", 0, CMD_SERVE, 0, 1, F(shutdown_timeout), "seconds to drain after SIGTERM (default 20)", NULL},
+    {"shutdown-delay", 0, CMD_SERVE, 0, 1, F(shutdown_delay), "seconds to keep serving after SIGTERM while /readyz "
+     "fails, so endpoints are removed first (default 5)", NULL},
+    {"request-timeout", 0, CMD_SERVE, 0, 1, F(request_timeout), "seconds a request may take to arrive whole, headers "
+     "and body (default 10)", NULL},
+    {"max-connections", 0, CMD_SERVE, 0, 1, F(max_connections), "open connections at most (default 4096)", NULL},
+    {"max-connections-per-address", 0, CMD_SERVE, 0, 1, F(per_address), "open connections per client address at "
+     "most (default 0: no limit)", NULL},
+    {"body-memory", 0, CMD_SERVE, 0, 1, F(body_memory), "MiB all request bodies may hold together; past it 503 "
+     "(default 64)", NULL},
+    {"client-ca", 0, CMD_SERVE, 0, 1, F(client_ca), "PEM CA bundle: require a client certificate it verifies", NULL},
     {"flagger-deployment", 0, CMD_SERVE, 0, 1, 0, "NAMESPACE/NAME of a Deployment running Flagger (repeatable): its "
      "new pod template is denied while a gated release is in flight", add_flagger_deployment},
     {"write", 'w', CMD_MUTATE, 1, 0, F(write), "write each file that changes in place (atomically) and list it", NULL},
@@ -405,7 +416,8 @@ static struct policy_config policy_config_of(const struct flags *fl)
 /* Every serve flag checked before anything starts. 0, or 2 (the exit status) after a message. */
 static int check_serve_flags(const struct flags *fl, struct server_config *scfg, struct cache_config *ccfg)
 {
-    unsigned long max_unsynced = 60, threads = 2, shutdown = 20, idle = 180;
+    unsigned long max_unsynced = 60, threads = 2, shutdown = 20, idle = 180, delay = 5, request = 10;
+    unsigned long conns = 4096, per_address = 0, body_mib = 64;
 
     if (fl->log_level && log_set_level(fl->log_level) != 0) {
         fprintf(stderr, "manual-gate: --log-level is debug, info, warn or error, not '%s'\n", fl->log_level);
@@ -419,8 +431,23 @@ static int check_serve_flags(const struct flags *fl, struct server_config *scfg,
         parse_uint(fl->max_unsynced, "max-unsynced", 1, 86400, &max_unsynced) < 0 ||
         parse_uint(fl->threads, "threads", 1, 64, &threads) < 0 ||
         parse_uint(fl->shutdown_timeout, "shutdown-timeout", 0, 3600, &shutdown) < 0 ||
-        parse_uint(fl->watch_idle_timeout, "watch-idle-timeout", 1, 3600, &idle) < 0)
+        parse_uint(fl->watch_idle_timeout, "watch-idle-timeout", 1, 3600, &idle) < 0 ||
+        parse_uint(fl->shutdown_delay, "shutdown-delay", 0, 600, &delay) < 0 ||
+        parse_uint(fl->request_timeout, "request-timeout", 1, 120, &request) < 0 ||
+        parse_uint(fl->max_connections, "max-connections", 16, 1000000, &conns) < 0 ||
+        parse_uint(fl->per_address, "max-connections-per-address", 0, 1000000, &per_address) < 0 ||
+        parse_uint(fl->body_memory, "body-memory", 7, 65536, &body_mib) < 0)
         return 2;
+    if (fl->client_ca && !fl->client_ca[0]) {
+        fprintf(stderr, "manual-gate: --client-ca is empty; leave it out to accept clients without certificates\n");
+        return 2;
+    }
+    scfg->shutdown_delay = (unsigned)delay;
+    scfg->request_timeout = (unsigned)request;
+    scfg->max_connections = (unsigned)conns;
+    scfg->per_address = (unsigned)per_address;
+    scfg->body_budget = (size_t)body_mib << 20;
+    scfg->client_ca = fl->client_ca;
     ccfg->max_unsynced_seconds = (long)max_unsynced;
     ccfg->watch_idle_seconds = (long)idle;
     scfg->threads = (unsigned)threads;
@@ -453,8 +480,8 @@ static int cmd_serve(const struct flags *fl)
 {
     struct policy_config pcfg = policy_config_of(fl);
     struct cache_config ccfg = {fl->kube_api, fl->kube_token_file, fl->kube_ca_file, fl->canaries, 60, 180};
-    struct server_config scfg = {fl->listen ? fl->listen : ":8443", fl->tls_cert, fl->tls_key, 2, 20, &pcfg, NULL,
-                                 NULL};
+    struct server_config scfg = {fl->listen ? fl->listen : ":8443", fl->tls_cert, fl->tls_key, 2, 20, 5, 10, 4096, 0,
+                                 64u << 20, NULL, &pcfg, NULL, NULL};
     char err[256];
     int rc;
 

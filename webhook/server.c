@@ -28,6 +28,7 @@
 #include "monotime.h"
 #include "admission.h"
 #include "arena.h"
+#include "server_conn.h"
 #include "tls_creds.h"
 
 /* TLS 1.2 and 1.3 only, AEAD ciphers only, forward-secret key exchange only. The API server's Go TLS
@@ -40,11 +41,10 @@
  * its own idle connections after 90 s; staying open longer means it is always the client that closes,
  * never the server under a request the client is just sending. */
 #define CONNECTION_TIMEOUT 120
-/* Open connections at most; the API server uses a handful per replica. Bounds memory under a flood. */
-#define CONNECTION_LIMIT 512
-/* Per client address, so one client holding idle connections cannot take every slot from the API
- * servers. Generous, because some control planes reach webhooks through one proxy address. */
-#define PER_IP_CONNECTION_LIMIT 128
+/* Bytes libmicrohttpd keeps per connection for the request line, headers and read buffer. Admission
+ * requests carry a few hundred bytes of headers; a small pool keeps thousands of idle connections cheap
+ * (the body goes to our own buffer, piece by piece). */
+#define CONNECTION_MEMORY 8192
 _Static_assert(TLS_CREDS_RETIRE_SECONDS > CONNECTION_TIMEOUT, "a handshake may outlive retired credentials");
 
 enum route { ROUTE_NONE, ROUTE_MUTATE, ROUTE_VALIDATE, ROUTE_HEALTHZ, ROUTE_READYZ, ROUTE_METRICS };
@@ -54,15 +54,19 @@ static struct {
     struct canary_lookup lookup;
     atomic_int in_flight;
     atomic_int draining;
+    atomic_int stopping; /* after the shutdown delay: new connections are closed at once */
 } srv;
 
 /* Per-request state, from the first call of the access handler to the completion callback. */
 struct request_ctx {
     enum route route;
+    int classified; /* the first call of the access handler (headers complete) has been */
     int reject;  /* HTTP status decided from the headers (404, 405, 413, 415), 0 if none */
     const char *reject_reason;
     int too_large;
     struct buf body; /* bounded by SERVER_BODY_LIMIT */
+    size_t held;     /* bytes of the shared body budget this body holds (server_conn_body_take) */
+    int close;       /* answered before its body was read: close the connection after the response */
     double start; /* monotime_now() */
 };
 
@@ -84,7 +88,7 @@ static enum route route_of(const char *url)
 
 
 static enum MHD_Result respond_allow(struct MHD_Connection *conn, int status, const char *type, char *body,
-                                     size_t len, const char *allow)
+                                     size_t len, const char *allow, int close)
 {
     struct MHD_Response *r = MHD_create_response_from_buffer(len, body, MHD_RESPMEM_MUST_FREE);
     enum MHD_Result ret;
@@ -96,17 +100,21 @@ static enum MHD_Result respond_allow(struct MHD_Connection *conn, int status, co
     MHD_add_response_header(r, MHD_HTTP_HEADER_CONTENT_TYPE, type);
     if (status == MHD_HTTP_METHOD_NOT_ALLOWED)
         MHD_add_response_header(r, MHD_HTTP_HEADER_ALLOW, allow ? allow : "GET");
-    /* After SIGTERM, ask clients not to reuse the connection: their next request goes to another replica. */
-    if (atomic_load(&srv.draining))
+    if (status == MHD_HTTP_SERVICE_UNAVAILABLE)
+        MHD_add_response_header(r, MHD_HTTP_HEADER_RETRY_AFTER, "1");
+    /* After SIGTERM, ask clients not to reuse the connection: their next request goes to another replica.
+     * A request answered before its body was read leaves the rest of the body unread on the connection. */
+    if (close || atomic_load(&srv.draining))
         MHD_add_response_header(r, MHD_HTTP_HEADER_CONNECTION, "close");
     ret = MHD_queue_response(conn, (unsigned int)status, r);
     MHD_destroy_response(r);
+    server_conn_request_answered(conn);
     return ret;
 }
 
 static enum MHD_Result respond(struct MHD_Connection *conn, int status, const char *type, char *body, size_t len)
 {
-    return respond_allow(conn, status, type, body, len, NULL);
+    return respond_allow(conn, status, type, body, len, NULL, 0);
 }
 
 static enum MHD_Result respond_text(struct MHD_Connection *conn, int status, const char *text)
@@ -136,7 +144,7 @@ static void client_address(struct MHD_Connection *conn, char *out, size_t len)
 
 /* A request that cannot form a review: 4xx with a one-line reason, a log line and a counter. */
 static enum MHD_Result reject(struct MHD_Connection *conn, const char *method, const char *url, int status,
-                              const char *reason)
+                              const char *reason, int close)
 {
     enum route route = route_of(url);
     cJSON *o = log_line_new(LOG_LEVEL_WARN, "request rejected");
@@ -159,7 +167,7 @@ static enum MHD_Result reject(struct MHD_Connection *conn, const char *method, c
     if (n < 0)
         return MHD_NO;
     return respond_allow(conn, status, "text/plain; charset=utf-8", body, (size_t)n,
-                         route == ROUTE_MUTATE || route == ROUTE_VALIDATE ? "POST" : "GET, HEAD");
+                         route == ROUTE_MUTATE || route == ROUTE_VALIDATE ? "POST" : "GET, HEAD", close);
 }
 
 static enum MHD_Result handle_review(struct MHD_Connection *conn, const char *method, const char *url,
@@ -174,7 +182,7 @@ static enum MHD_Result handle_review(struct MHD_Connection *conn, const char *me
     arena_begin(); /* decode, decide, encode and log in one region, reset once the answer is queued */
     admission_handle(ep, ctx->body.data, ctx->body.len, srv.cfg->policy, &srv.lookup, &res);
     if (res.status != 200 || !res.body) {
-        ret = reject(conn, method, url, res.status ? res.status : 500, res.body ? res.body : "out of memory");
+        ret = reject(conn, method, url, res.status ? res.status : 500, res.body ? res.body : "out of memory", 0);
         admission_result_free(&res);
         arena_end();
         return ret;
@@ -215,10 +223,43 @@ static enum MHD_Result handle_get(struct MHD_Connection *conn, const char *metho
         src.cert_not_after = tls_creds_not_after();
         text = metrics_render(&src);
         if (!text)
-            return reject(conn, method, url, 500, "out of memory while rendering metrics");
+            return reject(conn, method, url, 500, "out of memory while rendering metrics", 0);
         return respond(conn, MHD_HTTP_OK, "text/plain; version=0.0.4; charset=utf-8", text, strlen(text));
     default:
-        return reject(conn, method, url, 500, "unrouted request");
+        return reject(conn, method, url, 500, "unrouted request", 0);
+    }
+}
+
+/* Content-Length headers seen so far: the first value, and whether another one differs from it. */
+struct lengths {
+    const char *first;
+    int differ;
+};
+
+static enum MHD_Result count_length(void *cls, enum MHD_ValueKind kind, const char *key, const char *value)
+{
+    struct lengths *l = cls;
+
+    (void)kind;
+    if (strcasecmp(key, MHD_HTTP_HEADER_CONTENT_LENGTH) != 0)
+        return MHD_YES;
+    if (!l->first)
+        l->first = value;
+    else if (strcmp(l->first, value) != 0)
+        l->differ = 1;
+    return MHD_YES;
+}
+
+/* The body's memory, when its length is declared: taken from the shared budget and allocated at once, so a
+ * body that does not fit is refused before it is read (503: another replica, or a later retry, has room). */
+static void take_declared(struct request_ctx *ctx, unsigned long long len)
+{
+    if (server_conn_body_take(&ctx->held, (size_t)len + 1) != 0) {
+        ctx->reject = 503;
+        ctx->reject_reason = "request bodies in flight fill the memory budget: retry shortly";
+    } else if (buf_reserve_total(&ctx->body, (size_t)len) != 0) {
+        ctx->reject = 500;
+        ctx->reject_reason = "out of memory while reading the body";
     }
 }
 
@@ -227,9 +268,18 @@ static void classify(struct MHD_Connection *conn, const char *method, const char
 {
     int is_post = strcmp(method, MHD_HTTP_METHOD_POST) == 0;
     int is_get = strcmp(method, MHD_HTTP_METHOD_GET) == 0 || strcmp(method, MHD_HTTP_METHOD_HEAD) == 0;
-    const char *type, *clen;
+    struct lengths lengths = {NULL, 0};
+    unsigned long long len;
+    const char *type;
 
     ctx->route = route_of(url);
+    /* RFC 9112 6.3: differing lengths leave the message's end unknown (request smuggling): 400. */
+    MHD_get_connection_values(conn, MHD_HEADER_KIND, count_length, &lengths);
+    if (lengths.differ) {
+        ctx->reject = 400;
+        ctx->reject_reason = "Content-Length headers with different values";
+        return;
+    }
     if (ctx->route == ROUTE_NONE) {
         ctx->reject = 404;
         ctx->reject_reason = "unknown path: use POST /mutate, POST /validate, GET /healthz, /readyz or /metrics";
@@ -248,10 +298,12 @@ static void classify(struct MHD_Connection *conn, const char *method, const char
             ctx->reject_reason = "unsupported Content-Type: admission reviews are application/json";
             return;
         }
-        clen = MHD_lookup_connection_value(conn, MHD_HEADER_KIND, MHD_HTTP_HEADER_CONTENT_LENGTH);
-        if (clen && strtoull(clen, NULL, 10) > SERVER_BODY_LIMIT) {
+        len = lengths.first ? strtoull(lengths.first, NULL, 10) : 0;
+        if (len > SERVER_BODY_LIMIT) {
             ctx->reject = 413;
             ctx->reject_reason = "body larger than the 6 MiB limit";
+        } else if (len) {
+            take_declared(ctx, len);
         }
         return;
     }
@@ -264,8 +316,16 @@ static void classify(struct MHD_Connection *conn, const char *method, const char
 /* Append a chunk of the body; past the limit the rest is read and dropped, then answered with 413. */
 static void body_append(struct request_ctx *ctx, const char *data, size_t n)
 {
+    size_t cap;
+
     if (ctx->too_large || ctx->reject)
         return;
+    cap = buf_cap_for(&ctx->body, n);
+    if (cap && server_conn_body_take(&ctx->held, cap) != 0) {
+        ctx->reject = 503;
+        ctx->reject_reason = "request bodies in flight fill the memory budget: retry shortly";
+        return;
+    }
     if (buf_append(&ctx->body, data, n) == 0)
         return;
     if (errno == EFBIG) {
@@ -284,30 +344,29 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
 
     (void)cls;
     (void)version;
-    if (!ctx) {
-        ctx = calloc(1, sizeof(*ctx));
-        if (!ctx)
-            return MHD_NO;
-        ctx->body.max = SERVER_BODY_LIMIT;
-        ctx->body.wipe = 1; /* a Secret's contents must not be left behind in freed memory */
-        ctx->start = monotime_now();
-        atomic_fetch_add(&srv.in_flight, 1);
-        *con_cls = ctx;
+    if (!ctx)
+        return MHD_NO; /* out of memory, or the connection closed for the shutdown (on_request_line) */
+    if (!ctx->classified) {
+        ctx->classified = 1;
         classify(conn, method, url, ctx);
         /* Known from the headers alone: answer now instead of reading a body nobody will use. */
         if (ctx->reject)
-            return reject(conn, method, url, ctx->reject, ctx->reject_reason);
+            return reject(conn, method, url, ctx->reject, ctx->reject_reason, 1);
         return MHD_YES;
     }
     if (*upload_data_size) {
         body_append(ctx, upload_data, *upload_data_size);
         *upload_data_size = 0;
+        /* Out of budget while the body grows (a chunked one): libmicrohttpd takes no response in the middle
+         * of a body, so the connection is closed at once rather than read on. */
+        if (ctx->reject == 503)
+            return reject(conn, method, url, ctx->reject, ctx->reject_reason, 1);
         return MHD_YES;
     }
     if (ctx->reject)
-        return reject(conn, method, url, ctx->reject, ctx->reject_reason);
+        return reject(conn, method, url, ctx->reject, ctx->reject_reason, 0);
     if (ctx->too_large)
-        return reject(conn, method, url, 413, "body larger than the 6 MiB limit");
+        return reject(conn, method, url, 413, "body larger than the 6 MiB limit", 0);
     if (ctx->route == ROUTE_MUTATE || ctx->route == ROUTE_VALIDATE)
         return handle_review(conn, method, url, ctx);
     /* Probes every few seconds would drown the admissions: debug level only. */
@@ -315,17 +374,35 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
     return handle_get(conn, method, url, ctx->route);
 }
 
+/* The request line has arrived (URI log callback): the request starts here, its deadline too. */
+static void *on_request_line(void *cls, const char *uri, struct MHD_Connection *conn)
+{
+    struct request_ctx *ctx;
+
+    (void)cls;
+    (void)uri;
+    /* Closed for the shutdown while this request line was read: the access handler ends it undecided. */
+    if (server_conn_request_started(conn) < 0 || !(ctx = calloc(1, sizeof(*ctx))))
+        return NULL;
+    ctx->body.max = SERVER_BODY_LIMIT;
+    ctx->body.wipe = 1; /* a Secret's contents must not be left behind in freed memory */
+    ctx->start = monotime_now();
+    atomic_fetch_add(&srv.in_flight, 1);
+    return ctx;
+}
+
 static void on_completed(void *cls, struct MHD_Connection *conn, void **con_cls, enum MHD_RequestTerminationCode toe)
 {
     struct request_ctx *ctx = *con_cls;
 
     (void)cls;
-    (void)conn;
     (void)toe;
+    server_conn_request_done(conn);
     if (!ctx)
         return;
     /* The body may hold Secret data (validate_config): clear it before the memory is reused. */
     buf_wipe(&ctx->body);
+    server_conn_body_give_back(&ctx->held);
     free(ctx);
     *con_cls = NULL;
     atomic_fetch_sub(&srv.in_flight, 1);
@@ -345,42 +422,6 @@ static void mhd_log(void *cls, const char *fmt, va_list ap)
     log_debug("libmicrohttpd: %s", msg);
 }
 
-/* ":8443", "0.0.0.0:8443", "127.0.0.1:8443", "[::1]:8443", "localhost:8443". */
-static int parse_listen(const char *listen, struct sockaddr_storage *addr, socklen_t *addrlen, int *any)
-{
-    char host[256];
-    const char *colon = strrchr(listen, ':');
-    const char *port;
-    struct addrinfo hints, *res = NULL;
-    size_t hl;
-    int rc;
-
-    if (!colon || !colon[1])
-        return -1;
-    port = colon + 1;
-    hl = (size_t)(colon - listen);
-    if (hl >= 2 && listen[0] == '[' && listen[hl - 1] == ']') {
-        listen++;
-        hl -= 2;
-    }
-    if (hl >= sizeof(host))
-        return -1;
-    memcpy(host, listen, hl);
-    host[hl] = '\0';
-    *any = hl == 0;
-    memset(&hints, 0, sizeof(hints));
-    hints.ai_family = *any ? AF_INET6 : AF_UNSPEC;
-    hints.ai_socktype = SOCK_STREAM;
-    hints.ai_flags = AI_PASSIVE | AI_NUMERICSERV;
-    rc = getaddrinfo(*any ? NULL : host, port, &hints, &res);
-    if (rc != 0 || !res)
-        return -1;
-    memcpy(addr, res->ai_addr, res->ai_addrlen);
-    *addrlen = res->ai_addrlen;
-    freeaddrinfo(res);
-    return 0;
-}
-
 void server_block_signals(void)
 {
     sigset_t set;
@@ -392,49 +433,91 @@ void server_block_signals(void)
     pthread_sigmask(SIG_BLOCK, &set, NULL);
 }
 
+/* MHD_AcceptPolicyCallback: once stopping, a new connection is closed at once (MHD_quiesce_daemon, which
+ * closes the listen socket instead, races with the epoll worker threads and can abort the process). */
+static enum MHD_Result on_accept(void *cls, const struct sockaddr *addr, socklen_t addrlen)
+{
+    (void)cls;
+    (void)addr;
+    (void)addrlen;
+    return atomic_load(&srv.stopping) ? MHD_NO : MHD_YES;
+}
+
 static struct MHD_Daemon *start_daemon(const struct server_config *cfg, const struct sockaddr_storage *addr,
-                                       unsigned int flags)
+                                       unsigned int flags, unsigned connections)
 {
     gnutls_certificate_retrieve_function2 *cb = tls_creds_callback;
 
     /* MHD_USE_TLS: libmicrohttpd's TLS is GnuTLS; the certificate comes from cert_callback per handshake.
-     * MHD_USE_ITC: required to quiesce (stop accepting) on SIGTERM while finishing open requests. */
+     * A pool of threads each with its own epoll set: thousands of idle connections cost no polling (select()
+     * would stop at FD_SETSIZE). */
     if (addr->ss_family == AF_INET6)
         flags |= MHD_USE_IPv6;
-    /* The logger first: libmicrohttpd reports problems with later options through it. */
+    /* The logger first: libmicrohttpd reports problems with later options through it. A per-address limit of 0
+     * is none. */
     return MHD_start_daemon(
         flags | MHD_USE_TLS | MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL | MHD_USE_ITC | MHD_USE_ERROR_LOG, 0,
-        NULL, NULL, on_request, NULL, MHD_OPTION_EXTERNAL_LOGGER, mhd_log, NULL, MHD_OPTION_SOCK_ADDR, addr,
+        on_accept, NULL, on_request, NULL, MHD_OPTION_EXTERNAL_LOGGER, mhd_log, NULL, MHD_OPTION_SOCK_ADDR, addr,
         MHD_OPTION_HTTPS_PRIORITIES, TLS_PRIORITIES, MHD_OPTION_HTTPS_CERT_CALLBACK, cb,
-        MHD_OPTION_THREAD_POOL_SIZE, cfg->threads ? cfg->threads : 2, MHD_OPTION_CONNECTION_LIMIT,
-        (unsigned int)CONNECTION_LIMIT, MHD_OPTION_PER_IP_CONNECTION_LIMIT, (unsigned int)PER_IP_CONNECTION_LIMIT,
-        MHD_OPTION_CONNECTION_TIMEOUT, (unsigned int)CONNECTION_TIMEOUT, MHD_OPTION_NOTIFY_COMPLETED, on_completed,
-        NULL, MHD_OPTION_END);
+        MHD_OPTION_THREAD_POOL_SIZE, cfg->threads ? cfg->threads : 2, MHD_OPTION_CONNECTION_LIMIT, connections,
+        MHD_OPTION_PER_IP_CONNECTION_LIMIT, cfg->per_address, MHD_OPTION_CONNECTION_MEMORY_LIMIT,
+        (size_t)CONNECTION_MEMORY, MHD_OPTION_CONNECTION_TIMEOUT, (unsigned int)CONNECTION_TIMEOUT,
+        MHD_OPTION_NOTIFY_CONNECTION, server_conn_notify, NULL, MHD_OPTION_URI_LOG_CALLBACK, on_request_line, NULL,
+        MHD_OPTION_NOTIFY_COMPLETED, on_completed, NULL, MHD_OPTION_END);
 }
 
-/* SIGTERM: stop accepting and answer what is in flight; every response now says Connection: close, so
- * clients drop their connections one by one. Stop once no connection is left (an idle keep-alive
- * connection could still carry a request) or the timeout has passed. */
-static void drain(struct MHD_Daemon *d, unsigned timeout)
+/* Serve until SIGTERM or SIGINT, then on for the shutdown delay with /readyz failing: the endpoint is
+ * removed from the Service while this replica still answers whatever reaches it. A second signal ends the
+ * delay. Connections past their deadline are closed a few times a second meanwhile. */
+static void serve(unsigned delay)
 {
-    const union MHD_DaemonInfo *info;
-    double start = monotime_now();
-    MHD_socket fd;
-    unsigned conns = 0;
+    struct timespec tick = {0, 200 * 1000 * 1000};
+    double stop_at = 0;
+    unsigned ticks = 0;
+    sigset_t set;
+    int sig;
 
-    atomic_store(&srv.draining, 1);
-    fd = MHD_quiesce_daemon(d);
-    if (fd != MHD_INVALID_SOCKET)
-        close(fd);
-    while (monotime_now() - start < (double)timeout) {
-        info = MHD_get_daemon_info(d, MHD_DAEMON_INFO_CURRENT_CONNECTIONS);
-        conns = info ? info->num_connections : 0;
-        if (conns == 0 && atomic_load(&srv.in_flight) == 0)
+    sigemptyset(&set);
+    sigaddset(&set, SIGTERM);
+    sigaddset(&set, SIGINT);
+    for (;;) {
+        sig = sigtimedwait(&set, NULL, &tick);
+        if (sig > 0 && atomic_load(&srv.draining))
             return;
-        usleep(50000);
+        if (sig > 0) {
+            atomic_store(&srv.draining, 1);
+            stop_at = monotime_now() + delay;
+            log_info("received %s: /readyz fails from now; serving %u s more, then draining in-flight reviews",
+                     sig == SIGTERM ? "SIGTERM" : "SIGINT", delay);
+        }
+        server_conn_sweep();
+        if (++ticks % 5 == 0)
+            tls_creds_poll();
+        if (atomic_load(&srv.draining) && monotime_now() >= stop_at)
+            return;
     }
-    log_warn("shutdown timeout reached: closing %u connections, %d requests in flight", conns,
-             atomic_load(&srv.in_flight));
+}
+
+/* After the delay: stop accepting, close every connection that carries no request, answer the requests in
+ * flight (every response says Connection: close) and close their connections as they complete. Done when
+ * no request is in flight and no connection was left to close, so stopping the daemon cuts nothing. */
+static void drain(unsigned timeout)
+{
+    double start = monotime_now();
+    unsigned closed;
+
+    atomic_store(&srv.stopping, 1);
+    for (;;) {
+        closed = server_conn_close_idle();
+        if (atomic_load(&srv.in_flight) == 0 && closed == 0)
+            return;
+        if (monotime_now() - start >= (double)timeout) {
+            log_warn("shutdown timeout reached: closing with %d requests in flight", atomic_load(&srv.in_flight));
+            return;
+        }
+        server_conn_sweep();
+        usleep(20000);
+    }
 }
 
 int server_run(const struct server_config *cfg)
@@ -442,22 +525,23 @@ int server_run(const struct server_config *cfg)
     struct sockaddr_storage addr;
     socklen_t addrlen;
     struct MHD_Daemon *d;
-    struct timespec tick = {1, 0};
-    sigset_t set;
     char err[256];
-    int any, sig;
+    unsigned conns;
+    int any;
 
     srv.cfg = cfg;
     cache_lookup(cfg->cache, &srv.lookup);
-    if (parse_listen(cfg->listen, &addr, &addrlen, &any) != 0) {
+    if (server_conn_parse_listen(cfg->listen, &addr, &addrlen, &any) != 0) {
         log_error("--listen %s: expected host:port, :port or [ipv6]:port", cfg->listen);
         return 2;
     }
-    if (tls_creds_open(cfg->cert_file, cfg->key_file, err, sizeof(err)) != 0) {
+    if (tls_creds_open(cfg->cert_file, cfg->key_file, cfg->client_ca, err, sizeof(err)) != 0) {
         log_error("cannot load the serving certificate: %s", err);
         return 1;
     }
-    d = start_daemon(cfg, &addr, any ? MHD_USE_DUAL_STACK : 0);
+    server_conn_configure(cfg->request_timeout, CONNECTION_TIMEOUT, cfg->body_budget);
+    conns = server_conn_fit_fd_limit(cfg->max_connections);
+    d = start_daemon(cfg, &addr, any ? MHD_USE_DUAL_STACK : 0, conns);
     if (!d && any) {
         /* No IPv6 on this host: all IPv4 addresses instead. */
         struct sockaddr_in *in = (struct sockaddr_in *)&addr;
@@ -465,26 +549,18 @@ int server_run(const struct server_config *cfg)
         memset(&addr, 0, sizeof(addr));
         in->sin_family = AF_INET;
         in->sin_port = port;
-        d = start_daemon(cfg, &addr, 0);
+        d = start_daemon(cfg, &addr, 0, conns);
     }
     if (!d) {
         log_error("cannot listen on %s (address in use, or not a local address?)", cfg->listen);
         tls_creds_close();
         return 1;
     }
-    log_info("serving https on %s (TLS 1.2/1.3, %u threads)", cfg->listen, cfg->threads ? cfg->threads : 2);
-
-    sigemptyset(&set);
-    sigaddset(&set, SIGTERM);
-    sigaddset(&set, SIGINT);
-    for (;;) {
-        sig = sigtimedwait(&set, NULL, &tick);
-        if (sig == SIGTERM || sig == SIGINT)
-            break;
-        tls_creds_poll();
-    }
-    log_info("received %s: draining in-flight reviews", sig == SIGTERM ? "SIGTERM" : "SIGINT");
-    drain(d, cfg->shutdown_timeout);
+    log_info("serving https on %s (TLS 1.2/1.3, %u threads, %u connections, requests within %u s%s)", cfg->listen,
+             cfg->threads ? cfg->threads : 2, conns, cfg->request_timeout,
+             cfg->client_ca ? ", client certificates required" : "");
+    serve(cfg->shutdown_delay);
+    drain(cfg->shutdown_timeout);
     MHD_stop_daemon(d);
     tls_creds_close();
     log_info("stopped");

@@ -6,6 +6,8 @@
 #ifndef MG_SERVER_H
 #define MG_SERVER_H
 
+#include <stddef.h>
+
 #include "cache.h"
 #include "events.h"
 #include "policy.h"
@@ -21,7 +23,13 @@ struct server_config {
     const char *cert_file;     /* PEM certificate chain, re-read when it changes */
     const char *key_file;      /* PEM private key, re-read when it changes */
     unsigned threads;          /* libmicrohttpd worker threads */
-    unsigned shutdown_timeout; /* seconds to wait for in-flight reviews after SIGTERM */
+    unsigned shutdown_timeout; /* seconds to wait for in-flight reviews after SIGTERM (and the delay) */
+    unsigned shutdown_delay;   /* seconds to keep serving after SIGTERM, /readyz failing, so endpoints go */
+    unsigned request_timeout;  /* seconds a request may take to arrive whole, from its first byte */
+    unsigned max_connections;  /* open connections at most (fewer when the open-files limit is lower) */
+    unsigned per_address;      /* open connections per client address at most; 0: no such limit */
+    size_t body_budget;        /* bytes all request bodies together may hold */
+    const char *client_ca;     /* PEM CA bundle: require client certificates it verifies; NULL: none */
     const struct policy_config *policy;
     struct cache *cache;
     struct events *events;     /* where denials and overrides are told as Events; NULL: none */

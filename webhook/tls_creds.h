@@ -16,11 +16,14 @@
 #include <gnutls/gnutls.h>
 
 /* A handshake fetches the credentials at its start and may use them until it ends; handshakes are bounded
- * by the server's connection timeout, so retired credentials live at least this long. */
+ * by the server's request deadline (at most its 120 s idle timeout), so retired credentials live at least
+ * this long. */
 #define TLS_CREDS_RETIRE_SECONDS 130
 
-/* Load cert_file and key_file and make them the served pair. 0, or -1 with a reason in err. */
-int tls_creds_open(const char *cert_file, const char *key_file, char *err, size_t errlen)
+/* Load cert_file and key_file and make them the served pair; with client_ca (a PEM CA bundle, or NULL), every
+ * handshake requires a client certificate that chains to it, and the bundle is reloaded with the pair.
+ * 0, or -1 with a reason in err. */
+int tls_creds_open(const char *cert_file, const char *key_file, const char *client_ca, char *err, size_t errlen)
     __attribute__((warn_unused_result));
 /* Check the files; when they changed and load as a matching pair, serve them from the next handshake on
  * (a pair that does not load yet, mid-rotation, is retried at the next call). Frees credentials retired

@@ -54,6 +54,8 @@ class Server:
                 "--tls-key", os.path.join(self.cert_dir, "tls.key")] + list(extra)
         e = dict(os.environ)
         e.setdefault("ASAN_OPTIONS", "detect_leaks=1")
+        # Tests stop their servers at once unless they test the delay (a flag overrides this).
+        e.setdefault("MANUAL_GATE_SHUTDOWN_DELAY", "0")
         if env:
             e.update(env)
         self.proc = subprocess.Popen(args, stdout=subprocess.DEVNULL, stderr=self.log, env=e)

@@ -37,6 +37,12 @@ class StartupValidationTest(unittest.TestCase):
             (["--log-level", "verbose"], "--log-level is debug, info, warn or error"),
             (["--fail-open=maybe"], "--fail-open is a boolean"),
             (["--override-group", ""], "--override-group is empty"),
+            (["--request-timeout", "0"], "--request-timeout must be a whole number from 1 to 120"),
+            (["--request-timeout", "121"], "--request-timeout must be a whole number from 1 to 120"),
+            (["--body-memory", "6"], "--body-memory must be a whole number from 7"),
+            (["--max-connections", "8"], "--max-connections must be a whole number from 16"),
+            (["--shutdown-delay", "soon"], "--shutdown-delay must be a whole number"),
+            (["--client-ca", ""], "--client-ca is empty"),
         ]
         for args, msg in cases:
             with self.subTest(args=args):
@@ -44,6 +50,12 @@ class StartupValidationTest(unittest.TestCase):
                 self.assertEqual(rc, 2, err)
                 self.assertIn(msg, err)
                 self.assertNotIn("serving https", err)
+
+    def test_an_unreadable_client_ca_stops_the_start(self):
+        rc, _, err = serve("--listen", "127.0.0.1:%d" % harness.free_port(), "--client-ca", "/nonexistent/ca.crt")
+        self.assertEqual(rc, 1, err)
+        self.assertIn("/nonexistent/ca.crt", err)
+        self.assertNotIn("serving https", err)
 
     def test_bad_environment_values_stop_the_start(self):
         for env, msg in (({"MANUAL_GATE_FAIL_OPEN": "enabled"}, "MANUAL_GATE_FAIL_OPEN is a boolean"),

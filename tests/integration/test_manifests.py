@@ -1092,16 +1092,17 @@ class DeploymentTest(unittest.TestCase):
                 self.assertIn("memory", r["requests"])
                 self.assertIn("memory", r["limits"])
 
-    def test_termination_grace_covers_pre_stop_and_drain(self):
+    def test_termination_grace_covers_the_shutdown_delay_and_drain(self):
         for v in all_variants():
             spec = self.pod(v)["spec"]
             c = spec["containers"][0]
-            # The kubelet's own sleep: the image has no shell and no sleep binary to exec.
-            pre_stop = c["lifecycle"]["preStop"]
             with self.subTest(variant=v):
-                self.assertEqual(list(pre_stop), ["sleep"])
+                # The server delays its own shutdown: no preStop hook (the image has no shell or sleep).
+                self.assertNotIn("preStop", c.get("lifecycle", {}))
+                delay = int(c["args"][c["args"].index("--shutdown-delay") + 1])
                 drain = int(c["args"][c["args"].index("--shutdown-timeout") + 1])
-                self.assertGreater(spec["terminationGracePeriodSeconds"], pre_stop["sleep"]["seconds"] + drain)
+                self.assertGreaterEqual(delay, 3)  # endpoint removal takes a few seconds to spread
+                self.assertGreater(spec["terminationGracePeriodSeconds"], delay + drain)
 
     def test_runs_at_its_own_priority(self):
         for v in all_variants():

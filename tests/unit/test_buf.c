@@ -1,5 +1,7 @@
 /* The bounded buffer every reader and writer of the project uses. */
 #include <errno.h>
+#include <stdlib.h>
+#include <string.h>
 
 #include "buf.h"
 #include "check.h"
@@ -81,7 +83,46 @@ static void read_file_reports_a_missing_file(void)
     free(p);
 }
 
+static void cap_for_tells_the_allocation_before_it_is_made(void)
+{
+    struct buf b = BUF_INIT(5000);
+
+    CHECK_INT(buf_cap_for(&b, 10), 1024); /* the first allocation */
+    CHECK_INT(buf_append(&b, "0123456789", 10), 0);
+    CHECK_INT(b.cap, 1024);
+    CHECK_INT(buf_cap_for(&b, 100), 1024); /* fits: no growth */
+    CHECK_INT(buf_cap_for(&b, 1500), 2048);
+    CHECK_INT(buf_cap_for(&b, 4000), 4096);
+    CHECK_INT(buf_cap_for(&b, 4500), 5001); /* doubling stops at the limit and its NUL */
+    CHECK_INT(buf_cap_for(&b, 4991), 0);    /* past the limit */
+    CHECK_INT(buf_cap_for(&b, (size_t)-1), 0);
+    buf_free(&b);
+}
+
+static void reserve_total_allocates_exactly_once(void)
+{
+    struct buf b = BUF_INIT(100000);
+    char chunk[1000];
+    int i;
+
+    memset(chunk, 'x', sizeof(chunk));
+    CHECK_INT(buf_reserve_total(&b, 30000), 0);
+    CHECK_INT(b.cap, 30001);
+    for (i = 0; i < 30; i++)
+        CHECK_INT(buf_append(&b, chunk, sizeof(chunk)), 0);
+    CHECK_INT(b.cap, 30001); /* the declared length never grew it */
+    CHECK_INT(b.len, 30000);
+    CHECK_INT(buf_reserve_total(&b, 10), 0); /* smaller than held: nothing changes */
+    CHECK_INT(b.cap, 30001);
+    errno = 0;
+    CHECK_INT(buf_reserve_total(&b, 100001), -1);
+    CHECK_INT(errno, EFBIG);
+    buf_wipe(&b);
+}
+
 TEST_MAIN("buf",
+          TEST(cap_for_tells_the_allocation_before_it_is_made),
+          TEST(reserve_total_allocates_exactly_once),
           TEST(append_keeps_data_nul_terminated),
           TEST(append_past_the_limit_fails_and_changes_nothing),
           TEST(huge_sizes_do_not_overflow),

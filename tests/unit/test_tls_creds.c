@@ -75,7 +75,7 @@ static void served_chain_is_the_loaded_pair(void)
 
     install("a.crt", cert_path);
     install("a.key", key_path);
-    CHECK_INT(tls_creds_open(cert_path, key_path, err, sizeof(err)), 0);
+    CHECK_INT(tls_creds_open(cert_path, key_path, NULL, err, sizeof(err)), 0);
     CHECK_INT(tls_creds_not_after(), not_after_of("a.crt"));
     CHECK_INT(tls_creds_callback(NULL, NULL, 0, NULL, 0, &pcert, &n, &key), 0);
     CHECK(pcert != NULL && n >= 1 && key != NULL);
@@ -90,7 +90,7 @@ static void renewed_pair_is_served_after_the_next_poll(void)
 
     install("a.crt", cert_path);
     install("a.key", key_path);
-    CHECK_INT(tls_creds_open(cert_path, key_path, err, sizeof(err)), 0);
+    CHECK_INT(tls_creds_open(cert_path, key_path, NULL, err, sizeof(err)), 0);
     install("b.crt", cert_path);
     install("b.key", key_path);
     CHECK_INT(tls_creds_poll(), 1);
@@ -106,7 +106,7 @@ static void half_rotated_pair_is_never_served(void)
 
     install("a.crt", cert_path);
     install("a.key", key_path);
-    CHECK_INT(tls_creds_open(cert_path, key_path, err, sizeof(err)), 0);
+    CHECK_INT(tls_creds_open(cert_path, key_path, NULL, err, sizeof(err)), 0);
     install("b.crt", cert_path);
     CHECK_INT(tls_creds_poll(), 0);
     CHECK_INT(tls_creds_not_after(), not_after_of("a.crt"));
@@ -121,11 +121,11 @@ static void missing_or_mismatched_files_fail_with_a_reason(void)
     char err[256] = "", missing[96];
 
     snprintf(missing, sizeof(missing), "%s/none.crt", dir);
-    CHECK_INT(tls_creds_open(missing, key_path, err, sizeof(err)), -1);
+    CHECK_INT(tls_creds_open(missing, key_path, NULL, err, sizeof(err)), -1);
     CHECK(strstr(err, "none.crt") != NULL);
     install("a.crt", cert_path);
     install("b.key", key_path);
-    CHECK_INT(tls_creds_open(cert_path, key_path, err, sizeof(err)), -1);
+    CHECK_INT(tls_creds_open(cert_path, key_path, NULL, err, sizeof(err)), -1);
     CHECK(strstr(err, "does not match") != NULL);
 }
 
