@@ -39,6 +39,7 @@ struct flags {
     const char *watch_idle_timeout;
     const char *mesh_provider, *fail_open, *events, *write, *check, *diff;
     const char *shutdown_delay, *request_timeout, *max_connections, *per_address, *body_memory, *client_ca;
+    const char *probe_listen;
     /* --flagger-deployment, repeatable: NULL-terminated for policy_config. */
     const char *flagger_deployments[FLAGGER_DEPLOYMENTS_MAX + 1];
     int n_flagger;
@@ -93,6 +94,8 @@ static const struct flag_spec {
     {"body-memory", 0, CMD_SERVE, 0, 1, F(body_memory), "MiB all request bodies may hold together; past it 503 "
      "(default 64)", NULL},
     {"client-ca", 0, CMD_SERVE, 0, 1, F(client_ca), "PEM CA bundle: require a client certificate it verifies", NULL},
+    {"probe-listen", 0, CMD_SERVE, 0, 1, F(probe_listen), "address to serve /healthz, /readyz and /metrics on over "
+     "plain HTTP, for probes and scrapes without a client certificate (default: off)", NULL},
     {"flagger-deployment", 0, CMD_SERVE, 0, 1, 0, "NAMESPACE/NAME of a Deployment running Flagger (repeatable): its "
      "new pod template is denied while a gated release is in flight", add_flagger_deployment},
     {"write", 'w', CMD_MUTATE, 1, 0, F(write), "write each file that changes in place (atomically) and list it", NULL},
@@ -357,8 +360,9 @@ static int parse_uint(const char *s, const char *flag, unsigned long min, unsign
     return 0;
 }
 
-/* --listen: "[host]:port" with a port of 1-65535 (the server resolves the host). 0, or -1 after a message. */
-static int check_listen(const char *listen)
+/* --listen, --probe-listen (flag): "[host]:port" with a port of 1-65535 (the server resolves the host). 0, or
+ * -1 after a message. */
+static int check_listen(const char *flag, const char *listen)
 {
     const char *colon = strrchr(listen, ':');
     char *end = NULL;
@@ -367,11 +371,11 @@ static int check_listen(const char *listen)
     if (colon && colon[1] >= '0' && colon[1] <= '9')
         port = strtoul(colon + 1, &end, 10);
     if (!colon || (listen[0] == '[' && colon[-1] != ']')) {
-        fprintf(stderr, "manual-gate: --listen wants host:port, :port or [ipv6]:port, not '%s'\n", listen);
+        fprintf(stderr, "manual-gate: --%s wants host:port, :port or [ipv6]:port, not '%s'\n", flag, listen);
         return -1;
     }
     if (!end || *end || port < 1 || port > 65535) {
-        fprintf(stderr, "manual-gate: --listen %s: the port must be a number from 1 to 65535\n", listen);
+        fprintf(stderr, "manual-gate: --%s %s: the port must be a number from 1 to 65535\n", flag, listen);
         return -1;
     }
     return 0;
@@ -427,7 +431,8 @@ static int check_serve_flags(const struct flags *fl, struct server_config *scfg,
         fprintf(stderr, "manual-gate serve: --tls-cert and --tls-key are required (see certs/make-certs.sh)\n");
         return 2;
     }
-    if (check_listen(scfg->listen) < 0 || check_policy_flags(fl) < 0 ||
+    if (check_listen("listen", scfg->listen) < 0 ||
+        (fl->probe_listen && check_listen("probe-listen", fl->probe_listen) < 0) || check_policy_flags(fl) < 0 ||
         parse_uint(fl->max_unsynced, "max-unsynced", 1, 86400, &max_unsynced) < 0 ||
         parse_uint(fl->threads, "threads", 1, 64, &threads) < 0 ||
         parse_uint(fl->shutdown_timeout, "shutdown-timeout", 0, 3600, &shutdown) < 0 ||
@@ -448,6 +453,7 @@ static int check_serve_flags(const struct flags *fl, struct server_config *scfg,
     scfg->per_address = (unsigned)per_address;
     scfg->body_budget = (size_t)body_mib << 20;
     scfg->client_ca = fl->client_ca;
+    scfg->probe_listen = fl->probe_listen;
     ccfg->max_unsynced_seconds = (long)max_unsynced;
     ccfg->watch_idle_seconds = (long)idle;
     scfg->threads = (unsigned)threads;
@@ -481,7 +487,7 @@ static int cmd_serve(const struct flags *fl)
     struct policy_config pcfg = policy_config_of(fl);
     struct cache_config ccfg = {fl->kube_api, fl->kube_token_file, fl->kube_ca_file, fl->canaries, 60, 180};
     struct server_config scfg = {fl->listen ? fl->listen : ":8443", fl->tls_cert, fl->tls_key, 2, 20, 5, 10, 4096, 0,
-                                 64u << 20, NULL, &pcfg, NULL, NULL};
+                                 64u << 20, NULL, NULL, &pcfg, NULL, NULL};
     char err[256];
     int rc;
 

@@ -29,6 +29,7 @@
 #include "admission.h"
 #include "arena.h"
 #include "server_conn.h"
+#include "server_probe.h"
 #include "tls_creds.h"
 
 /* TLS 1.2 and 1.3 only, AEAD ciphers only, forward-secret key exchange only. The API server's Go TLS
@@ -55,6 +56,7 @@ static struct {
     atomic_int in_flight;
     atomic_int draining;
     atomic_int stopping; /* after the shutdown delay: new connections are closed at once */
+    struct server_probe_state probe; /* what /healthz, /readyz and /metrics read, on both listeners */
 } srv;
 
 /* Per-request state, from the first call of the access handler to the completion callback. */
@@ -115,16 +117,6 @@ static enum MHD_Result respond_allow(struct MHD_Connection *conn, int status, co
 static enum MHD_Result respond(struct MHD_Connection *conn, int status, const char *type, char *body, size_t len)
 {
     return respond_allow(conn, status, type, body, len, NULL, 0);
-}
-
-static enum MHD_Result respond_text(struct MHD_Connection *conn, int status, const char *text)
-{
-    char *body = NULL;
-    int n = asprintf(&body, "%s\n", text);
-
-    if (n < 0)
-        return MHD_NO;
-    return respond(conn, status, "text/plain; charset=utf-8", body, (size_t)n);
 }
 
 /* The peer's address, "ip:port" or "[ipv6]:port", so a rejected request can be traced to its client (a
@@ -204,30 +196,16 @@ static enum MHD_Result handle_review(struct MHD_Connection *conn, const char *me
     return ret;
 }
 
-static enum MHD_Result handle_get(struct MHD_Connection *conn, const char *method, const char *url,
-                                  enum route route)
+/* /healthz, /readyz, /metrics: the answers the probe listener gives too (server_probe.c). */
+static enum MHD_Result handle_get(struct MHD_Connection *conn, const char *method, const char *url)
 {
-    struct metrics_sources src = {srv.cfg->cache, srv.cfg->events, 0};
-    char *text;
+    struct server_probe_answer a;
 
-    switch (route) {
-    case ROUTE_HEALTHZ:
-        return respond_text(conn, MHD_HTTP_OK, "ok");
-    case ROUTE_READYZ:
-        if (atomic_load(&srv.draining))
-            return respond_text(conn, MHD_HTTP_SERVICE_UNAVAILABLE, "shutting down");
-        if (!cache_ready(srv.cfg->cache))
-            return respond_text(conn, MHD_HTTP_SERVICE_UNAVAILABLE, "Canary cache not in sync");
-        return respond_text(conn, MHD_HTTP_OK, "ok");
-    case ROUTE_METRICS:
-        src.cert_not_after = tls_creds_not_after();
-        text = metrics_render(&src);
-        if (!text)
-            return reject(conn, method, url, 500, "out of memory while rendering metrics", 0);
-        return respond(conn, MHD_HTTP_OK, "text/plain; version=0.0.4; charset=utf-8", text, strlen(text));
-    default:
+    if (server_probe_answer(url, &srv.probe, &a) != 0)
         return reject(conn, method, url, 500, "unrouted request", 0);
-    }
+    if (!a.body)
+        return reject(conn, method, url, 500, "out of memory while answering", 0);
+    return respond(conn, a.status, a.type, a.body, a.len);
 }
 
 /* Content-Length headers seen so far: the first value, and whether another one differs from it. */
@@ -371,7 +349,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
         return handle_review(conn, method, url, ctx);
     /* Probes every few seconds would drown the admissions: debug level only. */
     log_debug("%s %s", method, url);
-    return handle_get(conn, method, url, ctx->route);
+    return handle_get(conn, method, url);
 }
 
 /* The request line has arrived (URI log callback): the request starts here, its deadline too. */
@@ -520,16 +498,40 @@ static void drain(unsigned timeout)
     }
 }
 
+/* The probe listener, when --probe-listen is given: 0 (*d NULL without the flag), 2 for an address that does
+ * not resolve, 1 when it cannot listen; a log line says which. */
+static int start_probe(const struct server_config *cfg, struct MHD_Daemon **d)
+{
+    struct sockaddr_storage addr;
+    socklen_t addrlen;
+    int any;
+
+    *d = NULL;
+    if (!cfg->probe_listen)
+        return 0;
+    if (server_conn_parse_listen(cfg->probe_listen, &addr, &addrlen, &any) != 0) {
+        log_error("--probe-listen %s: expected host:port, :port or [ipv6]:port", cfg->probe_listen);
+        return 2;
+    }
+    if (!(*d = server_probe_start(&addr, any, &srv.probe))) {
+        log_error("cannot listen on %s for probes (address in use, or not a local address?)", cfg->probe_listen);
+        return 1;
+    }
+    log_info("serving /healthz, /readyz and /metrics over plain http on %s", cfg->probe_listen);
+    return 0;
+}
+
 int server_run(const struct server_config *cfg)
 {
     struct sockaddr_storage addr;
     socklen_t addrlen;
-    struct MHD_Daemon *d;
+    struct MHD_Daemon *d, *probe;
     char err[256];
     unsigned conns;
-    int any;
+    int any, rc;
 
     srv.cfg = cfg;
+    srv.probe = (struct server_probe_state){cfg->cache, cfg->events, &srv.draining};
     cache_lookup(cfg->cache, &srv.lookup);
     if (server_conn_parse_listen(cfg->listen, &addr, &addrlen, &any) != 0) {
         log_error("--listen %s: expected host:port, :port or [ipv6]:port", cfg->listen);
@@ -544,11 +546,7 @@ int server_run(const struct server_config *cfg)
     d = start_daemon(cfg, &addr, any ? MHD_USE_DUAL_STACK : 0, conns);
     if (!d && any) {
         /* No IPv6 on this host: all IPv4 addresses instead. */
-        struct sockaddr_in *in = (struct sockaddr_in *)&addr;
-        unsigned short port = ((struct sockaddr_in6 *)&addr)->sin6_port;
-        memset(&addr, 0, sizeof(addr));
-        in->sin_family = AF_INET;
-        in->sin_port = port;
+        server_conn_any_ipv4(&addr);
         d = start_daemon(cfg, &addr, 0, conns);
     }
     if (!d) {
@@ -556,12 +554,18 @@ int server_run(const struct server_config *cfg)
         tls_creds_close();
         return 1;
     }
+    if ((rc = start_probe(cfg, &probe)) != 0) {
+        MHD_stop_daemon(d);
+        tls_creds_close();
+        return rc;
+    }
     log_info("serving https on %s (TLS 1.2/1.3, %u threads, %u connections, requests within %u s%s)", cfg->listen,
              cfg->threads ? cfg->threads : 2, conns, cfg->request_timeout,
              cfg->client_ca ? ", client certificates required" : "");
     serve(cfg->shutdown_delay);
     drain(cfg->shutdown_timeout);
     MHD_stop_daemon(d);
+    server_probe_stop(probe); /* the last: /readyz answers 503 there until the HTTPS listener is gone */
     tls_creds_close();
     log_info("stopped");
     return 0;

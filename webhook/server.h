@@ -1,6 +1,7 @@
 /*
  * The HTTPS server: TLS (libmicrohttpd over GnuTLS), routing, body limits, health and metrics
- * endpoints, certificate hot reload, graceful shutdown. It decodes reviews with review.c and asks the
+ * endpoints (also on the plain-HTTP probe listener, server_probe.h), certificate hot reload, graceful
+ * shutdown. It decodes reviews with review.c and asks the
  * policies (policy.h) for a decision; it never decides anything itself.
  */
 #ifndef MG_SERVER_H
@@ -30,6 +31,7 @@ struct server_config {
     unsigned per_address;      /* open connections per client address at most; 0: no such limit */
     size_t body_budget;        /* bytes all request bodies together may hold */
     const char *client_ca;     /* PEM CA bundle: require client certificates it verifies; NULL: none */
+    const char *probe_listen;  /* plain-HTTP /healthz, /readyz, /metrics on this address; NULL: none */
     const struct policy_config *policy;
     struct cache *cache;
     struct events *events;     /* where denials and overrides are told as Events; NULL: none */

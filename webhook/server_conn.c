@@ -255,3 +255,13 @@ int server_conn_parse_listen(const char *listen, struct sockaddr_storage *addr, 
     freeaddrinfo(res);
     return 0;
 }
+
+void server_conn_any_ipv4(struct sockaddr_storage *addr)
+{
+    struct sockaddr_in *in = (struct sockaddr_in *)addr;
+    unsigned short port = ((struct sockaddr_in6 *)addr)->sin6_port;
+
+    memset(addr, 0, sizeof(*addr));
+    in->sin_family = AF_INET;
+    in->sin_port = port;
+}

@@ -56,5 +56,8 @@ unsigned server_conn_fit_fd_limit(unsigned want);
 /* ":8443", "0.0.0.0:8443", "127.0.0.1:8443", "[::1]:8443", "localhost:8443". 0, or -1 when it does not
  * resolve; *any is 1 for ":port" (all addresses, IPv6 and IPv4). */
 int server_conn_parse_listen(const char *listen, struct sockaddr_storage *addr, socklen_t *addrlen, int *any);
+/* Turn the ":port" address server_conn_parse_listen gave (IPv6 any) into IPv4 any on the same port, for a host
+ * without IPv6. */
+void server_conn_any_ipv4(struct sockaddr_storage *addr);
 
 #endif

@@ -1,4 +1,5 @@
 /* The shared body budget, the open-files limit and the listen address of the HTTPS server. */
+#include <arpa/inet.h>
 #include <pthread.h>
 #include <string.h>
 #include <sys/resource.h>
@@ -98,8 +99,25 @@ static void listen_addresses_parse(void)
     CHECK_INT(server_conn_parse_listen("127.0.0.1:", &addr, &len, &any), -1);
 }
 
+/* ":port" falls back to IPv4 any on a host without IPv6: the same port, no address. */
+static void any_ipv4_keeps_the_port(void)
+{
+    struct sockaddr_storage addr;
+    struct sockaddr_in *in = (struct sockaddr_in *)&addr;
+    socklen_t len;
+    int any;
+
+    CHECK_INT(server_conn_parse_listen(":8081", &addr, &len, &any), 0);
+    CHECK_INT(addr.ss_family, AF_INET6);
+    server_conn_any_ipv4(&addr);
+    CHECK_INT(addr.ss_family, AF_INET);
+    CHECK_INT(ntohs(in->sin_port), 8081);
+    CHECK_INT(in->sin_addr.s_addr, htonl(INADDR_ANY));
+}
+
 TEST_MAIN("server_conn",
           TEST(budget_gives_what_it_has_and_takes_back_everything),
           TEST(budget_is_exact_under_contention),
           TEST(fd_limit_is_raised_and_connections_fit_under_it),
-          TEST(listen_addresses_parse))
+          TEST(listen_addresses_parse),
+          TEST(any_ipv4_keeps_the_port))
