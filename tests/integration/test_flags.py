@@ -43,6 +43,8 @@ class StartupValidationTest(unittest.TestCase):
             (["--max-connections", "8"], "--max-connections must be a whole number from 16"),
             (["--shutdown-delay", "soon"], "--shutdown-delay must be a whole number"),
             (["--client-ca", ""], "--client-ca is empty"),
+            (["--probe-listen", "nohost:99999"], "--probe-listen nohost:99999: the port must be a number from 1 to"),
+            (["--probe-listen", "8081"], "--probe-listen wants host:port"),
         ]
         for args, msg in cases:
             with self.subTest(args=args):
@@ -56,6 +58,16 @@ class StartupValidationTest(unittest.TestCase):
         self.assertEqual(rc, 1, err)
         self.assertIn("/nonexistent/ca.crt", err)
         self.assertNotIn("serving https", err)
+
+    def test_a_probe_address_that_cannot_be_listened_on_stops_the_start(self):
+        port = harness.free_port()
+        rc, _, err = serve("--listen", "127.0.0.1:%d" % port, "--probe-listen", "127.0.0.1:%d" % port)
+        self.assertEqual(rc, 1, err)
+        self.assertIn("cannot listen on 127.0.0.1:%d for probes" % port, err)
+        self.assertNotIn("serving https", err)
+        rc, _, err = serve("--listen", "127.0.0.1:%d" % port, env={"MANUAL_GATE_PROBE_LISTEN": "127.0.0.1:0"})
+        self.assertEqual(rc, 2, err)
+        self.assertIn("--probe-listen 127.0.0.1:0: the port must be a number from 1 to 65535", err)
 
     def test_bad_environment_values_stop_the_start(self):
         for env, msg in (({"MANUAL_GATE_FAIL_OPEN": "enabled"}, "MANUAL_GATE_FAIL_OPEN is a boolean"),

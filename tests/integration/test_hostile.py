@@ -2,10 +2,12 @@
 request deadline while reviews go on being served, bodies held open stay within the memory budget (more
 get 503), the API server's pool of idle keep-alive connections from one address is never refused,
 SIGTERM fails /readyz, serves on for the delay and then exits without waiting for idle connections,
-duplicate Content-Length headers get 400, and --client-ca requires a verified client certificate.
+duplicate Content-Length headers get 400, and --client-ca requires a verified client certificate while
+--probe-listen serves the health and metrics pages (and nothing else) over plain HTTP to the probes.
 
 Every test here is bounded in time and uses loopback addresses only (127.0.0.1 to 127.0.0.9)."""
 import asyncio
+import http.client
 import json
 import os
 import resource
@@ -19,7 +21,7 @@ import time
 import unittest
 
 import harness
-from harness import Server, admission_request, certs, stop_checked
+from harness import FIXTURES, Server, admission_request, certs, free_port, stop_checked, wait_ready
 
 # Addresses the slow clients come from: the server sees several clients, none of them the reviewer's.
 SLOW_ADDRESSES = ["127.0.0.%d" % i for i in range(2, 10)]
@@ -509,13 +511,66 @@ class ClientCATest(unittest.TestCase):
             stop_checked(server)
 
 
+    def test_probe_listener_answers_without_a_certificate_and_serves_no_review(self):
+        d = tempfile.mkdtemp(prefix="mg-client-")
+        ca, crt, key = make_client_pki(d, "good")
+        probe_port = free_port()
+        server = ClientCAServer(ca, crt, key, "--probe-listen", "127.0.0.1:%d" % probe_port, "--shutdown-delay", "2",
+                                "--canaries", os.path.join(FIXTURES, "canaries", "cluster.yaml"))
+        probe = http.client.HTTPConnection("127.0.0.1", probe_port, timeout=10)
+
+        def get(path, method="GET", body=None, headers=None):
+            probe.request(method, path, body=body, headers=headers or {})
+            r = probe.getresponse()
+            data = r.read()
+            if r.getheader("Connection", "").lower() == "close":
+                probe.close()
+            return r.status, data, r.getheader("Content-Type")
+        try:
+            wait_ready(server)
+            # The same answers as over HTTPS (with the client certificate), on one keep-alive connection.
+            for path in ("/healthz", "/readyz", "/metrics", "/readyz?verbose"):
+                with self.subTest(path=path):
+                    status, data, ctype = get(path)
+                    https_status, https_data, https_headers = server.request("GET", path)
+                    self.assertEqual((status, ctype), (200, https_headers["content-type"]))
+                    self.assertEqual(https_status, 200)
+                    if path != "/metrics":
+                        self.assertEqual(data, https_data)
+            status, data, _ = get("/metrics")
+            self.assertIn(b"manual_gate_build_info", data)
+            self.assertEqual(get("/healthz", "HEAD")[:2], (200, b""))
+            # No admission endpoint, whatever the request looks like; nothing is decided.
+            _, _, body = pod_review()
+            for path in ("/validate", "/mutate", "/validate?timeout=10s", "/"):
+                with self.subTest(path=path):
+                    status, data, _ = get(path, "POST", body, {"Content-Type": "application/json"})
+                    self.assertEqual(status, 404, data)
+                    self.assertNotIn(b"AdmissionReview", data)
+            self.assertEqual(get("/healthz", "POST", b"{}", {"Content-Type": "application/json"})[0], 405)
+            self.assertFalse([l for l in server.log_lines() if l.get("msg") == "admission"])
+            # The HTTPS port still wants a certificate.
+            self.assertNotEqual(self.curl(server).stdout, "200")
+            # SIGTERM: /readyz fails at once on the probe listener too, which keeps answering for the delay.
+            server.proc.send_signal(signal.SIGTERM)
+            deadline = time.time() + 1.5
+            statuses = []
+            while time.time() < deadline and not statuses[-1:] == [503]:
+                statuses.append(get("/readyz")[0])
+            self.assertEqual(statuses[-1], 503, statuses)
+            self.assertEqual(get("/healthz")[0], 200)
+        finally:
+            probe.close()
+            stop_checked(server)
+
+
 class ClientCAServer(Server):
     """A server with --client-ca whose own requests (the health check, request()) present the client
     certificate."""
 
-    def __init__(self, ca, crt, key):
+    def __init__(self, ca, crt, key, *extra):
         self.client = (crt, key)
-        super().__init__("--client-ca", ca)
+        super().__init__("--client-ca", ca, *extra)
 
     def ssl_context(self):
         ctx = super().ssl_context()
