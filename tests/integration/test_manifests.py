@@ -1301,5 +1301,46 @@ class DockerfileTest(unittest.TestCase):
                 self.assertTrue(os.path.exists(os.path.join(ROOT, path)), path)
 
 
+class ProbeListenerDocTest(unittest.TestCase):
+    """docs/install.md's patch for --client-ca clusters: rendered over the prometheus-operator overlay, the
+    probes, the scrape and the NetworkPolicy all reach the port --probe-listen serves, over plain HTTP."""
+
+    def render(self):
+        with open(os.path.join(ROOT, "docs", "install.md")) as f:
+            text = f.read()
+        start = text.index("   patches:\n     - target: {kind: Deployment, name: manual-gate}")
+        block = "\n".join(l[3:] for l in text[start:text.index("   ```", start)].splitlines())
+        tmp = tempfile.mkdtemp(prefix="mg-probe-doc-")
+        try:
+            with open(os.path.join(tmp, "kustomization.yaml"), "w") as f:
+                # kustomize takes a base outside its directory by a relative path only.
+                overlay = os.path.relpath(os.path.join(ROOT, VARIANTS["prometheus-operator"]), tmp)
+                f.write("resources:\n  - %s\n%s\n" % (overlay, block))
+            return load(kustomize(tmp))
+        finally:
+            shutil.rmtree(tmp)
+
+    def test_probes_scrape_and_network_policy_use_the_probe_listener(self):
+        objs = {o["kind"]: o for o in self.render()}
+        c = objs["Deployment"]["spec"]["template"]["spec"]["containers"][0]
+        args = c["args"]
+        port = int(args[args.index("--probe-listen") + 1].rsplit(":", 1)[1])
+        self.assertEqual(args[args.index("--listen") + 1], ":8443")
+        ports = {p["name"]: p["containerPort"] for p in c["ports"]}
+        self.assertEqual(ports, {"https": 8443, "probes": port})
+        for probe, path in (("readinessProbe", "/readyz"), ("livenessProbe", "/healthz")):
+            get = c[probe]["httpGet"]
+            with self.subTest(probe=probe):
+                self.assertEqual((get["path"], get["scheme"], ports.get(get["port"])), (path, "HTTP", port))
+        ingress = [p["port"] for rule in objs["NetworkPolicy"]["spec"]["ingress"] for p in rule["ports"]]
+        self.assertEqual(sorted(ingress), [port, 8443])
+        svc = {p["name"]: p for p in objs["Service"]["spec"]["ports"]}
+        endpoint = objs["ServiceMonitor"]["spec"]["endpoints"][0]
+        self.assertEqual((endpoint["scheme"], endpoint["path"]), ("http", "/metrics"))
+        self.assertNotIn("tlsConfig", endpoint)
+        self.assertEqual(ports[svc[endpoint["port"]]["targetPort"]], port)
+        self.assertEqual(svc["https"]["targetPort"], "https")  # the webhooks' port is left alone
+
+
 if __name__ == "__main__":
     unittest.main()
