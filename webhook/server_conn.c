@@ -10,6 +10,7 @@
 #include <netdb.h>
 #include <pthread.h>
 #include <stdatomic.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/resource.h>
@@ -264,4 +265,17 @@ void server_conn_any_ipv4(struct sockaddr_storage *addr)
     memset(addr, 0, sizeof(*addr));
     in->sin_family = AF_INET;
     in->sin_port = port;
+}
+
+void server_conn_mhd_log(void *cls, const char *fmt, va_list ap)
+{
+    char msg[512];
+    size_t n;
+
+    vsnprintf(msg, sizeof(msg), fmt, ap);
+    n = strlen(msg);
+    while (n && (msg[n - 1] == '\n' || msg[n - 1] == '\r'))
+        msg[--n] = '\0';
+    /* Failed handshakes (old TLS versions, port scans, health probes closing early) are routine. */
+    log_debug("%s: %s", (const char *)cls, msg);
 }

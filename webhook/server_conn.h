@@ -12,6 +12,7 @@
 #ifndef MG_SERVER_CONN_H
 #define MG_SERVER_CONN_H
 
+#include <stdarg.h>
 #include <stddef.h>
 #include <sys/socket.h>
 
@@ -59,5 +60,8 @@ int server_conn_parse_listen(const char *listen, struct sockaddr_storage *addr, 
 /* Turn the ":port" address server_conn_parse_listen gave (IPv6 any) into IPv4 any on the same port, for a host
  * without IPv6. */
 void server_conn_any_ipv4(struct sockaddr_storage *addr);
+
+/* MHD_OPTION_EXTERNAL_LOGGER for both listeners: one debug line, prefixed with cls (a const char *). */
+void server_conn_mhd_log(void *cls, const char *fmt, va_list ap);
 
 #endif

@@ -6,7 +6,6 @@
  */
 #include "server_probe.h"
 
-#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -145,19 +144,6 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
     return respond(conn, st, &a, 0);
 }
 
-static void mhd_log(void *cls, const char *fmt, va_list ap)
-{
-    char msg[512];
-    size_t n;
-
-    (void)cls;
-    vsnprintf(msg, sizeof(msg), fmt, ap);
-    n = strlen(msg);
-    while (n && (msg[n - 1] == '\n' || msg[n - 1] == '\r'))
-        msg[--n] = '\0';
-    log_debug("libmicrohttpd (probe listener): %s", msg);
-}
-
 static struct MHD_Daemon *start(const struct sockaddr_storage *addr, unsigned int flags,
                                 const struct server_probe_state *st)
 {
@@ -166,7 +152,8 @@ static struct MHD_Daemon *start(const struct sockaddr_storage *addr, unsigned in
         flags |= MHD_USE_IPv6;
     return MHD_start_daemon(flags | MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL | MHD_USE_ITC |
                                 MHD_USE_ERROR_LOG, 0, NULL, NULL, on_request, (void *)st,
-                            MHD_OPTION_EXTERNAL_LOGGER, mhd_log, NULL, MHD_OPTION_SOCK_ADDR, addr,
+                            MHD_OPTION_EXTERNAL_LOGGER, server_conn_mhd_log,
+                            "libmicrohttpd (probe listener)", MHD_OPTION_SOCK_ADDR, addr,
                             MHD_OPTION_CONNECTION_LIMIT, (unsigned int)PROBE_CONNECTIONS,
                             MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)PROBE_MEMORY,
                             MHD_OPTION_CONNECTION_TIMEOUT, (unsigned int)PROBE_TIMEOUT, MHD_OPTION_END);
