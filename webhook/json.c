@@ -108,18 +108,6 @@ int json_equal(const cJSON *a, const cJSON *b)
     }
 }
 
-int json_numbers_exact(const cJSON *v)
-{
-    const cJSON *c;
-
-    if (cJSON_IsNumber(v))
-        return fabs(v->valuedouble) < 9007199254740992.0; /* 2^53; false for infinity and NaN too */
-    for (c = v ? v->child : NULL; c; c = c->next)
-        if (!json_numbers_exact(c))
-            return 0;
-    return 1;
-}
-
 void json_layout(const char *text, size_t len, char *indent, size_t indentlen, int *crlf)
 {
     const char *nl = memchr(text, '\n', len), *p, *end = text + len;

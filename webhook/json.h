@@ -16,13 +16,6 @@
 /* 1 when a and b are the same JSON value (object key order ignored), 0 otherwise. NULL equals NULL. */
 int json_equal(const cJSON *a, const cJSON *b);
 
-/* 1 when every number in v means to the API server and to Flagger what its double means here; 0 when
- * one does not: an integer of magnitude 2^53 or more (Go keeps it as an int64, exactly; here
- * 9007199254740993 reads as the double of 9007199254740992), or one beyond a double's range (1e400).
- * Other numbers reach a webhook as Go printed a float64, in its shortest form, which reads back to the
- * same double: two such numbers differ exactly when their doubles do. */
-int json_numbers_exact(const cJSON *v);
-
 /* Room for any number json_number writes. */
 #define JSON_NUMBER_MAX 32
 /* d as JSON (and YAML) writes it: the fewest of 15 to 17 significant digits that read back as exactly d,

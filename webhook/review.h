@@ -22,8 +22,9 @@ struct review {
 
 /* The operation named by s ("CREATE", "UPDATE", "DELETE", "CONNECT"); ADMISSION_OP_OTHER for anything else. */
 enum admission_op admission_op_of(const char *s);
-/* Decode body. 0 on success; otherwise the HTTP status to answer (400, or 413 for a body with too many
- * values to parse safely) with a one-line reason in err: no review can be formed from this body. */
+/* Decode body. 0 on success; otherwise the HTTP status to answer (400, 413 for a body with too many
+ * values to parse safely, 500 when out of memory) with a one-line reason in err: no review can be formed
+ * from this body. */
 int review_decode(const char *body, size_t len, struct review *out, char *err, size_t errlen) __attribute__((warn_unused_result));
 /* The response review for d, as compact JSON; NULL only when out of memory. */
 char *review_encode(const struct review *r, const struct decision *d);

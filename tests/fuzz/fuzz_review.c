@@ -1,7 +1,8 @@
 /*
  * libFuzzer target: untrusted request bodies through the codec and every policy. Besides crashes and
- * sanitizer reports it checks two properties: every decoded review encodes to a response, and a Canary
- * the mutator patched yields no further patch once the patch is applied (idempotence).
+ * sanitizer reports it checks three properties: every decoded review encodes to a response, a Canary
+ * the mutator patched yields no further patch once the patch is applied (idempotence), and what the body
+ * parser accepts cJSON accepts too, as the same tree.
  */
 #include <stdint.h>
 #include <stdlib.h>
@@ -10,6 +11,8 @@
 #include "mutate_canary.h"
 #include "patch.h"
 #include "admission.h"
+#include "jsonparse.h"
+#include "../unit/json_same.h"
 #include "policy.h"
 #include "review.h"
 
@@ -78,6 +81,21 @@ static void check_idempotent(const struct admission_request *req, const struct p
     cJSON_Delete(copy);
 }
 
+/* The body parser against cJSON: whatever it accepts, cJSON parses to the same tree. */
+static void check_same_tree_as_cjson(const char *text, size_t size)
+{
+    struct json_parse_status st;
+    cJSON *mine = json_parse(text, size, 0, &st), *theirs;
+
+    if (!mine)
+        return;
+    theirs = cJSON_ParseWithLength(text, size);
+    if (!json_same_tree(mine, theirs))
+        __builtin_trap();
+    cJSON_Delete(mine);
+    cJSON_Delete(theirs);
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
@@ -98,6 +116,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
             __builtin_trap();
         admission_result_free(&res);
     }
+    check_same_tree_as_cjson((const char *)data, size);
     /* Idempotence of the mutation, on the decision itself. */
     if (review_decode((const char *)data, size, &rv, err, sizeof(err)) != 0)
         return 0;
