@@ -342,7 +342,7 @@ int main(int argc, char **argv)
     printf("lookup spread over all 10,000 targets (CPU cache misses): %5.1f ns   ratio %.2f\n", spread,
            spread / small);
     review_us = bench_review(20000, 40, &body_len, &p99);
-    printf("validate review (%zu bytes, decode+policy+encode, 10,000 Canaries), cJSON through malloc: %.1f us, "
+    printf("validate review (%zu bytes, decode+policy+encode, 10,000 Canaries), every node through malloc: %.1f us, "
            "p99 %.1f us\n", body_len, review_us, p99);
     /* From here on as the server runs: each review in its own arena. */
     arena_install();

@@ -27,14 +27,14 @@ if command -v valgrind >/dev/null; then
         echo "$n $(awk '/^summary:/{print $2}' "$tmp/cg.$n")"
     done > "$tmp/ir"
     awk 'NR==1{a=$2} NR==2{b=$2} END{printf "instructions per lookup (callgrind): %.0f with 10 Canaries, %.0f with 10,000, ratio %.3f\n", a/100000, b/100000, b/a}' "$tmp/ir"
-    # A 9 KB denied Deployment review, decode + decide + encode: as served (each in an arena), with cJSON
-    # through malloc, and the floor's work alone (one cJSON parse through malloc, freed).
+    # A 9 KB denied Deployment review, decode + decide + encode: as served (each in an arena), with every
+    # node through malloc, and the floor's work alone (one cJSON parse through malloc, freed).
     for m in arena malloc parse; do
         valgrind --tool=callgrind --toggle-collect=review_loop --toggle-collect=parse_loop \
             --callgrind-out-file="$tmp/cg.$m" "$build/bench/bench_core" review 500 $m >/dev/null 2>&1
         echo "$m $(awk '/^summary:/{print $2}' "$tmp/cg.$m")"
     done > "$tmp/ir"
-    awk '{v[$1]=$2/500} END{printf "instructions per 9 KB review (callgrind): %.0fk as served (arena), %.0fk with cJSON through malloc, %.0fk for the floor'"'"'s one parse: %.2fx the floor\n", v["arena"]/1e3, v["malloc"]/1e3, v["parse"]/1e3, v["arena"]/v["parse"]}' "$tmp/ir"
+    awk '{v[$1]=$2/500} END{printf "instructions per 9 KB review (callgrind): %.0fk as served (arena), %.0fk with every node through malloc, %.0fk for the floor'"'"'s one parse: %.2fx the floor\n", v["arena"]/1e3, v["malloc"]/1e3, v["parse"]/1e3, v["arena"]/v["parse"]}' "$tmp/ir"
     callgrind_annotate "$tmp/cg.arena" 2>/dev/null | awk '/file:function/{on=1; next} on && NF && n<8 {print "  " $0; n++}'
     # The same for a 1 MiB review (4,600 environment variables).
     for m in arena parse; do
