@@ -5,12 +5,14 @@
  */
 #include "review.h"
 
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include <openssl/evp.h>
 
 #include "arena.h"
+#include "buf.h"
 #include "json.h"
 #include "jsonparse.h"
 #include "obj.h"
@@ -147,45 +149,101 @@ static char *base64(const char *s)
     return (char *)out;
 }
 
+/* The most an answer may take: a patch of a 6 MiB object in base64 (4/3 of it) and its warnings. */
+#define REVIEW_ANSWER_MAX ((size_t)16 << 20)
+
+/* s as a JSON string, escaped as cJSON escapes: the quote, the backslash and control bytes; every other
+ * byte as it is. 0, or -1 when out of memory or over the limit. */
+static int put_string(struct buf *b, const char *s)
+{
+    static const char short_escape[32] = {['\b'] = 'b', ['\f'] = 'f', ['\n'] = 'n', ['\r'] = 'r', ['\t'] = 't'};
+    const char *run = s;
+    char esc[7];
+    int rc = buf_append(b, "\"", 1);
+
+    for (; rc == 0 && *s; s++) {
+        unsigned char c = (unsigned char)*s;
+
+        if (c >= 0x20 && c != '"' && c != '\\')
+            continue;
+        rc = buf_append(b, run, (size_t)(s - run));
+        if (c < 0x20 && !short_escape[c])
+            snprintf(esc, sizeof(esc), "\\u%04x", c);
+        else
+            snprintf(esc, sizeof(esc), "\\%c", c < 0x20 ? short_escape[c] : (char)c);
+        rc = rc ? rc : buf_append(b, esc, strlen(esc));
+        run = s + 1;
+    }
+    rc = rc ? rc : buf_append(b, run, (size_t)(s - run));
+    return rc ? rc : buf_append(b, "\"", 1);
+}
+
+/* ,"key": and a string value. */
+static int put_member(struct buf *b, const char *key, const char *value)
+{
+    int rc = buf_append(b, ",\"", 2);
+
+    rc = rc ? rc : buf_append(b, key, strlen(key));
+    rc = rc ? rc : buf_append(b, "\":", 2);
+    return rc ? rc : put_string(b, value);
+}
+
+/* ,"key": and v printed by cJSON (the patch, warnings and audit annotations: not on the denying path). */
+static int put_tree(struct buf *b, const char *key, const cJSON *v)
+{
+    char *text = cJSON_PrintUnformatted(v);
+    int rc = text ? buf_printf(b, ",\"%s\":%s", key, text) : -1;
+
+    cJSON_free(text);
+    return rc;
+}
+
+/* "status":{...} of a denial: code, reason, message. */
+static int put_status(struct buf *b, const struct decision *d)
+{
+    int code = d->code ? d->code : 403;
+    int rc = buf_printf(b, ",\"status\":{\"code\":%d", code);
+
+    rc = rc ? rc : put_member(b, "reason", status_reason(d->code));
+    rc = rc ? rc : put_member(b, "message", d->message ? d->message : "denied");
+    return rc ? rc : buf_append(b, "}", 1);
+}
+
+/* "patchType" and "patch": the JSON Patch in base64. */
+static int put_patch(struct buf *b, const cJSON *patch)
+{
+    char *text = cJSON_PrintUnformatted(patch), *text64 = text ? base64(text) : NULL;
+    int rc = text64 ? put_member(b, "patchType", "JSONPatch") : -1;
+
+    rc = rc ? rc : put_member(b, "patch", text64);
+    cJSON_free(text);
+    free(text64);
+    return rc;
+}
+
+/* Written straight into one buffer, in the order the fields always had: no tree built to be printed. */
 char *review_encode(const struct review *r, const struct decision *d)
 {
-    cJSON *root = cJSON_CreateObject(), *resp, *status;
-    char *patch = NULL, *patch64 = NULL, *out = NULL;
+    static const char head[] = "{\"apiVersion\":\"" REVIEW_API_VERSION "\",\"kind\":\"" REVIEW_KIND "\",\"response\":{\"uid\":";
+    struct buf b = BUF_INIT(REVIEW_ANSWER_MAX);
+    int rc = buf_append(&b, head, sizeof(head) - 1);
 
-    if (!root)
-        return NULL;
-    cJSON_AddStringToObject(root, "apiVersion", REVIEW_API_VERSION);
-    cJSON_AddStringToObject(root, "kind", REVIEW_KIND);
-    resp = cJSON_AddObjectToObject(root, "response");
-    if (!resp)
-        goto done;
-    cJSON_AddStringToObject(resp, "uid", r->req.uid);
-    cJSON_AddBoolToObject(resp, "allowed", d->allowed);
-    if (!d->allowed) {
-        status = cJSON_AddObjectToObject(resp, "status");
-        if (!status)
-            goto done;
-        cJSON_AddNumberToObject(status, "code", d->code ? d->code : 403);
-        cJSON_AddStringToObject(status, "reason", status_reason(d->code));
-        cJSON_AddStringToObject(status, "message", d->message ? d->message : "denied");
-    } else if (d->patch) {
-        patch = cJSON_PrintUnformatted(d->patch);
-        patch64 = patch ? base64(patch) : NULL;
-        if (!patch64)
-            goto done;
-        cJSON_AddStringToObject(resp, "patchType", "JSONPatch");
-        cJSON_AddStringToObject(resp, "patch", patch64);
-    }
+    rc = rc ? rc : put_string(&b, r->req.uid);
+    rc = rc ? rc : buf_printf(&b, ",\"allowed\":%s", d->allowed ? "true" : "false");
+    if (!d->allowed)
+        rc = rc ? rc : put_status(&b, d);
+    else if (d->patch)
+        rc = rc ? rc : put_patch(&b, d->patch);
     if (d->warnings)
-        cJSON_AddItemToObject(resp, "warnings", cJSON_Duplicate(d->warnings, 1));
+        rc = rc ? rc : put_tree(&b, "warnings", d->warnings);
     if (d->audit)
-        cJSON_AddItemToObject(resp, "auditAnnotations", cJSON_Duplicate(d->audit, 1));
-    out = cJSON_PrintUnformatted(root);
-done:
-    cJSON_free(patch);
-    free(patch64);
-    cJSON_Delete(root);
-    return out;
+        rc = rc ? rc : put_tree(&b, "auditAnnotations", d->audit);
+    rc = rc ? rc : buf_append(&b, "}}", 2);
+    if (rc) {
+        buf_free(&b);
+        return NULL;
+    }
+    return buf_detach(&b);
 }
 
 /* Overwrite every string of a tree before it is freed. */

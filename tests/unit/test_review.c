@@ -297,6 +297,80 @@ static void encode_patch_is_base64_json_patch(void)
     review_free(&rv);
 }
 
+/* What the encoder wrote before it wrote straight into a buffer: a cJSON tree, printed. The answer must
+ * stay the same bytes. */
+static char *encode_by_tree(const struct review *rv, const struct decision *d)
+{
+    cJSON *root = cJSON_CreateObject(), *resp, *status;
+    char *patch, *out;
+    unsigned char patch64[4096];
+
+    cJSON_AddStringToObject(root, "apiVersion", "admission.k8s.io/v1");
+    cJSON_AddStringToObject(root, "kind", "AdmissionReview");
+    resp = cJSON_AddObjectToObject(root, "response");
+    cJSON_AddStringToObject(resp, "uid", rv->req.uid);
+    cJSON_AddBoolToObject(resp, "allowed", d->allowed);
+    if (!d->allowed) {
+        status = cJSON_AddObjectToObject(resp, "status");
+        cJSON_AddNumberToObject(status, "code", d->code ? d->code : 403);
+        cJSON_AddStringToObject(status, "reason", d->code == 400 ? "BadRequest" : d->code == 500 ? "InternalError" : "Forbidden");
+        cJSON_AddStringToObject(status, "message", d->message ? d->message : "denied");
+    } else if (d->patch) {
+        patch = cJSON_PrintUnformatted(d->patch);
+        EVP_EncodeBlock(patch64, (const unsigned char *)patch, (int)strlen(patch));
+        free(patch);
+        cJSON_AddStringToObject(resp, "patchType", "JSONPatch");
+        cJSON_AddStringToObject(resp, "patch", (char *)patch64);
+    }
+    if (d->warnings)
+        cJSON_AddItemToObject(resp, "warnings", cJSON_Duplicate(d->warnings, 1));
+    if (d->audit)
+        cJSON_AddItemToObject(resp, "auditAnnotations", cJSON_Duplicate(d->audit, 1));
+    out = cJSON_PrintUnformatted(root);
+    cJSON_Delete(root);
+    return out;
+}
+
+/* Every kind of answer, with text that needs escaping (quotes, backslashes, control bytes, non-ASCII, a
+ * byte that begins no character): byte for byte what printing a cJSON tree gives. */
+static void encode_writes_the_bytes_a_printed_tree_gives(void)
+{
+    static const char *const texts[] = {
+        "plain", "", "quote \" backslash \\ slash /", "tab\t newline\n cr\r bs\b ff\f", "bell\x07 esc\x1b us\x1f del\x7f",
+        "caf\xc3\xa9 \xe2\x82\xac \xf0\x9f\x98\x80", "bad \xff\xfe byte", "\\u0000 as text",
+    };
+    struct review rv;
+    struct decision d;
+    char err[256], *mine, *theirs;
+    size_t i;
+    int kind;
+
+    CHECK_INT(decode_fixture("reviews/minimal.json", &rv, err, sizeof(err)), 0);
+    for (i = 0; i < sizeof(texts) / sizeof(texts[0]); i++) {
+        for (kind = 0; kind < 4; kind++) {
+            decision_init(&d);
+            rv.req.uid = texts[i];
+            if (kind == 0) {
+                decision_deny(&d, "template-in-flight", "denied: %s", texts[i]);
+            } else if (kind == 1) {
+                decision_error(&d, 400, "bad: %s", texts[i]);
+            } else if (kind == 2) {
+                decision_patch(&d, cJSON_Parse("[{\"op\":\"add\",\"path\":\"/x\",\"value\":\"a\\\"b\"}]"));
+                decision_audit(&d, "manual-gate.io/override", texts[i]);
+            }
+            decision_warn(&d, "manual-gate: %s", "a warning");
+            mine = review_encode(&rv, &d);
+            theirs = encode_by_tree(&rv, &d);
+            CHECK_STR(mine, theirs);
+            free(mine);
+            free(theirs);
+            decision_free(&d);
+        }
+    }
+    rv.req.uid = NULL;
+    review_free(&rv);
+}
+
 static void empty_patch_is_no_patch(void)
 {
     struct decision d;
@@ -365,6 +439,7 @@ TEST_MAIN("review",
           TEST(encode_deny_carries_status_403_forbidden_and_warnings),
           TEST(encode_error_uses_its_code_and_reason),
           TEST(encode_patch_is_base64_json_patch),
+          TEST(encode_writes_the_bytes_a_printed_tree_gives),
           TEST(empty_patch_is_no_patch),
           TEST(warnings_are_printable_ascii_short_and_within_budget),
           TEST(policies_route_by_kind_and_never_patch_a_delete))
