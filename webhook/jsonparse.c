@@ -1,9 +1,10 @@
 /*
  * Strict JSON into cJSON nodes (jsonparse.h). Recursive descent over the bytes, one node allocated per
  * value through cJSON_malloc. Where cJSON is lenient (leading zeros, "1.", control bytes as whitespace,
- * a byte order mark, bytes after the value) this parser refuses: the API server sends what Go's encoding/json writes, which
- * is strict JSON, and a body that is not is refused with 400 either way. On strict JSON both build the
- * same tree; tests/unit/test_jsonparse.c and the review fuzz target compare them.
+ * a byte order mark, bytes after the value) this parser refuses: the API server sends what Go's
+ * encoding/json writes, which is strict JSON, and a body that is not is refused with 400 either way. On
+ * strict JSON both build the same tree; tests/unit/test_jsonparse.c and the review fuzz target compare
+ * them.
  */
 #include "jsonparse.h"
 

@@ -224,7 +224,8 @@ static int put_patch(struct buf *b, const cJSON *patch)
 /* Written straight into one buffer, in the order the fields always had: no tree built to be printed. */
 char *review_encode(const struct review *r, const struct decision *d)
 {
-    static const char head[] = "{\"apiVersion\":\"" REVIEW_API_VERSION "\",\"kind\":\"" REVIEW_KIND "\",\"response\":{\"uid\":";
+    static const char head[] =
+        "{\"apiVersion\":\"" REVIEW_API_VERSION "\",\"kind\":\"" REVIEW_KIND "\",\"response\":{\"uid\":";
     struct buf b = BUF_INIT(REVIEW_ANSWER_MAX);
     int rc = buf_append(&b, head, sizeof(head) - 1);
 
