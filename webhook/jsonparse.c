@@ -1,10 +1,11 @@
 /*
  * Strict JSON into cJSON nodes (jsonparse.h). Recursive descent over the bytes, one node allocated per
  * value through cJSON_malloc. Where cJSON is lenient (leading zeros, "1.", control bytes as whitespace,
- * a byte order mark, bytes after the value) this parser refuses: the API server sends what Go's
- * encoding/json writes, which is strict JSON, and a body that is not is refused with 400 either way. On
- * strict JSON both build the same tree; tests/unit/test_jsonparse.c and the review fuzz target compare
- * them.
+ * a byte order mark, bytes after the value, numbers over 63 characters) this parser refuses: the API
+ * server sends what Go's encoding/json writes, which is strict JSON, and a body that is not is refused
+ * with 400 either way. One leniency is kept, cJSON's: a raw control byte inside a string is taken as it
+ * is (Go escapes them, so none arrives; refusing one would refuse a body cJSON read). On strict JSON both
+ * build the same tree; tests/unit/test_jsonparse.c and the review fuzz target compare them.
  */
 #include "jsonparse.h"
 
@@ -14,8 +15,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-/* cJSON reads a number from at most 63 characters and fails on a longer one; so does this parser. Go
- * prints a float64 in at most 24. */
+/* The longest number read: Go prints a float64 in at most 24 characters and an int64 in 20. A longer
+ * one is refused (older cJSON refused past 63 too; Debian's patched 1.7.15 reads any length). */
 #define NUMBER_MAX 63
 /* Integers of up to 15 digits convert to a double exactly, without strtod. */
 #define EXACT_DIGITS 15

@@ -149,8 +149,10 @@ static char *base64(const char *s)
     return (char *)out;
 }
 
-/* The most an answer may take: a patch of a 6 MiB object in base64 (4/3 of it) and its warnings. */
-#define REVIEW_ANSWER_MAX ((size_t)16 << 20)
+/* The most an answer may take. It is made from a body of at most 6 MiB: a patch of it printed with every
+ * byte escaped (6 bytes for "\u00XX"), in base64 (4/3 of that), is under 50 MiB; the buffer only bounds
+ * what a bug could do. */
+#define REVIEW_ANSWER_MAX ((size_t)64 << 20)
 
 /* s as a JSON string, escaped as cJSON escapes: the quote, the backslash and control bytes; every other
  * byte as it is. 0, or -1 when out of memory or over the limit. */
@@ -227,7 +229,10 @@ char *review_encode(const struct review *r, const struct decision *d)
     static const char head[] =
         "{\"apiVersion\":\"" REVIEW_API_VERSION "\",\"kind\":\"" REVIEW_KIND "\",\"response\":{\"uid\":";
     struct buf b = BUF_INIT(REVIEW_ANSWER_MAX);
-    int rc = buf_append(&b, head, sizeof(head) - 1);
+    int rc;
+
+    b.wipe = 1; /* a Secret's review: no copy of its answer is left in freed memory as the buffer grows */
+    rc = buf_append(&b, head, sizeof(head) - 1);
 
     rc = rc ? rc : put_string(&b, r->req.uid);
     rc = rc ? rc : buf_printf(&b, ",\"allowed\":%s", d->allowed ? "true" : "false");
