@@ -288,14 +288,34 @@ fail:
     return NULL;
 }
 
+/* From p, a line start, past the lines that hold nothing but spaces and tabs: the start of the next line
+ * with anything else, or the end of the text. */
+static size_t past_blank_lines(const struct yamlsplice_state *sp, size_t p)
+{
+    size_t e;
+
+    for (;;) {
+        for (e = p; e < sp->len && (sp->s[e] == ' ' || sp->s[e] == '\t'); e++)
+            ;
+        if (e == sp->len)
+            return e;
+        if (!yamltree_is_break(sp->s[e]))
+            return p;
+        p = e + (sp->s[e] == '\r' && e + 1 < sp->len && sp->s[e + 1] == '\n' ? 2 : 1);
+    }
+}
+
 /* The bytes a document's root takes: from the start of its first line (or the root itself when
- * something such as "--- " comes before it) to the start of the line after it. */
+ * something such as "--- " comes before it) to the start of the line after it, and the blank lines after
+ * that. Those belong to the document's text: a change must read back with them around it (a line of a
+ * space and a tab parses after a plain scalar, not after "{}"), and a document printed anew takes them
+ * with it. */
 static void root_region(const struct yamlsplice_state *sp, size_t root, size_t *from, size_t *to)
 {
     const struct yamltree_node *r = yamlsplice_node(sp, root);
 
     *from = yamltree_indent_only(sp->t, r->start) ? yamltree_line_start(sp->t, r->start) : r->start;
-    *to = yamltree_next_line(sp->t, r->end);
+    *to = past_blank_lines(sp, yamltree_next_line(sp->t, r->end));
 }
 
 /* Read the document back with the edits made since first: it must read as want. */
