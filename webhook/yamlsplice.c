@@ -288,34 +288,65 @@ fail:
     return NULL;
 }
 
-/* From p, a line start, past the lines that hold nothing but spaces and tabs: the start of the next line
- * with anything else, or the end of the text. */
-static size_t past_blank_lines(const struct yamlsplice_state *sp, size_t p)
+/* The line at p when it holds only spaces and tabs, and maybe then a comment: the start of the next line
+ * (or the end of the text). p itself when the line holds anything else. */
+static size_t trailing_line_end(const struct yamlsplice_state *sp, size_t p)
 {
-    size_t e;
+    size_t e = p;
 
-    for (;;) {
-        for (e = p; e < sp->len && (sp->s[e] == ' ' || sp->s[e] == '\t'); e++)
-            ;
-        if (e == sp->len)
-            return e;
-        if (!yamltree_is_break(sp->s[e]))
-            return p;
-        p = e + (sp->s[e] == '\r' && e + 1 < sp->len && sp->s[e + 1] == '\n' ? 2 : 1);
-    }
+    while (e < sp->len && (sp->s[e] == ' ' || sp->s[e] == '\t'))
+        e++;
+    if (e < sp->len && sp->s[e] == '#')
+        while (e < sp->len && !yamltree_is_break(sp->s[e]))
+            e++;
+    if (e == sp->len)
+        return e;
+    if (!yamltree_is_break(sp->s[e]))
+        return p;
+    return e + (sp->s[e] == '\r' && e + 1 < sp->len && sp->s[e + 1] == '\n' ? 2 : 1);
+}
+
+/* From p, a line start, past the blank and comment lines: the start of the next line with anything
+ * else (a document marker, the next document), or the end of the text. */
+static size_t past_trailing_lines(const struct yamlsplice_state *sp, size_t p)
+{
+    size_t next;
+
+    while (p < sp->len && (next = trailing_line_end(sp, p)) != p)
+        p = next;
+    return p;
 }
 
 /* The bytes a document's root takes: from the start of its first line (or the root itself when
- * something such as "--- " comes before it) to the start of the line after it, and the blank lines after
- * that. Those belong to the document's text: a change must read back with them around it (a line of a
- * space and a tab parses after a plain scalar, not after "{}"), and a document printed anew takes them
- * with it. */
+ * something such as "--- " comes before it) to the start of the line after it, and the blank and comment
+ * lines after that. Those count as the document's text: a change must read back with them around it (a
+ * line of a space and a tab parses after a plain scalar, not after "{}"), and a document printed anew
+ * writes them again (yamlsplice_reemit). */
 static void root_region(const struct yamlsplice_state *sp, size_t root, size_t *from, size_t *to)
 {
     const struct yamltree_node *r = yamlsplice_node(sp, root);
 
     *from = yamltree_indent_only(sp->t, r->start) ? yamltree_line_start(sp->t, r->start) : r->start;
-    *to = past_blank_lines(sp, yamltree_next_line(sp->t, r->end));
+    *to = past_trailing_lines(sp, yamltree_next_line(sp->t, r->end));
+}
+
+/* The blank and comment lines from p to to, written again after a document printed anew: a comment from
+ * its '#', a blank line empty, so no tab that followed the old text is left where the new text ends. */
+static int append_trailing_lines(const struct yamlsplice_state *sp, struct buf *text, size_t p, size_t to)
+{
+    size_t next, c, e;
+
+    for (; p < to; p = next) {
+        next = trailing_line_end(sp, p);
+        for (c = p; c < next && sp->s[c] != '#'; c++)
+            ;
+        for (e = c; e < next && !yamltree_is_break(sp->s[e]); e++)
+            ;
+        if ((c < next && buf_append(text, sp->s + c, e - c) < 0) ||
+            buf_append(text, sp->st.eol, strlen(sp->st.eol)) < 0)
+            return -1;
+    }
+    return 0;
 }
 
 /* Read the document back with the edits made since first: it must read as want. */
@@ -400,6 +431,8 @@ int yamlsplice_reemit(const struct yamltree *t, size_t doc, const cJSON *want, s
     for (p = yaml; *p; p++)
         if (*p == '\n' ? buf_append(&text, sp.st.eol, strlen(sp.st.eol)) < 0 : buf_append(&text, p, 1) < 0)
             goto done;
+    if (append_trailing_lines(&sp, &text, yamltree_next_line(t, yamlsplice_node(&sp, root)->end), to) < 0)
+        goto done;
     /* The input ended without a line break after this document: so does the output. */
     if (to == sp.len && !yamltree_after_break(sp.t, to) && text.len >= strlen(sp.st.eol))
         text.len -= strlen(sp.st.eol);
