@@ -362,56 +362,52 @@ static void close_list(struct parser *ps, cJSON *parent, cJSON *tail)
     ps->depth--;
 }
 
-static int parse_array(struct parser *ps, cJSON *arr)
+/* An object member's key and its colon, at ps->p: the key as a cJSON_malloc'd string, or NULL. */
+static char *parse_key(struct parser *ps)
 {
-    cJSON *tail = NULL, *item;
-    int more;
+    char *key;
 
-    arr->type = cJSON_Array;
-    if (enter(ps) != 0)
-        return -1;
-    more = !closes_at_once(ps, ']');
-    while (more > 0) {
-        if (!(item = parse_value(ps)))
-            return -1;
-        link_item(arr, &tail, item);
-        more = next_or_close(ps, ']');
+    if (ps->p >= ps->end || *ps->p != '"') {
+        fail(ps, JSON_PARSE_INVALID);
+        return NULL;
     }
-    close_list(ps, arr, tail);
-    return more;
+    if (!(key = parse_string(ps)))
+        return NULL;
+    skip_ws(ps);
+    if (ps->p >= ps->end || *ps->p != ':') {
+        cJSON_free(key);
+        fail(ps, JSON_PARSE_INVALID);
+        return NULL;
+    }
+    ps->p++;
+    skip_ws(ps);
+    return key;
 }
 
-static int parse_object(struct parser *ps, cJSON *obj)
+/* An array, or an object when object is set (each value after its key), at ps->p, into n. */
+static int parse_container(struct parser *ps, cJSON *n, int object)
 {
+    unsigned char close = object ? '}' : ']';
     cJSON *tail = NULL, *item;
-    char *key;
+    char *key = NULL;
     int more;
 
-    obj->type = cJSON_Object;
+    n->type = object ? cJSON_Object : cJSON_Array;
     if (enter(ps) != 0)
         return -1;
-    more = !closes_at_once(ps, '}');
+    more = !closes_at_once(ps, close);
     while (more > 0) {
-        if (ps->p >= ps->end || *ps->p != '"')
-            return fail(ps, JSON_PARSE_INVALID);
-        if (!(key = parse_string(ps)))
+        if (object && !(key = parse_key(ps)))
             return -1;
-        skip_ws(ps);
-        if (ps->p >= ps->end || *ps->p != ':') {
-            cJSON_free(key);
-            return fail(ps, JSON_PARSE_INVALID);
-        }
-        ps->p++;
-        skip_ws(ps);
         if (!(item = parse_value(ps))) {
             cJSON_free(key);
             return -1;
         }
         item->string = key;
-        link_item(obj, &tail, item);
-        more = next_or_close(ps, '}');
+        link_item(n, &tail, item);
+        more = next_or_close(ps, close);
     }
-    close_list(ps, obj, tail);
+    close_list(ps, n, tail);
     return more;
 }
 
@@ -432,8 +428,8 @@ static cJSON *parse_value(struct parser *ps)
         n->type = cJSON_String;
         rc = (n->valuestring = parse_string(ps)) != NULL ? 0 : -1;
         break;
-    case '{': rc = parse_object(ps, n); break;
-    case '[': rc = parse_array(ps, n); break;
+    case '{': rc = parse_container(ps, n, 1); break;
+    case '[': rc = parse_container(ps, n, 0); break;
     case 't': n->type = cJSON_True; n->valueint = 1; rc = literal(ps, "true", 4); break;
     case 'f': n->type = cJSON_False; rc = literal(ps, "false", 5); break;
     case 'n': n->type = cJSON_NULL; rc = literal(ps, "null", 4); break;

@@ -1,8 +1,8 @@
 /*
  * The parser for request bodies: strict JSON (RFC 8259, but raw control bytes inside strings are kept,
- * as cJSON keeps them) into the same cJSON tree cJSON_ParseWithLength
- * builds (same node types, values, key order, duplicate keys kept, a list's first node's prev pointing at
- * its last), so every cJSON accessor works on it. It exists for speed and for what it notices on the way:
+ * as cJSON keeps them) into the same cJSON tree cJSON_ParseWithLength builds (same node types, values,
+ * key order, duplicate keys kept, a list's first node's prev pointing at its last), so every cJSON
+ * accessor works on it. It exists for speed and for what it notices on the way:
  * one pass, no literal compares per value, strings copied in one piece when they hold no escape, and
  * the checks the policies need (a number a double cannot hold exactly, a NUL inside a string, too many
  * values) made while parsing instead of in passes of their own.

@@ -303,7 +303,7 @@ static size_t trailing_line_end(const struct yamlsplice_state *sp, size_t p)
         return e;
     if (!yamltree_is_break(sp->s[e]))
         return p;
-    return e + (sp->s[e] == '\r' && e + 1 < sp->len && sp->s[e + 1] == '\n' ? 2 : 1);
+    return yamltree_past_break(sp->t, e);
 }
 
 /* From p, a line start, past the blank and comment lines: the start of the next line with anything

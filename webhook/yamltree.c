@@ -348,6 +348,13 @@ int yamltree_after_break(const struct yamltree *t, size_t p)
     return p > 0 && yamltree_is_break(s[p - 1]) && !(s[p - 1] == '\r' && p < t->len && s[p] == '\n');
 }
 
+size_t yamltree_past_break(const struct yamltree *t, size_t p)
+{
+    if (p >= t->len)
+        return p;
+    return p + (t->text[p] == '\r' && p + 1 < t->len && t->text[p + 1] == '\n' ? 2 : 1);
+}
+
 size_t yamltree_next_line(const struct yamltree *t, size_t p)
 {
     const char *s = t->text;
@@ -356,9 +363,7 @@ size_t yamltree_next_line(const struct yamltree *t, size_t p)
         return p;
     while (p < t->len && !yamltree_is_break(s[p]))
         p++;
-    if (p < t->len)
-        p += s[p] == '\r' && p + 1 < t->len && s[p + 1] == '\n' ? 2 : 1;
-    return p;
+    return yamltree_past_break(t, p);
 }
 
 size_t yamltree_previous_line(const struct yamltree *t, size_t p)

@@ -77,6 +77,8 @@ size_t yamltree_line_start(const struct yamltree *t, size_t p);
 int yamltree_indent_only(const struct yamltree *t, size_t p);
 /* 1 when p sits just after a line break (a block scalar's end takes in its last one). */
 int yamltree_after_break(const struct yamltree *t, size_t p);
+/* Past the line break at p ("\r\n" counts as one); p itself at the text's end. */
+size_t yamltree_past_break(const struct yamltree *t, size_t p);
 /* The start of the line after the one p ends (p itself when it is after a break; the text's end when
  * no line follows). */
 size_t yamltree_next_line(const struct yamltree *t, size_t p);
